@@ -1,0 +1,500 @@
+/**
+ * The run skeleton shared by the protocol benchmarks: option parsing, the open-file
+ * check, a temporary data directory removed on exit or SIGINT, the server child process
+ * (optionally under --cpu-prof / with heap snapshots), the login source, the idle-memory
+ * measurement, timed phases with profile windows, and the teardown.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import {
+  canBindLoopbackAliases,
+  checkOpenFiles,
+  Failures,
+  mb,
+  monotonicUs,
+  numberOption,
+  out,
+  pool,
+  printProfile,
+  schedShare,
+  schedStat,
+  sleep,
+  slotAddress,
+  snapshotSummary,
+} from './common.ts';
+import { type HeapSummary, heapGrowth } from './heap-snapshot.ts';
+import { benchHandle, openFileLimits, prepareDataDir, ServerProcess } from './msnp-server.ts';
+import type { TrafficBase } from './traffic-base.ts';
+
+/** The options every protocol benchmark takes. */
+export interface BaseOptions {
+  sessions: number;
+  seconds: number;
+  rate: number;
+  rateSeconds: number;
+  concurrency: number;
+  window: number;
+  timeoutMs: number;
+  profile: boolean;
+  heap: boolean;
+}
+
+/** The defaults both benchmarks share (each sets its own `window`). */
+export const BASE_DEFAULTS: Omit<BaseOptions, 'window'> = {
+  sessions: 2000,
+  seconds: 10,
+  rate: 5000,
+  rateSeconds: 5,
+  concurrency: 64,
+  timeoutMs: 15_000,
+  profile: false,
+  heap: false,
+};
+
+/** The usage lines of the message-phase options both benchmarks take. */
+export const USAGE_RATE = `  --seconds S       length of the as-fast-as-possible message phase (default 10)
+  --rate R          offered total rate of the fixed-rate phase, msgs/s (default 5000)
+  --rate-seconds S  length of the fixed-rate phase (default 5)
+`;
+
+/** The usage lines of the options after `--window`. */
+export const USAGE_TAIL = `  --timeout MS      limit for every single wait (default 15000)
+  --profile         run the server under --cpu-prof and print its hot spots
+                    during the logins and the message phases
+  --heap            also take a server heap snapshot before and after the logins
+                    and print the live JS heap per session and what grew
+                    (the snapshots disturb the RSS figures)
+`;
+
+/** A numeric flag: the option it sets, its minimum, and whether it is rounded down. */
+type NumericFlag<O> = [key: keyof O, min: number, integer: boolean];
+
+const COMMON_FLAGS: Record<string, NumericFlag<BaseOptions>> = {
+  '--sessions': ['sessions', 2, true],
+  '--seconds': ['seconds', 0.1, false],
+  '--rate': ['rate', 1, false],
+  '--rate-seconds': ['rateSeconds', 0, false],
+  '--concurrency': ['concurrency', 1, true],
+  '--window': ['window', 1, true],
+  '--timeout': ['timeoutMs', 100, false],
+};
+
+/** Parses `args` over `defaults`; undefined for --help. Throws on a bad option. */
+export function parseOptions<O extends BaseOptions>(
+  args: string[],
+  defaults: O,
+  extra: Record<string, NumericFlag<O>> = {},
+): O | undefined {
+  const o = { ...defaults };
+  const flags = { ...COMMON_FLAGS, ...extra } as Record<string, NumericFlag<O>>;
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i] ?? '';
+    const value = args[i + 1];
+    const numeric = flags[flag];
+    if (numeric) {
+      const [key, min, integer] = numeric;
+      const n = numberOption(flag, value, min);
+      (o as Record<keyof O, unknown>)[key] = integer ? Math.floor(n) : n;
+      i++;
+    } else if (flag === '--profile') o.profile = true;
+    else if (flag === '--heap') o.heap = true;
+    else if (flag === '--help' || flag === '-h') return undefined;
+    else throw new Error(`unknown option ${flag}`);
+  }
+  return o;
+}
+
+/** A stretch of the run whose server CPU profile is printed with --profile. */
+export interface ProfileWindow {
+  label: string;
+  from: number;
+  to: number;
+}
+
+export interface BenchSpec<O extends BaseOptions, C> {
+  args: string[];
+  usage: string;
+  parse: (args: string[]) => O | undefined;
+  /** Names the temporary data directory. */
+  name: string;
+  /** Sockets this run holds open at most. */
+  sockets: (o: O) => number;
+  /** The heading; printed around the open-file limit line as `[first, limit, ...rest]`. */
+  heading: (o: O) => string[];
+  /** Closes one connection at teardown. */
+  closeConn: (conn: C) => Promise<void>;
+  body: (h: Harness<O, C>) => Promise<void>;
+}
+
+/** Parses the options, runs `spec.body` between setup and teardown, and cleans up on exit or SIGINT. */
+export async function runBench<O extends BaseOptions, C>(spec: BenchSpec<O, C>): Promise<void> {
+  let options: O | undefined;
+  try {
+    options = spec.parse(spec.args);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${spec.usage}`);
+    process.exitCode = 1;
+    return;
+  }
+  if (!options) {
+    process.stdout.write(spec.usage);
+    return;
+  }
+  const o = options;
+  const sockets = spec.sockets(o);
+  const limitLine = checkOpenFiles(sockets);
+  if (limitLine === undefined) {
+    process.exitCode = 1;
+    return;
+  }
+  const [first, ...rest] = spec.heading(o);
+  out(first);
+  out(limitLine);
+  for (const line of rest) out(line);
+
+  const h = new Harness<O, C>(o, spec.name, sockets);
+  const onExit = () => h.server?.kill();
+  const onSignal = () => {
+    h.server?.kill();
+    rmSync(h.dataDir, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once('exit', onExit);
+  process.once('SIGINT', onSignal);
+  try {
+    await spec.body(h);
+  } finally {
+    await h.teardown(spec.closeConn);
+    process.off('exit', onExit);
+    process.off('SIGINT', onSignal);
+    rmSync(h.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Sessions signed in by `signInMany`, with the failures, the wall time and the latency percentiles. */
+export interface Logins<S> {
+  sessions: S[];
+  failures: Failures;
+  seconds: number;
+  p50: number;
+  p99: number;
+}
+
+/**
+ * Signs in sessions `first`…`first+count-1` with `attempt(index, handle, localAddress)`,
+ * `concurrency` at a time, each slot from its own loopback address with `useAliases`;
+ * failures are counted, not thrown.
+ */
+export async function signInMany<S>(
+  first: number,
+  count: number,
+  concurrency: number,
+  useAliases: boolean,
+  attempt: (index: number, handle: string, local: string | undefined) => Promise<S>,
+): Promise<Logins<S>> {
+  const sessions: S[] = [];
+  const failures = new Failures();
+  const latencies: number[] = [];
+  const started = performance.now();
+  await pool(count, concurrency, async (i, slot) => {
+    const index = first + i;
+    const handle = benchHandle(index);
+    const local = useAliases ? slotAddress(slot) : undefined;
+    const t0 = performance.now();
+    try {
+      const session = await attempt(index, handle, local);
+      latencies.push(performance.now() - t0);
+      sessions.push(session);
+    } catch (err) {
+      failures.add(err);
+    }
+  });
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? Number.NaN;
+  return { sessions, failures, seconds, p50: at(50), p99: at(99) };
+}
+
+/** CPU, scheduler and wall-clock figures of one measured stretch. */
+export interface Usage {
+  wallMs: number;
+  serverCpuMs: number;
+  benchCpuMs: number;
+  /** The server's scheduler line (`schedShare`). */
+  sched: string;
+}
+
+export class Harness<O extends BaseOptions, C> {
+  readonly dataDir: string;
+  readonly profileDir: string;
+  readonly heapDir: string;
+  server: ServerProcess | undefined;
+  /** Connections closed at teardown. */
+  readonly conns: C[] = [];
+  readonly profileWindows: ProfileWindow[] = [];
+  rssReady = 0;
+  rssBefore = 0;
+  heapBefore: HeapSummary | undefined;
+
+  constructor(
+    readonly o: O,
+    name: string,
+    private readonly sockets: number,
+  ) {
+    this.dataDir = mkdtempSync(path.join(tmpdir(), `papillon-bench-${name}-`));
+    this.profileDir = path.join(this.dataDir, 'cpu-profile');
+    this.heapDir = path.join(this.dataDir, 'heap');
+  }
+
+  /** 1. Certificates and `accounts` accounts; 2. the server, with its open-file limit checked. */
+  async startServer(accounts: number): Promise<ServerProcess> {
+    const t = performance.now();
+    await prepareDataDir(this.dataDir, accounts);
+    out(`setup: certificates + ${accounts} accounts in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+    const server = await ServerProcess.start(this.dataDir, {
+      timeoutMs: 30_000,
+      ...(this.o.profile ? { cpuProfileDir: this.profileDir } : {}),
+      ...(this.o.heap ? { heapSnapshotDir: this.heapDir } : {}),
+    });
+    this.server = server;
+    const serverLimits = openFileLimits(server.pid);
+    if (serverLimits && serverLimits.soft < this.sockets) {
+      out(`warning: the server's open-file limit is ${serverLimits.soft}; it needs ~${this.sockets}`);
+    }
+    this.rssReady = server.rss();
+    return server;
+  }
+
+  /**
+   * Whether logins can come from one loopback address per slot (127.77.x.y), and the
+   * concurrency to use (capped below the login guard's per-address limit if not).
+   */
+  async loginSource(
+    port: number,
+    aliasLineEnd: string,
+    noteWithoutAliases: boolean,
+  ): Promise<{ useAliases: boolean; concurrency: number }> {
+    const note = '  (the server throttles password checks per address, counting checks still in flight)';
+    let concurrency = this.o.concurrency;
+    const useAliases = await canBindLoopbackAliases(port);
+    if (useAliases) {
+      out(
+        `logins come from ${Math.min(concurrency, this.o.sessions)} loopback addresses (127.77.x.y), one per slot in flight${aliasLineEnd}`,
+      );
+      out(note);
+    } else {
+      // Below the per-address limit of core/login-guard.ts (50 checks, in flight included).
+      concurrency = Math.min(concurrency, 32);
+      out(`cannot bind 127.77.x.y here: all logins come from 127.0.0.1, at most ${concurrency} in flight`);
+      if (noteWithoutAliases) out(note);
+    }
+    return { useAliases, concurrency };
+  }
+
+  /** After the warm-up: lets the server settle and reads the memory baseline (and a heap snapshot with --heap). */
+  async baseline(server: ServerProcess): Promise<void> {
+    await sleep(1000);
+    this.rssBefore = server.rss();
+    if (this.o.heap) {
+      mkdirSync(this.heapDir, { recursive: true });
+      this.heapBefore = await snapshotSummary(server, this.heapDir);
+    }
+  }
+
+  /**
+   * The warm-up (`warmups` sessions signed in with `signIn` and out with `signOut`),
+   * the memory baseline, then 3. the measured logins of `o.sessions` sessions (their
+   * connections kept for teardown), printed under `heading` up to the logins/s line.
+   */
+  async warmUpAndLogIn<L extends Logins<unknown>>(
+    server: ServerProcess,
+    warmups: number,
+    signIn: (first: number, count: number) => Promise<L>,
+    signOut: (session: L['sessions'][number]) => Promise<void>,
+    connOf: (session: L['sessions'][number]) => C,
+    heading: string,
+  ): Promise<{ logins: L; usage: Usage }> {
+    const warm = await signIn(this.o.sessions, warmups);
+    await Promise.all(warm.sessions.map(signOut));
+    if (warm.failures.total > 0) {
+      out(`warm-up: ${warm.failures.total} of ${warmups} logins failed:`);
+      warm.failures.print();
+    }
+    await this.baseline(server);
+
+    const loginWindow = this.window('logins');
+    const m = this.measure(server);
+    const logins = await signIn(0, this.o.sessions);
+    const usage = m.stop();
+    this.endWindow(loginWindow);
+    for (const s of logins.sessions) this.conns.push(connOf(s));
+    out();
+    out(heading);
+    out(
+      `  ${logins.sessions.length} ok, ${logins.failures.total} failed, in ${logins.seconds.toFixed(1)} s: ` +
+        `${(logins.sessions.length / logins.seconds).toFixed(0)} logins/s`,
+    );
+    return { logins, usage };
+  }
+
+  /** 4. Server memory per idle session after 3 s of quiet, against the baseline. */
+  async idleMemory(server: ServerProcess, online: number, kind: string, target: string): Promise<void> {
+    const { rssReady, rssBefore, heapBefore } = this;
+    await sleep(3000);
+    const rssAfter = server.rss();
+    const perSession = online > 0 ? (rssAfter - rssBefore) / online : Number.NaN;
+    out();
+    out('idle memory (server RSS after 3 s of quiet)');
+    out(
+      `  RSS at ready ${mb(rssReady)}, after warm-up ${mb(rssBefore)}, with ${online} sessions ${mb(rssAfter)}`,
+    );
+    out(
+      `  bytes per idle ${kind}: ${perSession.toFixed(0)} (${(perSession / 1024).toFixed(1)} KB); ` +
+        `target ≤ ${target}`,
+    );
+    out(
+      `  (from ready instead of after warm-up: ${((rssAfter - rssReady) / Math.max(online, 1) / 1024).toFixed(1)} KB)`,
+    );
+    if (!heapBefore)
+      out(
+        '  (RSS also holds garbage not yet collected, so it varies from run to run; --heap adds the live heap)',
+      );
+    if (heapBefore) {
+      const heapAfter = await snapshotSummary(server, this.heapDir);
+      const perHeap = (heapAfter.total - heapBefore.total) / Math.max(online, 1);
+      out(
+        `  live JS heap (heap snapshots, after GC): ${mb(heapBefore.total)} → ${mb(heapAfter.total)}, ` +
+          `${perHeap.toFixed(0)} bytes (${(perHeap / 1024).toFixed(1)} KB) per session; grew most:`,
+      );
+      for (const g of heapGrowth(heapBefore, heapAfter, 12)) {
+        out(`    ${(g.bytes / Math.max(online, 1)).toFixed(0).padStart(6)} B/session  ${g.kind}`);
+      }
+    }
+  }
+
+  /** Opens a profile window now; close it with `endWindow`. */
+  window(label: string): ProfileWindow {
+    const w = { label, from: monotonicUs(), to: 0 };
+    this.profileWindows.push(w);
+    return w;
+  }
+
+  endWindow(w: ProfileWindow): void {
+    w.to = monotonicUs();
+  }
+
+  /** Starts measuring server CPU, its scheduling, bench CPU and wall time; `stop` reads them. */
+  measure(server: ServerProcess): { started: number; stop: () => Usage } {
+    const srvCpu = server.cpuMs();
+    const sched = schedStat(server.pid);
+    const ownCpu = process.cpuUsage();
+    const started = performance.now();
+    return {
+      started,
+      stop: () => {
+        const wallMs = performance.now() - started;
+        const schedLine = schedShare(server.pid, sched, wallMs);
+        const serverCpuMs = server.cpuMs() - srvCpu;
+        const own = process.cpuUsage(ownCpu);
+        return { wallMs, serverCpuMs, benchCpuMs: (own.user + own.system) / 1000, sched: schedLine };
+      },
+    };
+  }
+
+  /**
+   * Phase 1: as fast as possible, `window` outstanding per sender, for `seconds` after
+   * 1 s of warm-up; `label` opens a profile window over the measured stretch.
+   */
+  async fastPhase<S extends { outstanding: number }>(
+    server: ServerProcess,
+    traffic: TrafficBase<S>,
+    label?: string,
+  ): Promise<{
+    received: number;
+    usage: Usage;
+    latency: ReturnType<TrafficBase<S>['samples']['summary']>;
+    lost: number;
+  }> {
+    traffic.startWindow(this.o.window);
+    await sleep(1000); // warm-up, not counted
+    traffic.resetCounts();
+    traffic.recording = true;
+    const m = this.measure(server);
+    const w = label === undefined ? undefined : this.window(label);
+    await sleep(this.o.seconds * 1000);
+    if (w) this.endWindow(w);
+    const received = traffic.received;
+    const usage = m.stop();
+    traffic.recording = false;
+    traffic.stop();
+    const latency = traffic.samples.summary();
+    const lost = await traffic.drain(this.o.timeoutMs);
+    return { received, usage, latency, lost };
+  }
+
+  /**
+   * Phase 2: `rate` messages/s in total for `rateSeconds`, skipping senders with
+   * `rateCap` outstanding; with `loopDelay` it also reads the bench's event-loop delay;
+   * `onReset` runs where the previous phase's figures are forgotten.
+   */
+  async ratePhase<S extends { outstanding: number }>(
+    server: ServerProcess,
+    traffic: TrafficBase<S>,
+    rateCap: number,
+    opts: { label?: string; loopDelay?: boolean; onReset?: () => void } = {},
+  ) {
+    await sleep(1000); // let both processes settle (GC) after the flood
+    traffic.resetCounts();
+    opts.onReset?.();
+    traffic.recording = true;
+    // The bench's own event-loop delay bounds how exactly it can measure latency.
+    const loopDelay = opts.loopDelay ? monitorEventLoopDelay({ resolution: 1 }) : undefined;
+    loopDelay?.enable();
+    traffic.startRate();
+    const m = this.measure(server);
+    const t2 = m.started;
+    const w = opts.label === undefined ? undefined : this.window(opts.label);
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (performance.now() - t2 >= this.o.rateSeconds * 1000) {
+          clearInterval(timer);
+          resolve();
+          return;
+        }
+        traffic.tick(this.o.rate, rateCap);
+      }, 1);
+    });
+    if (w) this.endWindow(w);
+    const usage = m.stop();
+    loopDelay?.disable();
+    traffic.stop();
+    const lost = await traffic.drain(this.o.timeoutMs);
+    traffic.recording = false;
+    const latency = traffic.samples.summary();
+    const sent = traffic.offered - traffic.skipped;
+    return { usage, latency, lost, sent, loopDelay };
+  }
+
+  /** 6. Closes the connections, stops the server and prints its log summary and, with --profile, the hot spots. */
+  async teardown(closeConn: (conn: C) => Promise<void>): Promise<void> {
+    await Promise.allSettled(this.conns.map(closeConn));
+    const server = this.server;
+    if (server) {
+      const code = await server.stop(10_000);
+      out();
+      out(
+        `server stopped (exit ${code}); it logged ${server.log.errors} errors and ${server.log.warnings} warnings` +
+          (server.log.samples.length > 0 ? ':' : ''),
+      );
+      for (const line of server.log.samples) out(`    ${line}`);
+    }
+    if (this.o.profile && existsSync(this.profileDir)) {
+      for (const w of this.profileWindows)
+        printProfile(this.profileDir, w.label, w.from, w.to || monotonicUs());
+    }
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * `npm run bench -- <name>`: benchmarks print figures; they are never tests.
+ * Each benchmark is a module exporting `run(args)`.
+ */
+const BENCHMARKS: Record<
+  string,
+  { describe: string; load: () => Promise<{ run(args: string[]): Promise<void> }> }
+> = {
+  credentials: {
+    describe: 'cost of one password check (argon2id) and one SCRAM key derivation',
+    load: () => import('./credentials.ts'),
+  },
+  msnp: {
+    describe: 'MSNP12 logins/s, server memory per idle session, switchboard msgs/s and latency',
+    load: () => import('./msnp.ts'),
+  },
+  xmpp: {
+    describe: 'XMPP logins/s (STARTTLS, SCRAM), server memory per idle TLS session, chat msgs/s and latency',
+    load: () => import('./xmpp.ts'),
+  },
+};
+
+const [name, ...args] = process.argv.slice(2);
+const bench = name ? BENCHMARKS[name] : undefined;
+if (!bench) {
+  process.stdout.write('usage: npm run bench -- <name> [options]\n\n');
+  for (const [key, b] of Object.entries(BENCHMARKS))
+    process.stdout.write(`  ${key.padEnd(14)} ${b.describe}\n`);
+  process.exitCode = name ? 1 : 0;
+} else {
+  await (await bench.load()).run(args);
+}

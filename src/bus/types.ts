@@ -1,0 +1,48 @@
+/**
+ * The bus carries domain events between server nodes and keeps the registry of
+ * connected endpoints (which node holds which connection of which account).
+ *
+ * Every call is asynchronous and every payload crosses it as a JSON value, even
+ * in-process: the Redis bus will serialize, so the local one must not let callers
+ * share object references or rely on synchronous delivery.
+ */
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+export type BusHandler = (message: JsonValue) => void;
+
+export interface BusSubscription {
+  unsubscribe(): Promise<void>;
+}
+
+/** One connection of one account: an MSNP machine GUID or an XMPP full JID. */
+export interface EndpointRecord {
+  accountId: string;
+  /** Unique within the account (e.g. `msnp:<machine guid>`, `xmpp:<resource>`). */
+  endpointId: string;
+  /** The node that holds the connection. */
+  nodeId: string;
+  /** Opaque to the bus: the endpoint's presence and capabilities as core encodes them. */
+  state: JsonValue;
+  /** Milliseconds since the epoch. */
+  updatedAt: number;
+}
+
+export interface Bus {
+  /** This node's id, unique in the cluster. */
+  readonly nodeId: string;
+
+  /** Delivers `message` to every subscriber of `channel` on every node, in publish order per channel. */
+  publish(channel: string, message: JsonValue): Promise<void>;
+  subscribe(channel: string, handler: BusHandler): Promise<BusSubscription>;
+
+  /** Adds or replaces an endpoint record. */
+  putEndpoint(record: EndpointRecord): Promise<void>;
+  /** Returns whether a record was removed. */
+  removeEndpoint(accountId: string, endpointId: string): Promise<boolean>;
+  listEndpoints(accountId: string): Promise<EndpointRecord[]>;
+  /** Drops every record held by `nodeId` (a node that stopped or died); returns them. */
+  removeNodeEndpoints(nodeId: string): Promise<EndpointRecord[]>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,88 @@
+import type { Command } from 'commander';
+import { isShorterThanPolicy } from '../core/password-policy.ts';
+import { withCore } from './context.ts';
+import { promptPassword, readPasswordFromStdin } from './read-password.ts';
+
+async function readPassword(fromStdin: boolean | undefined): Promise<string> {
+  return fromStdin ? readPasswordFromStdin() : promptPassword(true);
+}
+
+function warnIfShort(password: string, minLength: number): void {
+  if (isShorterThanPolicy(password, minLength)) {
+    process.stderr.write(
+      `papillon: warning: the password is shorter than ${minLength} characters (passwordMinLength); ` +
+        'users could not choose it themselves\n',
+    );
+  }
+}
+
+export function registerAccountCommands(program: Command): void {
+  const account = program.command('account').description('manage accounts');
+
+  account
+    .command('add <handle>')
+    .description('create an account (handle: name@domain, the MSN sign-in name and the XMPP address)')
+    .option('-n, --name <display name>', 'display name (default: the handle)')
+    .option('--password-stdin', 'read the password from standard input instead of asking')
+    .action(async (handle: string, opts: { name?: string; passwordStdin?: boolean }, command: Command) => {
+      const password = await readPassword(opts.passwordStdin);
+      await withCore(command, async (core, config) => {
+        const created = await core.accounts.create({ handle, password, displayName: opts.name });
+        warnIfShort(password, config.passwordMinLength);
+        process.stdout.write(`created ${created.handle}\n`);
+      });
+    });
+
+  account
+    .command('passwd <handle>')
+    .description("set an account's password")
+    .option('--password-stdin', 'read the password from standard input instead of asking')
+    .action(async (handle: string, opts: { passwordStdin?: boolean }, command: Command) => {
+      await withCore(command, async (core, config) => {
+        const target = await core.accounts.get(handle);
+        const password = await readPassword(opts.passwordStdin);
+        await core.accounts.changePassword(target.handle, password);
+        warnIfShort(password, config.passwordMinLength);
+        process.stdout.write(`password changed for ${target.handle}\n`);
+      });
+    });
+
+  account
+    .command('list')
+    .description('list accounts')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, command: Command) => {
+      await withCore(command, async (core) => {
+        const accounts = await core.accounts.list();
+        if (opts.json) {
+          const rows = accounts.map((a) => ({
+            handle: a.handle,
+            displayName: a.displayName,
+            createdAt: new Date(a.createdAt).toISOString(),
+          }));
+          process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+          return;
+        }
+        if (accounts.length === 0) {
+          process.stdout.write('no accounts\n');
+          return;
+        }
+        const width = Math.max(6, ...accounts.map((a) => a.handle.length));
+        process.stdout.write(`${'HANDLE'.padEnd(width)}  CREATED               DISPLAY NAME\n`);
+        for (const a of accounts) {
+          const created = new Date(a.createdAt).toISOString().slice(0, 19).replace('T', ' ');
+          process.stdout.write(`${a.handle.padEnd(width)}  ${created}   ${a.displayName}\n`);
+        }
+      });
+    });
+
+  account
+    .command('delete <handle>')
+    .description('delete an account with its contacts, groups and offline messages')
+    .action(async (handle: string, _opts: unknown, command: Command) => {
+      await withCore(command, async (core) => {
+        const deleted = await core.accounts.delete(handle);
+        process.stdout.write(`deleted ${deleted.handle}\n`);
+      });
+    });
+}

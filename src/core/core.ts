@@ -1,0 +1,88 @@
+import type { Bus } from '../bus/types.ts';
+import type { Store } from '../store/types.ts';
+import { Accounts } from './accounts.ts';
+import { Conversations } from './conversations.ts';
+import { Credentials } from './credentials.ts';
+import { DomainEvents } from './events.ts';
+import { LoginGuard } from './login-guard.ts';
+import { OAuthService } from './oauth.ts';
+import { OfflineMessages } from './offline.ts';
+import { Presence } from './presence.ts';
+import { Relationships } from './relationships.ts';
+import { LoginTickets } from './tickets.ts';
+import type { TokenValidator } from './tokens.ts';
+import { Visibility } from './visibility.ts';
+import { WebSessions } from './web-sessions.ts';
+
+/** The domain, as every protocol sees it. Built once by the composition root. */
+export interface Core {
+  store: Store;
+  bus: Bus;
+  events: DomainEvents;
+  credentials: Credentials;
+  /** One-time Passport tickets for MSNP8–12 `USR TWN` logins. */
+  tickets: LoginTickets;
+  /** Password-guessing limits per (address, handle) and per address, for every protocol. */
+  loginGuard: LoginGuard;
+  /** OAuth access tokens (XMPP SASL X-MESSENGER-OAUTH2 / OAUTHBEARER): `oauth` unless replaced. */
+  tokens: TokenValidator;
+  /** The OAuth 2.0 authorization server: clients, codes, tokens. */
+  oauth: OAuthService;
+  /** Web sign-in sessions. */
+  webSessions: WebSessions;
+  accounts: Accounts;
+  relationships: Relationships;
+  presence: Presence;
+  offline: OfflineMessages;
+  conversations: Conversations;
+}
+
+export interface CoreOptions {
+  /** Milliseconds since the epoch; default `Date.now`. */
+  clock?: () => number;
+  /** Replaces `core.tokens` (tests); default `core.oauth`. */
+  tokens?: TokenValidator;
+  /** Lifetime of OAuth access tokens; default 3600. */
+  oauthAccessTokenSeconds?: number;
+}
+
+/**
+ * The third argument is the options, or (the older form) the clock, followed by the
+ * token validator that replaces `core.oauth` as `core.tokens`.
+ */
+export function createCore(
+  store: Store,
+  bus: Bus,
+  options: CoreOptions | (() => number) = {},
+  tokens?: TokenValidator,
+): Core {
+  const opts: CoreOptions =
+    typeof options === 'function' ? { clock: options, tokens } : { tokens, ...options };
+  const clock = opts.clock ?? Date.now;
+  const events = new DomainEvents(bus);
+  const credentials = new Credentials(store);
+  const visibility = new Visibility(store);
+  const presence = new Presence(store, bus, events, visibility, clock);
+  const oauth = new OAuthService(store, {
+    clock,
+    ...(opts.oauthAccessTokenSeconds === undefined
+      ? {}
+      : { accessTokenSeconds: opts.oauthAccessTokenSeconds }),
+  });
+  return {
+    store,
+    bus,
+    events,
+    credentials,
+    tickets: new LoginTickets(store, clock),
+    loginGuard: new LoginGuard(clock),
+    tokens: opts.tokens ?? oauth,
+    oauth,
+    webSessions: new WebSessions(store, clock),
+    accounts: new Accounts(store, credentials, events, presence, clock),
+    relationships: new Relationships(store, events, presence, visibility),
+    presence,
+    offline: new OfflineMessages(store, events, clock),
+    conversations: new Conversations(store, events, presence, visibility, clock),
+  };
+}

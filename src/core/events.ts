@@ -1,0 +1,47 @@
+import type { Bus, BusSubscription, JsonValue } from '../bus/types.ts';
+import type { AccountPresence } from './presence-model.ts';
+
+/**
+ * Domain events, addressed to one account and delivered through the bus to every
+ * node that holds one of its endpoints. Each protocol renders them in its own
+ * words (e.g. `contact-added-me` is MSNP's `ADD RL` / `ADC RL` and XMPP's inbound
+ * `subscribe`).
+ */
+export type DomainEvent =
+  /** A contact's presence as this account may see it (already filtered for privacy). */
+  | { type: 'presence'; contactId: string; contactHandle: string; presence: AccountPresence }
+  /** This account's own lists changed (another endpoint of it, or the CLI, changed them). */
+  | { type: 'lists-changed'; listVersion: number; contactId: string | null }
+  /** Someone put this account on their forward list (MSN reverse list). */
+  | { type: 'contact-added-me'; contactId: string; contactHandle: string; displayName: string }
+  /** Someone removed this account from their forward list. */
+  | { type: 'contact-removed-me'; contactId: string; contactHandle: string }
+  /** A message was stored for this account while it had no endpoint able to take it. */
+  | { type: 'offline-stored'; messageId: string }
+  /** Someone invites this account into a conversation (MSNP `RNG`). */
+  | { type: 'conversation-invite'; conversationId: string; inviterHandle: string; inviterName: string }
+  /** The account must sign out the given endpoint (or all of them): deleted, or signed in elsewhere. */
+  | {
+      type: 'sign-out';
+      endpointId: string | null;
+      reason: 'account-deleted' | 'signed-in-elsewhere' | 'server-shutdown';
+    };
+
+export function accountChannel(accountId: string): string {
+  return `account:${accountId}`;
+}
+
+/** Typed publish/subscribe of domain events on top of the untyped bus. */
+export class DomainEvents {
+  constructor(private readonly bus: Bus) {}
+
+  async publish(accountId: string, event: DomainEvent): Promise<void> {
+    await this.bus.publish(accountChannel(accountId), event as unknown as JsonValue);
+  }
+
+  async subscribe(accountId: string, handler: (event: DomainEvent) => void): Promise<BusSubscription> {
+    return this.bus.subscribe(accountChannel(accountId), (message) =>
+      handler(message as unknown as DomainEvent),
+    );
+  }
+}

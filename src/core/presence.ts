@@ -1,0 +1,166 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { Bus, EndpointRecord, JsonValue } from '../bus/types.ts';
+import type { AccountRow, Store } from '../store/types.ts';
+import type { DomainEvents } from './events.ts';
+import {
+  type AccountPresence,
+  aggregatePresence,
+  asSeenByOthers,
+  type EndpointPresence,
+  OFFLINE_ENDPOINT,
+  offlinePresence,
+} from './presence-model.ts';
+import type { ContactView } from './relationships.ts';
+import type { Visibility } from './visibility.ts';
+
+export interface ConnectedEndpoint {
+  endpointId: string;
+  nodeId: string;
+  presence: EndpointPresence;
+  updatedAt: number;
+}
+
+function decode(record: EndpointRecord): ConnectedEndpoint {
+  return {
+    endpointId: record.endpointId,
+    nodeId: record.nodeId,
+    presence: record.state as unknown as EndpointPresence,
+    updatedAt: record.updatedAt,
+  };
+}
+
+/**
+ * Endpoint presence, kept in the bus's endpoint registry so every node sees every
+ * endpoint, and its aggregate sent to watchers (contacts that have the account on
+ * their forward list and are allowed to see it) whenever what they see changes.
+ */
+export class Presence {
+  constructor(
+    private readonly store: Store,
+    private readonly bus: Bus,
+    private readonly events: DomainEvents,
+    private readonly visibility: Visibility,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Registers an endpoint (initially offline until it sets a status) or replaces its presence. */
+  async set(
+    accountId: string,
+    endpointId: string,
+    presence: Partial<EndpointPresence>,
+  ): Promise<AccountPresence> {
+    const { account, endpoints } = await this.load(accountId);
+    const before = aggregateOf(account, endpoints);
+    const existing = endpoints.find((e) => e.endpointId === endpointId);
+    const next: EndpointPresence = {
+      ...(existing?.presence ?? OFFLINE_ENDPOINT),
+      ...presence,
+      capabilities: { ...(existing?.presence.capabilities ?? {}), ...(presence.capabilities ?? {}) },
+    };
+    await this.bus.putEndpoint({
+      accountId,
+      endpointId,
+      nodeId: this.bus.nodeId,
+      state: next as unknown as JsonValue,
+      updatedAt: this.clock(),
+    });
+    return this.broadcastIfChanged(account, accountId, before);
+  }
+
+  /** Removes an endpoint (clean sign-out or dropped connection). */
+  async disconnect(accountId: string, endpointId: string): Promise<AccountPresence> {
+    const { account, endpoints } = await this.load(accountId);
+    const before = aggregateOf(account, endpoints);
+    await this.bus.removeEndpoint(accountId, endpointId);
+    return this.broadcastIfChanged(account, accountId, before);
+  }
+
+  async endpoints(accountId: string): Promise<ConnectedEndpoint[]> {
+    return (await this.bus.listEndpoints(accountId)).map(decode);
+  }
+
+  /** The account's own aggregate presence (invisible stays invisible). */
+  async current(accountId: string): Promise<AccountPresence> {
+    const { account, endpoints } = await this.load(accountId);
+    return aggregateOf(account, endpoints);
+  }
+
+  /** What `viewerId` sees of `targetId`: offline when not allowed or invisible. */
+  async seenBy(viewerId: string, targetId: string): Promise<AccountPresence> {
+    const presence = await this.current(targetId);
+    if (viewerId === targetId) return presence;
+    if (!(await this.visibility.canSee(viewerId, targetId))) return offlinePresence(presence.displayName);
+    return asSeenByOthers(presence);
+  }
+
+  /**
+   * What a contact list's owner sees of one contact, from the view it already loaded:
+   * the derived `to`/`both` is "on my forward list and allowed to see them", so no
+   * visibility query is needed (sign-in bursts go through every contact).
+   */
+  async ofContact(view: ContactView): Promise<AccountPresence> {
+    const subscription = view.derived.subscription;
+    if (subscription !== 'to' && subscription !== 'both') return offlinePresence(view.contact.displayName);
+    return asSeenByOthers(aggregateOf(view.contact, await this.endpoints(view.contact.id)));
+  }
+
+  /** Sends `viewerId` what it now sees of `targetId` (after a list or privacy change). */
+  async sendCurrent(targetId: string, viewerId: string): Promise<void> {
+    const target = await this.store.getAccountById(targetId);
+    if (!target) return;
+    await this.events.publish(viewerId, {
+      type: 'presence',
+      contactId: targetId,
+      contactHandle: target.handle,
+      presence: await this.seenBy(viewerId, targetId),
+    });
+  }
+
+  /** Re-sends the account's presence to its watchers (after a display-name change). */
+  async broadcast(accountId: string): Promise<void> {
+    const { account, endpoints } = await this.load(accountId);
+    if (account) await this.publishToWatchers(account, asSeenByOthers(aggregateOf(account, endpoints)));
+  }
+
+  private async load(
+    accountId: string,
+  ): Promise<{ account: AccountRow | undefined; endpoints: ConnectedEndpoint[] }> {
+    const [account, endpoints] = await Promise.all([
+      this.store.getAccountById(accountId),
+      this.endpoints(accountId),
+    ]);
+    return { account, endpoints };
+  }
+
+  private async publishToWatchers(account: AccountRow, presence: AccountPresence): Promise<void> {
+    for (const watcherId of await this.visibility.watchers(account.id, account)) {
+      await this.events.publish(watcherId, {
+        type: 'presence',
+        contactId: account.id,
+        contactHandle: account.handle,
+        presence,
+      });
+    }
+  }
+
+  /** After a change of endpoints (the account row is read before it: the change does not touch it). */
+  private async broadcastIfChanged(
+    account: AccountRow | undefined,
+    accountId: string,
+    before: AccountPresence,
+  ): Promise<AccountPresence> {
+    const after = aggregateOf(account, await this.endpoints(accountId));
+    const visible = asSeenByOthers(after);
+    if (account && !isDeepStrictEqual(asSeenByOthers(before), visible))
+      await this.publishToWatchers(account, visible);
+    return after;
+  }
+}
+
+/** The aggregate of endpoints (ConnectedEndpoint already has what aggregation reads). */
+function aggregateOf(
+  account: AccountRow | undefined,
+  endpoints: readonly ConnectedEndpoint[],
+): AccountPresence {
+  return aggregatePresence(endpoints, account?.displayName ?? '');
+}

@@ -1,0 +1,321 @@
+import type { AccountRow, GroupRow, RelationshipPatch, RelationshipRow, Store } from '../store/types.ts';
+import { PapillonError } from '../util/errors.ts';
+import { normalizeHandle } from '../util/handle.ts';
+import { newId } from '../util/ids.ts';
+import type { DomainEvents } from './events.ts';
+import type { Presence } from './presence.ts';
+import {
+  addedMeUndecided,
+  type DerivedSubscription,
+  deriveSubscription,
+  type ListFlags,
+} from './subscription.ts';
+import { listFlags as flags, type Visibility } from './visibility.ts';
+
+/** MSN allowed 30 groups (error 223 past that) and group names of 61 bytes URL-encoded. */
+export const MAX_GROUPS = 30;
+export const MAX_GROUP_NAME_LENGTH = 61;
+/** MSN's forward-list limit (error 210 "list full"). */
+export const MAX_FORWARD_CONTACTS = 1000;
+
+/** A contact as one account sees it: both sides' lists and what follows from them. */
+export interface ContactView {
+  contact: AccountRow;
+  /** What the owner keeps about the contact. */
+  mine: ListFlags;
+  /** What the contact keeps about the owner; `theirs.forward` is MSN's reverse list. */
+  theirs: ListFlags;
+  nickname: string | null;
+  groupIds: string[];
+  derived: DerivedSubscription;
+  /** MSN "X has added you" not yet answered (MSNP13+ pending list). */
+  pending: boolean;
+}
+
+export interface ListsSnapshot {
+  account: AccountRow;
+  listVersion: number;
+  groups: GroupRow[];
+  contacts: ContactView[];
+}
+
+export function checkGroupName(name: string): string {
+  const trimmed = name.trim();
+  if (trimmed.length === 0 || [...trimmed].length > MAX_GROUP_NAME_LENGTH) {
+    throw new PapillonError('bad-group-name', `group names are 1 to ${MAX_GROUP_NAME_LENGTH} characters`);
+  }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
+  if (/[\u0000-\u001f\u007f]/.test(trimmed))
+    throw new PapillonError('bad-group-name', 'group name has control characters');
+  return trimmed;
+}
+
+/**
+ * The relationship model: every list operation of every protocol (MSNP `ADD`/`ADC`/
+ * `REM`/`ADG`…, XMPP roster sets and subscription stanzas) is a call here. Each call
+ * changes the owner's row, bumps the owner's list version in the same transaction,
+ * and tells both sides what changed.
+ */
+export class Relationships {
+  constructor(
+    private readonly store: Store,
+    private readonly events: DomainEvents,
+    private readonly presence: Presence,
+    private readonly visibility: Visibility,
+  ) {}
+
+  async snapshot(ownerId: string): Promise<ListsSnapshot> {
+    const account = await this.requireAccount(ownerId);
+    const [rows, reverse, groups] = await Promise.all([
+      this.store.listRelationships(ownerId),
+      this.store.listRelationshipsTo(ownerId),
+      this.store.listGroups(ownerId),
+    ]);
+    const theirsById = new Map(reverse.map((r) => [r.ownerId, r]));
+    const mineById = new Map(rows.map((r) => [r.contactId, r]));
+    const ids = [...new Set([...mineById.keys(), ...theirsById.keys()])];
+    const contacts = await this.store.getAccountsByIds(ids);
+    const views = contacts.map((contact) =>
+      this.view(account, contact, mineById.get(contact.id), theirsById.get(contact.id)),
+    );
+    views.sort((a, b) => a.contact.handle.localeCompare(b.contact.handle));
+    return { account, listVersion: account.listVersion, groups, contacts: views };
+  }
+
+  async contact(ownerId: string, contactId: string): Promise<ContactView> {
+    const [owner, contact] = await Promise.all([
+      this.requireAccount(ownerId),
+      this.requireAccount(contactId),
+    ]);
+    const [mine, theirs] = await Promise.all([
+      this.store.getRelationship(ownerId, contactId),
+      this.store.getRelationship(contactId, ownerId),
+    ]);
+    return this.view(owner, contact, mine, theirs);
+  }
+
+  /** The owner's groups, without loading the whole list. */
+  groups(ownerId: string): Promise<GroupRow[]> {
+    return this.store.listGroups(ownerId);
+  }
+
+  /** May `viewerId` see `targetId` (its presence, its phone numbers)? */
+  canSee(viewerId: string, targetId: string): Promise<boolean> {
+    return this.visibility.canSee(viewerId, targetId);
+  }
+
+  /** Add to the forward list (MSNP `ADD FL`/`ADC FL`, XMPP `subscribe`). */
+  async addForward(ownerId: string, contactHandle: string, nickname?: string | null): Promise<ContactView> {
+    const contact = await this.requireHandle(contactHandle, ownerId);
+    const existing = await this.store.getRelationship(ownerId, contact.id);
+    if (!existing?.forward) {
+      const count = (await this.store.listRelationships(ownerId)).filter((r) => r.forward).length;
+      if (count >= MAX_FORWARD_CONTACTS) throw new PapillonError('conflict', 'the contact list is full');
+    }
+    const patch: RelationshipPatch = { forward: true };
+    if (nickname !== undefined) patch.nickname = nickname;
+    const view = await this.change(ownerId, contact.id, patch);
+    if (!existing?.forward) {
+      const owner = await this.requireAccount(ownerId);
+      // The contact's view changed too (a new reverse-list entry / roster item).
+      const theirVersion = await this.store.bumpListVersion(contact.id);
+      await this.events.publish(contact.id, {
+        type: 'lists-changed',
+        listVersion: theirVersion,
+        contactId: ownerId,
+      });
+      await this.events.publish(contact.id, {
+        type: 'contact-added-me',
+        contactId: owner.id,
+        contactHandle: owner.handle,
+        displayName: owner.displayName,
+      });
+      // The new watcher learns the contact's presence at once if allowed to see it.
+      await this.presence.sendCurrent(contact.id, ownerId);
+    }
+    return view;
+  }
+
+  /** Remove from the forward list and from every group (MSNP `REM FL`, XMPP `unsubscribe`/roster remove). */
+  async removeForward(ownerId: string, contactId: string): Promise<ContactView> {
+    const existing = await this.store.getRelationship(ownerId, contactId);
+    for (const groupId of existing?.groupIds ?? [])
+      await this.store.removeFromGroup(ownerId, contactId, groupId);
+    const view = await this.change(ownerId, contactId, { forward: false });
+    if (existing?.forward) {
+      const owner = await this.requireAccount(ownerId);
+      const theirVersion = await this.store.bumpListVersion(contactId);
+      await this.events.publish(contactId, {
+        type: 'lists-changed',
+        listVersion: theirVersion,
+        contactId: ownerId,
+      });
+      await this.events.publish(contactId, {
+        type: 'contact-removed-me',
+        contactId: owner.id,
+        contactHandle: owner.handle,
+      });
+    }
+    return view;
+  }
+
+  /** Allow list; leaves the block list (MSN keeps AL and BL disjoint). */
+  async allow(ownerId: string, contactHandle: string): Promise<ContactView> {
+    const contact = await this.requireHandle(contactHandle, ownerId);
+    return this.changeVisibility(ownerId, contact.id, { allow: true, block: false });
+  }
+
+  async unallow(ownerId: string, contactId: string): Promise<ContactView> {
+    return this.changeVisibility(ownerId, contactId, { allow: false });
+  }
+
+  /** Block list; leaves the allow list. */
+  async block(ownerId: string, contactHandle: string): Promise<ContactView> {
+    const contact = await this.requireHandle(contactHandle, ownerId);
+    return this.changeVisibility(ownerId, contact.id, { block: true, allow: false });
+  }
+
+  async unblock(ownerId: string, contactId: string): Promise<ContactView> {
+    return this.changeVisibility(ownerId, contactId, { block: false });
+  }
+
+  async setNickname(ownerId: string, contactId: string, nickname: string | null): Promise<ContactView> {
+    await this.requireAccount(contactId);
+    return this.change(ownerId, contactId, { nickname });
+  }
+
+  /** MSN `BLP`: who sees the owner when on neither list. */
+  async setPrivacy(ownerId: string, privacy: 'allow-all' | 'allow-list'): Promise<number> {
+    const before = await this.store.getAccountById(ownerId);
+    const seeing = new Set(await this.visibility.watchers(ownerId));
+    const updated = await this.store.updateAccount(ownerId, { privacy });
+    if (!updated) throw new PapillonError('no-such-account', 'no such account');
+    if (before?.privacy !== privacy) {
+      await this.afterVisibilityChange(ownerId, seeing);
+      await this.events.publish(ownerId, {
+        type: 'lists-changed',
+        listVersion: updated.listVersion,
+        contactId: null,
+      });
+      // Everyone who keeps the owner on a list sees a different subscription now.
+      for (const row of await this.store.listRelationshipsTo(ownerId))
+        await this.tellContact(row.ownerId, ownerId);
+    }
+    return updated.listVersion;
+  }
+
+  // Groups ------------------------------------------------------------------------
+
+  async createGroup(ownerId: string, name: string): Promise<{ group: GroupRow; listVersion: number }> {
+    const groupName = checkGroupName(name);
+    if ((await this.store.listGroups(ownerId)).length >= MAX_GROUPS) {
+      throw new PapillonError('too-many-groups', `at most ${MAX_GROUPS} groups`);
+    }
+    const { value, listVersion } = await this.store.createGroup(ownerId, newId(), groupName);
+    await this.events.publish(ownerId, { type: 'lists-changed', listVersion, contactId: null });
+    return { group: value, listVersion };
+  }
+
+  async renameGroup(
+    ownerId: string,
+    groupId: string,
+    name: string,
+  ): Promise<{ group: GroupRow; listVersion: number }> {
+    const { value, listVersion } = await this.store.renameGroup(ownerId, groupId, checkGroupName(name));
+    if (!value) throw new PapillonError('no-such-group', 'no such group');
+    await this.events.publish(ownerId, { type: 'lists-changed', listVersion, contactId: null });
+    return { group: value, listVersion };
+  }
+
+  async deleteGroup(ownerId: string, groupId: string): Promise<number> {
+    const { value, listVersion } = await this.store.deleteGroup(ownerId, groupId);
+    if (!value) throw new PapillonError('no-such-group', 'no such group');
+    await this.events.publish(ownerId, { type: 'lists-changed', listVersion, contactId: null });
+    return listVersion;
+  }
+
+  async addToGroup(ownerId: string, contactId: string, groupId: string): Promise<number> {
+    const row = await this.store.getRelationship(ownerId, contactId);
+    if (!row?.forward) throw new PapillonError('no-such-contact', 'the contact is not on the forward list');
+    const { value, listVersion } = await this.store.addToGroup(ownerId, contactId, groupId);
+    if (!value) throw new PapillonError('no-such-group', 'no such group');
+    await this.events.publish(ownerId, { type: 'lists-changed', listVersion, contactId });
+    return listVersion;
+  }
+
+  async removeFromGroup(ownerId: string, contactId: string, groupId: string): Promise<number> {
+    const { value, listVersion } = await this.store.removeFromGroup(ownerId, contactId, groupId);
+    if (!value) throw new PapillonError('no-such-contact', 'the contact is not in that group');
+    await this.events.publish(ownerId, { type: 'lists-changed', listVersion, contactId });
+    return listVersion;
+  }
+
+  // Internals -------------------------------------------------------------------
+
+  private async changeVisibility(
+    ownerId: string,
+    contactId: string,
+    patch: RelationshipPatch,
+  ): Promise<ContactView> {
+    const seeing = new Set(await this.visibility.watchers(ownerId));
+    const view = await this.change(ownerId, contactId, patch);
+    await this.afterVisibilityChange(ownerId, seeing);
+    // The contact's derived subscription (to / ask / pre-approval) changed too.
+    await this.tellContact(contactId, ownerId);
+    return view;
+  }
+
+  /** `contactId`'s view of `ownerId` changed on the owner's side: bump its version and say so. */
+  private async tellContact(contactId: string, ownerId: string): Promise<void> {
+    const listVersion = await this.store.bumpListVersion(contactId);
+    await this.events.publish(contactId, { type: 'lists-changed', listVersion, contactId: ownerId });
+  }
+
+  /** Tells every watcher whose right to see the owner changed what they now see. */
+  private async afterVisibilityChange(ownerId: string, before: Set<string>): Promise<void> {
+    const after = new Set(await this.visibility.watchers(ownerId));
+    for (const id of new Set([...before, ...after])) {
+      if (before.has(id) !== after.has(id)) await this.presence.sendCurrent(ownerId, id);
+    }
+  }
+
+  private async change(ownerId: string, contactId: string, patch: RelationshipPatch): Promise<ContactView> {
+    const { listVersion } = await this.store.updateRelationship(ownerId, contactId, patch);
+    await this.events.publish(ownerId, { type: 'lists-changed', listVersion, contactId });
+    return this.contact(ownerId, contactId);
+  }
+
+  private view(
+    owner: AccountRow,
+    contact: AccountRow,
+    mineRow: RelationshipRow | undefined,
+    theirsRow: RelationshipRow | undefined,
+  ): ContactView {
+    const mine = flags(mineRow);
+    const theirs = flags(theirsRow);
+    return {
+      contact,
+      mine,
+      theirs,
+      nickname: mineRow?.nickname ?? null,
+      groupIds: mineRow?.groupIds ?? [],
+      derived: deriveSubscription({ mine, theirs, myPrivacy: owner.privacy, theirPrivacy: contact.privacy }),
+      pending: addedMeUndecided({ mine, theirs }),
+    };
+  }
+
+  private async requireAccount(id: string): Promise<AccountRow> {
+    const account = await this.store.getAccountById(id);
+    if (!account) throw new PapillonError('no-such-account', 'no such account');
+    return account;
+  }
+
+  private async requireHandle(handle: string, ownerId: string): Promise<AccountRow> {
+    const normalized = normalizeHandle(handle);
+    const account = await this.store.getAccountByHandle(normalized);
+    if (!account) throw new PapillonError('no-such-account', `no account named ${normalized}`);
+    if (account.id === ownerId)
+      throw new PapillonError('self-contact', 'an account cannot be its own contact');
+    return account;
+  }
+}

@@ -1,0 +1,68 @@
+import type { Privacy } from '../store/types.ts';
+
+/**
+ * RFC 6121 subscription state, derived — never stored — from the MSN lists both
+ * sides keep. The rule that joins the two models: B may see A's presence when A
+ * has not blocked B and either allowed B explicitly or keeps the open privacy
+ * setting (MSN's `BLP AL`).
+ */
+
+/** One side's lists about the other (the stored relationship row, or none). */
+export interface ListFlags {
+  forward: boolean;
+  allow: boolean;
+  block: boolean;
+}
+
+export interface PairState {
+  /** What the user keeps about the contact. */
+  mine: ListFlags;
+  /** What the contact keeps about the user. */
+  theirs: ListFlags;
+  myPrivacy: Privacy;
+  theirPrivacy: Privacy;
+}
+
+export type Subscription = 'none' | 'to' | 'from' | 'both';
+
+export interface DerivedSubscription {
+  /** RFC 6121 §2.1.2.5. */
+  subscription: Subscription;
+  /** The user asked to see the contact and is waiting (`ask='subscribe'`, "None + Pending Out"). */
+  ask: boolean;
+  /** The contact asked to see the user and the user has not answered ("Pending In", Appendix A). */
+  pendingIn: boolean;
+  /** The user approved the contact before being asked (RFC 6121 §3.4, `approved='true'`). */
+  preApproved: boolean;
+}
+
+export const NO_LISTS: ListFlags = Object.freeze({ forward: false, allow: false, block: false });
+
+/** May the owner of `lists` (with `privacy`) be seen by the other side? */
+export function permits(lists: ListFlags, privacy: Privacy): boolean {
+  if (lists.block) return false;
+  return lists.allow || privacy === 'allow-all';
+}
+
+export function deriveSubscription(state: PairState): DerivedSubscription {
+  const to = state.mine.forward && permits(state.theirs, state.theirPrivacy);
+  const from = state.theirs.forward && permits(state.mine, state.myPrivacy);
+  const subscription: Subscription = to ? (from ? 'both' : 'to') : from ? 'from' : 'none';
+  return {
+    subscription,
+    ask: state.mine.forward && !to,
+    // Only an undecided request is pending: allowed (AL, or open privacy) is "from", blocked is refused.
+    pendingIn: state.theirs.forward && !from && !state.mine.block,
+    // Pre-approval is only meaningful while the contact has no subscription (§3.4).
+    preApproved: state.mine.allow && !state.mine.block && !from,
+  };
+}
+
+/**
+ * MSN's "X has added you" condition (the MSNP13+ pending list; what MSNP2–12 clients
+ * compute as RL minus AL minus BL): the contact has the user on their forward list
+ * and the user has neither allowed nor blocked them.
+ */
+export function addedMeUndecided(state: Pick<PairState, 'mine' | 'theirs'>): boolean {
+  return state.theirs.forward && !state.mine.allow && !state.mine.block;
+}

@@ -1,0 +1,56 @@
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { Core } from '../core/core.ts';
+import type { Logger } from '../server/logger.ts';
+import { oauthRoutes } from './oauth/index.ts';
+import { passportRoutes } from './passport/index.ts';
+import { RequestLog } from './request-log.ts';
+import { type WebSettings, webRoutes } from './web/index.ts';
+
+export interface HttpAppOptions {
+  core: Core;
+  logger: Logger;
+  version: string;
+  startedAt: number;
+  /** Serve HTTPS with this certificate chain and key (PEM). */
+  https?: { cert: Buffer; key: Buffer };
+  /**
+   * Routes of protocols that also travel over HTTP (the MSNP gateway, later XMPP over
+   * WebSocket), handed in by the composition root so this folder imports no protocol.
+   */
+  plugins?: FastifyPluginAsync[];
+  /** The web pages' settings (sign-up mode, password minimum, domain); unset: sign-up closed. */
+  web?: WebSettings;
+  /** Serve OAuth's implicit grant (config `oauthImplicit`); default true. */
+  oauthImplicit?: boolean;
+}
+
+/**
+ * One fastify app serves every HTTP(S) port: health, and later the Passport, SOAP,
+ * gateway, OAuth and web routes registered as plugins beside this file.
+ */
+export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
+  // fastify's types follow the server kind; every route here works on either.
+  const app = Fastify({
+    ...(options.https ? { https: options.https } : {}),
+    loggerInstance: options.logger.child({ component: 'http' }),
+    logController: new RequestLog(),
+    // Idle keep-alive sockets are closed at shutdown instead of holding it up.
+    forceCloseConnections: 'idle',
+    bodyLimit: 1024 * 1024,
+  }) as unknown as FastifyInstance;
+
+  app.get('/health', async () => ({
+    status: 'ok',
+    version: options.version,
+    uptimeSeconds: Math.round((Date.now() - options.startedAt) / 1000),
+  }));
+
+  // Passport 1.4 and RST: MSNP8–12 clients get their login ticket here.
+  app.register(passportRoutes, { core: options.core });
+  // OAuth 2.0 (Live's paths and the standard ones) and the web pages people use.
+  app.register(oauthRoutes, { core: options.core, implicit: options.oauthImplicit });
+  app.register(webRoutes, { core: options.core, settings: options.web });
+  for (const plugin of options.plugins ?? []) app.register(plugin);
+
+  return app;
+}

@@ -1,0 +1,207 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { PapillonError } from '../util/errors.ts';
+
+const port = z.coerce
+  .number({ error: 'must be a port number' })
+  .int('must be a whole number')
+  .min(0, 'must be 0 (any free port) to 65535')
+  .max(65535, 'must be 0 (any free port) to 65535');
+
+const DATABASE_URL = /^(postgres(ql)?:\/\/|sqlite:|file:)/;
+
+/**
+ * The whole configuration: one schema, its defaults, and its documentation.
+ * Sources, later wins: defaults < `--config FILE` (JSON, these key names) <
+ * environment `PAPILLON_<KEY>` (the key in upper snake case, e.g. `httpPort` →
+ * `PAPILLON_HTTP_PORT`). The README's configuration table lists the same keys.
+ */
+export const configSchema = z
+  .object({
+    /** Where the SQLite file, certificates and other state live. */
+    dataDir: z.string().min(1).default('./data'),
+    /** The domain this server is: XMPP domain, and the domain of its accounts' handles. */
+    domain: z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i, 'must be a host name')
+      .transform((d) => d.toLowerCase())
+      .default('localhost'),
+    /** Unset: `<dataDir>/papillon.sqlite`. `postgres://…` selects PostgreSQL; `sqlite:PATH` a SQLite file. */
+    databaseUrl: z
+      .string()
+      .regex(DATABASE_URL, 'must start with postgres://, postgresql://, sqlite: or file:')
+      .optional(),
+    /** Unset: the in-process bus (one node). */
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .optional(),
+    /** Address the listeners bind to. */
+    bind: z.string().min(1).default('127.0.0.1'),
+    /**
+     * Host name or address MSN clients are sent to in referrals (XFR, RNG). Unset: the
+     * address each client connected to, which is right unless a proxy or NAT sits between.
+     */
+    publicHost: z
+      .string()
+      .regex(/^[a-z0-9.:[\]-]+$/i, 'must be a host name or IP address')
+      .optional(),
+    msnpPort: port.default(1863),
+    /** A switchboard with no message for this long is closed (its members get BYE … 1). */
+    sbIdleSeconds: z.coerce.number().int().min(1).max(86_400).default(600),
+    sbPort: port.default(1864),
+    xmppPort: port.default(5222),
+    /** RFC 6120 §5.3.1: XMPP clients must use TLS (STARTTLS or direct TLS). */
+    xmppRequireTls: z
+      .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
+      .default(true),
+    /** RFC 6120 §13.12: the largest stanza accepted (at least 10,000 bytes). */
+    xmppMaxStanzaBytes: z.coerce
+      .number()
+      .int()
+      .min(10_000)
+      .max(16 * 1024 * 1024)
+      .default(256 * 1024),
+    xmppsPort: port.default(5223),
+    httpPort: port.default(8080),
+    httpsPort: port.default(8443),
+    /** TLS certificate chain and key (PEM). Unset: `<dataDir>/certs/server-chain.crt` and `server.key` if present. */
+    tlsCert: z.string().optional(),
+    tlsKey: z.string().optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Minimum password length for self-service sign-up and password changes (the CLI only warns). */
+    passwordMinLength: z.coerce.number().int().min(1).max(256).default(8),
+    /** Lifetime of OAuth access tokens (XMPP bearer sign-in, web APIs); refresh tokens renew them. */
+    oauthAccessTokenSeconds: z.coerce.number().int().min(60).max(86_400).default(3600),
+    /** Who may create an account on the web pages: everyone, no one, or holders of `signupInviteCode`. */
+    signup: z.enum(['open', 'closed', 'invite']).default('open'),
+    /** The code sign-up asks for when `signup` is `invite`. */
+    signupInviteCode: z.string().min(8, 'must be at least 8 characters').optional(),
+    /** Serve OAuth's implicit grant (`response_type=token`, RFC 6749 §4.2) for old Live Connect apps. */
+    oauthImplicit: z
+      .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
+      .default(true),
+  })
+  .strict()
+  .refine((c) => c.signup !== 'invite' || c.signupInviteCode !== undefined, {
+    message: 'signup "invite" needs signupInviteCode',
+    path: ['signupInviteCode'],
+  });
+
+export type Config = z.infer<typeof configSchema>;
+
+export function envName(key: string): string {
+  return `PAPILLON_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+export interface LoadOptions {
+  /** Path of a JSON config file (`--config`). */
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Reads file and environment; a bad value throws `bad-config` naming the key and its source. */
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const raw: Record<string, unknown> = {};
+  const source: Record<string, string> = {};
+  if (options.file) {
+    let text: string;
+    try {
+      text = readFileSync(options.file, 'utf8');
+    } catch (err) {
+      throw new PapillonError(
+        'bad-config',
+        `cannot read config file ${options.file}: ${(err as Error).message}`,
+      );
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new PapillonError(
+        'bad-config',
+        `config file ${options.file} is not valid JSON: ${(err as Error).message}`,
+      );
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new PapillonError('bad-config', `config file ${options.file} must hold a JSON object`);
+    }
+    for (const [key, value] of Object.entries(parsed)) {
+      raw[key] = value;
+      source[key] = `${key} in ${options.file}`;
+    }
+  }
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[envName(key)];
+    if (value !== undefined && value !== '') {
+      raw[key] = value;
+      source[key] = envName(key);
+    }
+  }
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      if (issue.code === 'unrecognized_keys') {
+        return `unknown setting ${issue.keys.map((k) => source[k] ?? k).join(', ')}`;
+      }
+      const where = source[key] ?? `${key} (${envName(key)})`;
+      const given = key in raw ? ` (got ${JSON.stringify(raw[key])})` : '';
+      return `${where}: ${issue.message}${given}`;
+    });
+    throw new PapillonError('bad-config', `invalid configuration: ${lines.join('; ')}`);
+  }
+  return result.data;
+}
+
+export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
+/** Where the store lives, with the default SQLite file resolved under the data directory. */
+export function databaseTarget(config: Config): DatabaseTarget {
+  const url = config.databaseUrl;
+  if (!url) return { kind: 'sqlite', path: path.resolve(config.dataDir, 'papillon.sqlite') };
+  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url };
+  const file = url.replace(/^(sqlite|file):(\/\/)?/, '');
+  return { kind: 'sqlite', path: file === ':memory:' ? file : path.resolve(file) };
+}
+
+export interface TlsFiles {
+  cert: string;
+  key: string;
+}
+
+/** The configured certificate, or the one `papillon certs` made, or none. */
+export function tlsFiles(config: Config): TlsFiles | undefined {
+  if (config.tlsCert || config.tlsKey) {
+    if (!config.tlsCert || !config.tlsKey) {
+      throw new PapillonError(
+        'bad-config',
+        'tlsCert and tlsKey (PAPILLON_TLS_CERT, PAPILLON_TLS_KEY) go together',
+      );
+    }
+    return { cert: path.resolve(config.tlsCert), key: path.resolve(config.tlsKey) };
+  }
+  const dir = path.resolve(config.dataDir, 'certs');
+  const cert = path.join(dir, 'server-chain.crt');
+  const key = path.join(dir, 'server.key');
+  return existsSync(cert) && existsSync(key) ? { cert, key } : undefined;
+}
+
+/** A URL with its password replaced by `***`, for logs and `papillon config`. */
+export function maskUrlPassword(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@');
+}
+
+/** The effective configuration as `papillon config` prints it (secrets in URLs masked). */
+export function describeConfig(config: Config): Record<string, unknown> {
+  const mask = (url: string | undefined) => (url === undefined ? undefined : maskUrlPassword(url));
+  const target = databaseTarget(config);
+  return {
+    ...config,
+    databaseUrl: mask(config.databaseUrl) ?? `sqlite:${target.kind === 'sqlite' ? target.path : ''}`,
+    redisUrl: mask(config.redisUrl) ?? null,
+    signupInviteCode: config.signupInviteCode === undefined ? null : '***',
+  };
+}

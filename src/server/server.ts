@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { LocalBus } from '../bus/local.ts';
+import type { Bus } from '../bus/types.ts';
+import { type Core, createCore } from '../core/core.ts';
+import { buildHttpApp } from '../http/app.ts';
+import { msnpGatewayRoutes } from '../msnp/gateway/routes.ts';
+import { startMsnpListeners } from '../msnp/listener.ts';
+import type { Store } from '../store/types.ts';
+import { startXmppListeners } from '../xmpp/listener.ts';
+import { type Config, tlsFiles } from './config.ts';
+import type { Logger } from './logger.ts';
+import { openStore } from './open-store.ts';
+import { VERSION } from './version.ts';
+
+/** A listening service: a name for the logs, and a polite stop. */
+interface Listener {
+  name: string;
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface RunningServer {
+  core: Core;
+  config: Config;
+  listeners: readonly Listener[];
+  /** Stops accepting, closes sessions politely, flushes the store. Idempotent. */
+  stop(): Promise<void>;
+}
+
+async function listenHttp(
+  app: FastifyInstance,
+  name: string,
+  scheme: 'http' | 'https',
+  host: string,
+  port: number,
+): Promise<Listener> {
+  await app.listen({ host, port });
+  const address = app.server.address() as AddressInfo;
+  return { name, url: `${scheme}://${host}:${address.port}`, port: address.port, stop: () => app.close() };
+}
+
+/**
+ * The composition root: the only place that names concrete implementations.
+ * Builds store, bus and core from the config and starts the listeners.
+ */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const startedAt = Date.now();
+  const { store, applied, where } = await openStore(config);
+  logger.info({ store: store.kind, where, migrations: applied }, `store: ${store.kind} at ${where}`);
+  let bus: Bus | undefined;
+  const listeners: Listener[] = [];
+  try {
+    if (config.redisUrl) {
+      throw new Error('the Redis bus is not available yet: unset PAPILLON_REDIS_URL to run a single node');
+    }
+    bus = new LocalBus();
+    const core = createCore(store, bus, { oauthAccessTokenSeconds: config.oauthAccessTokenSeconds });
+    const msnp = await startMsnpListeners(core, logger, {
+      bind: config.bind,
+      nsPort: config.msnpPort,
+      sbPort: config.sbPort,
+      domain: config.domain,
+      publicHost: config.publicHost,
+      sbIdleMs: config.sbIdleSeconds * 1000,
+    });
+    // Stopped first at shutdown: MSNP sessions are told OUT SSD before the HTTP side goes.
+    listeners.push(
+      {
+        name: 'msnp',
+        url: `msnp://${config.bind}:${msnp.nsPort}`,
+        port: msnp.nsPort,
+        stop: () => msnp.stop(),
+      },
+      {
+        name: 'msnp-sb',
+        url: `msnp://${config.bind}:${msnp.sbPort}`,
+        port: msnp.sbPort,
+        stop: async () => {},
+      },
+    );
+    const tlsPaths = tlsFiles(config);
+    const tlsPem = tlsPaths
+      ? { cert: readFileSync(tlsPaths.cert), key: readFileSync(tlsPaths.key) }
+      : undefined;
+    const xmpp = await startXmppListeners(core, logger, {
+      bind: config.bind,
+      port: config.xmppPort,
+      tlsPort: config.xmppsPort,
+      domain: config.domain,
+      version: VERSION,
+      tls: tlsPem,
+      requireTls: config.xmppRequireTls,
+      maxStanzaBytes: config.xmppMaxStanzaBytes,
+    });
+    listeners.push({
+      name: 'xmpp',
+      url: `xmpp://${config.bind}:${xmpp.port}`,
+      port: xmpp.port,
+      stop: () => xmpp.stop(),
+    });
+    if (xmpp.tlsPort !== undefined) {
+      const port = xmpp.tlsPort;
+      listeners.push({ name: 'xmpps', url: `xmpps://${config.bind}:${port}`, port, stop: async () => {} });
+    }
+    const appOptions = {
+      core,
+      logger,
+      version: VERSION,
+      startedAt,
+      plugins: [msnpGatewayRoutes(msnp.context)],
+      web: {
+        domain: config.domain,
+        passwordMinLength: config.passwordMinLength,
+        signup: config.signup,
+        signupInviteCode: config.signupInviteCode,
+      },
+      oauthImplicit: config.oauthImplicit,
+    };
+
+    listeners.push(await listenHttp(buildHttpApp(appOptions), 'http', 'http', config.bind, config.httpPort));
+    if (tlsPem) {
+      // fastify takes TLS options at construction; the routes are the same app.
+      const https = buildHttpApp({ ...appOptions, https: tlsPem });
+      listeners.push(await listenHttp(https, 'https', 'https', config.bind, config.httpsPort));
+    } else {
+      logger.warn(
+        'HTTPS disabled: no certificate (run `papillon certs`, or set PAPILLON_TLS_CERT and PAPILLON_TLS_KEY)',
+      );
+    }
+    for (const l of listeners)
+      logger.info({ listener: l.name, port: l.port, url: l.url }, `${l.name} listening on ${l.url}`);
+
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= shutdown(listeners, bus as Bus, store, logger);
+      return stopping;
+    };
+    return { core, config, listeners, stop };
+  } catch (err) {
+    await shutdown(listeners, bus, store, logger);
+    throw err;
+  }
+}
+
+async function shutdown(
+  listeners: Listener[],
+  bus: Bus | undefined,
+  store: Store,
+  logger: Logger,
+): Promise<void> {
+  // Listeners first (stop accepting, say goodbye to sessions), then the bus, then the store.
+  const results = await Promise.allSettled(listeners.map((l) => l.stop()));
+  for (const [i, r] of results.entries()) {
+    if (r.status === 'rejected') logger.error({ err: r.reason }, `stopping ${listeners[i]?.name} failed`);
+  }
+  await bus?.close();
+  await store.close();
+}

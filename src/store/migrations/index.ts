@@ -1,0 +1,21 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import type { Store } from '../types.ts';
+import { initialMigration } from './0001-initial.ts';
+import { loginTicketMigration } from './0002-login-ticket.ts';
+import { accountPropertyMigration } from './0003-account-property.ts';
+import { oauthMigration } from './0004-oauth.ts';
+
+/**
+ * All migrations, listed in code rather than found by scanning a directory, so they
+ * work the same from source, from a bundle and under any loader. Kysely applies them
+ * in the order of their names; a new migration gets the next number.
+ */
+export function migrationProvider(kind: Store['kind']): MigrationProvider {
+  const migrations: Record<string, Migration> = {
+    '0001-initial': initialMigration(kind),
+    '0002-login-ticket': loginTicketMigration(),
+    '0003-account-property': accountPropertyMigration(),
+    '0004-oauth': oauthMigration(),
+  };
+  return { getMigrations: async () => migrations };
+}

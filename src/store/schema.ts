@@ -1,0 +1,166 @@
+/**
+ * Kysely's view of the tables created by `migrations/`. Column names are the SQL
+ * (snake_case) names; `kysely/kysely-store.ts` maps rows to the camelCase types of
+ * `types.ts`. Times are milliseconds since the epoch in 64-bit integers; booleans
+ * are 0/1 integers so that both dialects store them the same way.
+ */
+import type { Generated } from 'kysely';
+import type { Privacy } from './types.ts';
+
+/** A 0/1 integer standing for a boolean. */
+export type Flag = 0 | 1;
+
+export interface AccountTable {
+  id: string;
+  handle: string;
+  display_name: string;
+  privacy: Privacy;
+  list_version: number;
+  created_at: number;
+}
+
+export interface CredentialTable {
+  account_id: string;
+  argon2: string;
+  scram_sha1_salt: string;
+  scram_sha1_iterations: number;
+  scram_sha1_stored_key: string;
+  scram_sha1_server_key: string;
+  scram_sha256_salt: string;
+  scram_sha256_iterations: number;
+  scram_sha256_stored_key: string;
+  scram_sha256_server_key: string;
+  md5_salt: string;
+  md5_digest: string;
+}
+
+export interface RelationshipTable {
+  owner_id: string;
+  contact_id: string;
+  forward: Flag;
+  allow: Flag;
+  block: Flag;
+  nickname: string | null;
+  updated_at: number;
+}
+
+export interface ContactGroupTable {
+  id: string;
+  owner_id: string;
+  number: number;
+  name: string;
+}
+
+export interface GroupMemberTable {
+  owner_id: string;
+  contact_id: string;
+  group_id: string;
+}
+
+export interface OfflineMessageTable {
+  /** Insertion order; the only reliable ordering (ids are random, clocks are coarse). */
+  seq: Generated<number>;
+  id: string;
+  recipient_id: string;
+  sender_handle: string;
+  payload: string;
+  sent_at: number;
+  delivered_at: number | null;
+}
+
+export interface SettingTable {
+  name: string;
+  value: string;
+}
+
+/** A one-time login ticket, stored by the SHA-256 (hex) of its token, never the token. */
+export interface LoginTicketTable {
+  token_hash: string;
+  account_id: string;
+  /** What the ticket may be redeemed for, e.g. 'msnp-login'. */
+  purpose: string;
+  created_at: number;
+  expires_at: number;
+  /** Set when redeemed; a ticket is redeemed at most once. */
+  used_at: number | null;
+}
+
+export interface AccountPropertyTable {
+  account_id: string;
+  name: string;
+  value: string;
+}
+
+/** An OAuth 2.0 client (RFC 6749 §2). Public clients have no secret. */
+export interface OAuthClientTable {
+  id: string;
+  name: string;
+  /** SHA-256 (hex) of the client secret; null for a public client. */
+  secret_hash: string | null;
+  /** JSON array of the exact redirect URIs. */
+  redirect_uris: string;
+  /** The account that registered it; null when the operator did. */
+  owner_id: string | null;
+  created_at: number;
+}
+
+/** An authorization code (RFC 6749 §4.1.2), stored by the SHA-256 (hex) of the code. */
+export interface OAuthCodeTable {
+  code_hash: string;
+  client_id: string;
+  account_id: string;
+  redirect_uri: string;
+  /** Space-separated. */
+  scopes: string;
+  code_challenge: string | null;
+  challenge_method: string | null;
+  created_at: number;
+  expires_at: number;
+  /** Set when redeemed; a code is redeemed at most once. */
+  used_at: number | null;
+}
+
+/** An access or refresh token, stored by the SHA-256 (hex) of the token. */
+export interface OAuthTokenTable {
+  token_hash: string;
+  kind: 'access' | 'refresh';
+  client_id: string;
+  account_id: string;
+  /** Space-separated. */
+  scopes: string;
+  /** The grant the token descends from: shared by a code's tokens and their rotations. */
+  family_id: string;
+  /** The authorization code the grant started from, if any. */
+  code_hash: string | null;
+  /** When the grant (the family) was first made. */
+  granted_at: number;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+/** A web sign-in session, stored by the SHA-256 (hex) of the cookie token. */
+export interface WebSessionTable {
+  token_hash: string;
+  account_id: string;
+  csrf: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface Database {
+  account: AccountTable;
+  credential: CredentialTable;
+  relationship: RelationshipTable;
+  contact_group: ContactGroupTable;
+  group_member: GroupMemberTable;
+  offline_message: OfflineMessageTable;
+  setting: SettingTable;
+  login_ticket: LoginTicketTable;
+  account_property: AccountPropertyTable;
+  oauth_client: OAuthClientTable;
+  oauth_code: OAuthCodeTable;
+  oauth_token: OAuthTokenTable;
+  web_session: WebSessionTable;
+}

@@ -1,0 +1,341 @@
+/**
+ * The Store: everything Papillon persists, behind one asynchronous interface.
+ * Implementations: `sqlite/` (embedded default) and `postgres/`; both must pass
+ * `test/contract/store.contract.ts`. The store keeps rows, not rules: validation,
+ * permissions and events live in `core/`. It guarantees atomicity where a rule
+ * needs it (a list change and its list-version bump; claiming offline messages).
+ */
+
+/** MSN's BLP: who may see me when they are on neither my allow nor my block list. */
+export type Privacy = 'allow-all' | 'allow-list';
+
+export interface AccountRow {
+  /** Random UUID; MSNP10+ shows it as the contact GUID. */
+  id: string;
+  /** Normalized (lower-case) `local@domain`. */
+  handle: string;
+  displayName: string;
+  privacy: Privacy;
+  /**
+   * Bumped on every change to this account's lists, groups or privacy, in the same
+   * transaction as the change: MSNP's list version (SYN) and XMPP's roster version.
+   */
+  listVersion: number;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+}
+
+export interface NewAccount {
+  id: string;
+  handle: string;
+  displayName: string;
+  privacy: Privacy;
+  createdAt: number;
+}
+
+export interface AccountPatch {
+  displayName?: string;
+  /** Changing privacy bumps `listVersion`. */
+  privacy?: Privacy;
+}
+
+/** RFC 5802 §3 salted SCRAM keys; binary values base64-encoded. */
+export interface ScramKeys {
+  salt: string;
+  iterations: number;
+  storedKey: string;
+  serverKey: string;
+}
+
+/** Every form of the password a protocol needs; never the password itself. */
+export interface PasswordCredentials {
+  /** argon2id PHC string. */
+  argon2: string;
+  scramSha1: ScramKeys;
+  scramSha256: ScramKeys;
+  /** MSNP2–7 `USR MD5`: the client proves MD5(salt + password); we keep the salt and that digest (hex). */
+  md5Salt: string;
+  md5Digest: string;
+}
+
+/**
+ * What `ownerId` has recorded about `contactId`: MSN's forward (FL), allow (AL) and
+ * block (BL) lists, the owner's nickname for the contact, and group memberships.
+ * The reverse list (RL) is not stored: it is the other side's `forward`.
+ */
+export interface RelationshipRow {
+  ownerId: string;
+  contactId: string;
+  forward: boolean;
+  allow: boolean;
+  block: boolean;
+  nickname: string | null;
+  /** Ids of the owner's groups the contact is in, sorted. */
+  groupIds: string[];
+  updatedAt: number;
+}
+
+export interface RelationshipPatch {
+  forward?: boolean;
+  allow?: boolean;
+  block?: boolean;
+  nickname?: string | null;
+}
+
+export interface GroupRow {
+  id: string;
+  ownerId: string;
+  /** Small integer id MSNP2–9 use (1, 2, …; 0 is the implicit default group). */
+  number: number;
+  name: string;
+}
+
+export interface NewOfflineMessage {
+  id: string;
+  recipientId: string;
+  senderHandle: string;
+  /** Protocol-neutral payload, JSON-encoded by core. */
+  payload: string;
+  sentAt: number;
+}
+
+export interface OfflineMessageRow extends NewOfflineMessage {
+  deliveredAt: number | null;
+}
+
+/**
+ * A one-time login ticket (the Passport ticket MSNP8–12 clients present in
+ * `USR … TWN S`). The store sees only the token's hash.
+ */
+export interface NewLoginTicket {
+  /** SHA-256 of the token, lower-case hex. */
+  tokenHash: string;
+  accountId: string;
+  /** What the ticket may be redeemed for, e.g. 'msnp-login'. */
+  purpose: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** An OAuth 2.0 client (RFC 6749 §2). */
+export interface OAuthClientRow {
+  id: string;
+  name: string;
+  /** SHA-256 of the client secret, lower-case hex; null for a public client. */
+  secretHash: string | null;
+  redirectUris: string[];
+  /** The account that registered it; null when the operator did. */
+  ownerId: string | null;
+  createdAt: number;
+}
+
+/** An authorization code; the store sees only its hash. */
+export interface NewOAuthCode {
+  /** SHA-256 of the code, lower-case hex. */
+  codeHash: string;
+  clientId: string;
+  accountId: string;
+  redirectUri: string;
+  scopes: string[];
+  codeChallenge: string | null;
+  challengeMethod: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface OAuthCodeRow extends NewOAuthCode {
+  usedAt: number | null;
+}
+
+/** An access or refresh token; the store sees only its hash. */
+export interface NewOAuthToken {
+  /** SHA-256 of the token, lower-case hex. */
+  tokenHash: string;
+  kind: 'access' | 'refresh';
+  clientId: string;
+  accountId: string;
+  scopes: string[];
+  /** The grant it descends from: a code's tokens and all their rotations share it. */
+  familyId: string;
+  /** The authorization code the grant started from, if any. */
+  codeHash: string | null;
+  /** When the grant (family) was first made; kept across rotations. */
+  grantedAt: number;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface OAuthTokenRow extends NewOAuthToken {
+  revokedAt: number | null;
+  lastUsedAt: number | null;
+}
+
+/** A web sign-in session; the store sees only the cookie token's hash. */
+export interface WebSessionRow {
+  /** SHA-256 of the session token, lower-case hex. */
+  tokenHash: string;
+  accountId: string;
+  csrf: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** Result of a list mutation: the owner's list version after it. */
+export interface Versioned<T> {
+  value: T;
+  listVersion: number;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+
+  /** Applies pending migrations; returns the names applied now. */
+  migrate(): Promise<string[]>;
+  close(): Promise<void>;
+
+  // Accounts -------------------------------------------------------------------
+  /** Throws `PapillonError('handle-taken')` if the handle exists. */
+  createAccount(account: NewAccount, credentials: PasswordCredentials): Promise<AccountRow>;
+  getAccountById(id: string): Promise<AccountRow | undefined>;
+  getAccountByHandle(handle: string): Promise<AccountRow | undefined>;
+  getAccountsByIds(ids: readonly string[]): Promise<AccountRow[]>;
+  /** Ordered by handle. */
+  listAccounts(): Promise<AccountRow[]>;
+  updateAccount(id: string, patch: AccountPatch): Promise<AccountRow | undefined>;
+  /** Removes the account and everything it owns or that points at it. */
+  deleteAccount(id: string): Promise<boolean>;
+
+  getCredentials(accountId: string): Promise<PasswordCredentials | undefined>;
+  setCredentials(accountId: string, credentials: PasswordCredentials): Promise<void>;
+
+  // Relationships --------------------------------------------------------------
+  getRelationship(ownerId: string, contactId: string): Promise<RelationshipRow | undefined>;
+  /** The owner's rows, ordered by contact id. */
+  listRelationships(ownerId: string): Promise<RelationshipRow[]>;
+  /** Rows other owners keep about `contactId` (who has me on their lists). */
+  listRelationshipsTo(contactId: string): Promise<RelationshipRow[]>;
+  /**
+   * Creates or changes the owner's row and bumps the owner's list version, atomically.
+   * A row left with no list, no nickname and no group is deleted (value `undefined`).
+   */
+  updateRelationship(
+    ownerId: string,
+    contactId: string,
+    patch: RelationshipPatch,
+  ): Promise<Versioned<RelationshipRow | undefined>>;
+
+  // Groups ---------------------------------------------------------------------
+  /** Ordered by number. */
+  listGroups(ownerId: string): Promise<GroupRow[]>;
+  /** Assigns the smallest unused number ≥ 1. Throws `group-name-taken` on a duplicate name. */
+  createGroup(ownerId: string, id: string, name: string): Promise<Versioned<GroupRow>>;
+  renameGroup(ownerId: string, groupId: string, name: string): Promise<Versioned<GroupRow | undefined>>;
+  /** Also removes the group's memberships. */
+  deleteGroup(ownerId: string, groupId: string): Promise<Versioned<boolean>>;
+  /** The relationship row must exist; returns false if it or the group does not. */
+  addToGroup(ownerId: string, contactId: string, groupId: string): Promise<Versioned<boolean>>;
+  removeFromGroup(ownerId: string, contactId: string, groupId: string): Promise<Versioned<boolean>>;
+
+  // Offline messages -------------------------------------------------------------
+  /** Resolves only once the message is durably stored. */
+  enqueueOffline(message: NewOfflineMessage): Promise<void>;
+  /**
+   * Atomically marks the recipient's undelivered messages delivered and returns them
+   * in the order they were stored. Concurrent claims never return the same message.
+   */
+  claimOffline(recipientId: string, now: number): Promise<OfflineMessageRow[]>;
+  countOffline(recipientId: string): Promise<number>;
+  /** Deletes delivered messages delivered before `before`; returns how many. */
+  purgeDeliveredOffline(before: number): Promise<number>;
+
+  // Login tickets ------------------------------------------------------------------
+  /** Throws `no-such-account` if the account does not exist. */
+  saveTicket(ticket: NewLoginTicket): Promise<void>;
+  /**
+   * Atomically marks the ticket used and returns its account id, if it exists, has
+   * this purpose, is unused and `expiresAt > now`; otherwise undefined. Concurrent
+   * redemptions of one ticket: exactly one succeeds.
+   */
+  redeemTicket(tokenHash: string, purpose: string, now: number): Promise<string | undefined>;
+  /** Deletes tickets with `expiresAt <= now` (used or not); returns how many. */
+  purgeTickets(now: number): Promise<number>;
+
+  // Profile properties -------------------------------------------------------------
+  /** The account's profile properties (e.g. `phone.home`), by name. */
+  /** Only the named ones when `names` is given (properties can be large: the avatar). */
+  getProperties(accountId: string, names?: readonly string[]): Promise<Record<string, string>>;
+  /** Sets a property, or deletes it when `value` is null. Throws `no-such-account`. */
+  setProperty(accountId: string, name: string, value: string | null): Promise<void>;
+
+  /**
+   * Bumps the account's list version alone: for changes to what it sees that are
+   * stored on the other side (someone put it on, or took it off, their forward list).
+   */
+  bumpListVersion(accountId: string): Promise<number>;
+
+  // OAuth 2.0 ----------------------------------------------------------------------
+  /** Throws `no-such-account` if the owner does not exist. */
+  createOAuthClient(client: OAuthClientRow): Promise<void>;
+  getOAuthClient(id: string): Promise<OAuthClientRow | undefined>;
+  /** All clients, or those `ownerId` registered; ordered by creation time, then id. */
+  listOAuthClients(ownerId?: string): Promise<OAuthClientRow[]>;
+  /**
+   * Deletes the client (only if `ownerId` owns it, when given) with its codes and
+   * tokens. Returns whether it existed.
+   */
+  deleteOAuthClient(id: string, ownerId?: string): Promise<boolean>;
+
+  /** Throws `no-such-account` if the account or the client does not exist. */
+  saveOAuthCode(code: NewOAuthCode): Promise<void>;
+  getOAuthCode(codeHash: string): Promise<OAuthCodeRow | undefined>;
+  /**
+   * Atomically marks the code used and stores the tokens it issues, if the code exists,
+   * is unused and `expiresAt > now`; otherwise stores nothing and returns false.
+   * Concurrent redemptions of one code: exactly one succeeds, and the tokens are
+   * committed with the code's `usedAt`, so whoever fails sees them.
+   */
+  redeemOAuthCode(codeHash: string, now: number, tokens: readonly NewOAuthToken[]): Promise<boolean>;
+
+  /** Stores tokens, all or none. Throws `no-such-account` if the account or client does not exist. */
+  saveOAuthTokens(tokens: readonly NewOAuthToken[]): Promise<void>;
+  getOAuthToken(tokenHash: string): Promise<OAuthTokenRow | undefined>;
+  /**
+   * Atomically revokes the refresh token and stores its successors, if it is a refresh
+   * token that is unrevoked and `expiresAt > now`; otherwise stores nothing and returns
+   * false. Concurrent rotations of one token: exactly one succeeds.
+   */
+  rotateRefreshToken(tokenHash: string, now: number, tokens: readonly NewOAuthToken[]): Promise<boolean>;
+  /** Sets `lastUsedAt`. */
+  touchOAuthToken(tokenHash: string, now: number): Promise<void>;
+  /** Revokes one token; returns whether it was live (unrevoked) before. */
+  revokeOAuthToken(tokenHash: string, now: number): Promise<boolean>;
+  /** Revokes every unrevoked token of the family; returns how many. */
+  revokeOAuthFamily(familyId: string, now: number): Promise<number>;
+  /** Revokes every unrevoked token of the families the code started; returns how many. */
+  revokeOAuthTokensByCode(codeHash: string, now: number): Promise<number>;
+  /**
+   * Revokes every token the client holds for the account, and spends its unused codes
+   * for the account (a later redemption fails); returns how many tokens.
+   */
+  revokeOAuthGrants(accountId: string, clientId: string, now: number): Promise<number>;
+  /** The account's unrevoked tokens with `expiresAt > now`, ordered by creation time. */
+  listOAuthTokens(accountId: string, now: number): Promise<OAuthTokenRow[]>;
+  /**
+   * Deletes codes with `expiresAt <= codesBefore` and tokens with `expiresAt <= tokensBefore`
+   * (revoked or not); returns how many rows.
+   */
+  purgeOAuth(codesBefore: number, tokensBefore: number): Promise<number>;
+
+  // Web sessions -------------------------------------------------------------------
+  /** Throws `no-such-account` if the account does not exist. */
+  createWebSession(session: WebSessionRow): Promise<void>;
+  /** The session, expired or not. */
+  getWebSession(tokenHash: string): Promise<WebSessionRow | undefined>;
+  deleteWebSession(tokenHash: string): Promise<boolean>;
+  /** Deletes sessions with `expiresAt <= now`; returns how many. */
+  purgeWebSessions(now: number): Promise<number>;
+
+  // Server settings ----------------------------------------------------------------
+  /** Returns the stored value, storing `create()` first if there is none (first writer wins). */
+  getOrCreateSetting(name: string, create: () => string): Promise<string>;
+}

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  addedMeUndecided,
+  deriveSubscription,
+  type ListFlags,
+  permits,
+} from '../../src/core/subscription.ts';
+import type { Privacy } from '../../src/store/types.ts';
+
+// Visibility first: may the owner of these lists be seen by the other side?
+// Rows: block, allow, privacy → permitted. Block always wins (MSN BL); an explicit
+// allow (AL) always sees; otherwise BLP decides (AL = allow all, BL = allow list only).
+const PERMITS: Array<[block: boolean, allow: boolean, privacy: Privacy, expected: boolean]> = [
+  [false, false, 'allow-all', true],
+  [false, false, 'allow-list', false],
+  [false, true, 'allow-all', true],
+  [false, true, 'allow-list', true],
+  [true, false, 'allow-all', false],
+  [true, false, 'allow-list', false],
+  [true, true, 'allow-all', false],
+  [true, true, 'allow-list', false],
+];
+
+describe('permits (MSN AL/BL/BLP)', () => {
+  for (const [block, allow, privacy, expected] of PERMITS) {
+    it(`block=${block} allow=${allow} ${privacy} → ${expected}`, () => {
+      assert.equal(permits({ forward: false, allow, block }, privacy), expected);
+    });
+  }
+});
+
+// The subscription table. Inputs: do I have them on my forward list (F), do they have
+// me on theirs (RF), may they see me (PM = permits(mine, myPrivacy)), may I see them
+// (PT = permits(theirs, theirPrivacy)), did I allow them explicitly (AL), did I block them (BL).
+// Expected per RFC 6121 §2.1.2.5 / Appendix A: to = F∧PT, from = RF∧PM, ask = F∧¬PT,
+// pendingIn = RF∧¬PM∧¬BL, preApproved = AL∧¬BL∧¬from.
+// Every row below is written out by hand; the test enumerates all 256 raw inputs and
+// looks each one up here through its (F, RF, PM, PT, AL, BL) key.
+type Row = { sub: 'none' | 'to' | 'from' | 'both'; ask: boolean; pendingIn: boolean; preApproved: boolean };
+const T = true;
+const F = false;
+const r = (sub: Row['sub'], ask: boolean, pendingIn: boolean, preApproved: boolean): Row => ({
+  sub,
+  ask,
+  pendingIn,
+  preApproved,
+});
+// key: F RF PM PT AL BL (1/0). Only combinations the lists can produce appear:
+// BL ⇒ ¬PM; AL∧¬BL ⇒ PM.
+const TABLE: Record<string, Row> = {
+  // neither side has the other on a forward list
+  '000000': r('none', F, F, F),
+  '001000': r('none', F, F, F),
+  '001010': r('none', F, F, T),
+  '000001': r('none', F, F, F),
+  '000100': r('none', F, F, F),
+  '001100': r('none', F, F, F),
+  '001110': r('none', F, F, T),
+  '000101': r('none', F, F, F),
+  // I added them, they did not add me
+  '100000': r('none', T, F, F),
+  '101000': r('none', T, F, F),
+  '101010': r('none', T, F, T),
+  '100001': r('none', T, F, F),
+  '100100': r('to', F, F, F),
+  '101100': r('to', F, F, F),
+  '101110': r('to', F, F, T),
+  '100101': r('to', F, F, F),
+  // they added me, I did not add them
+  '010000': r('none', F, T, F),
+  '011000': r('from', F, F, F),
+  '011010': r('from', F, F, F),
+  '010001': r('none', F, F, F),
+  '010100': r('none', F, T, F),
+  '011100': r('from', F, F, F),
+  '011110': r('from', F, F, F),
+  '010101': r('none', F, F, F),
+  // both added each other
+  '110000': r('none', T, T, F),
+  '111000': r('from', T, F, F),
+  '111010': r('from', T, F, F),
+  '110001': r('none', T, F, F),
+  '110100': r('to', F, T, F),
+  '111100': r('both', F, F, F),
+  '111110': r('both', F, F, F),
+  '110101': r('to', F, F, F),
+};
+
+const bools = [false, true];
+const privacies: Privacy[] = ['allow-all', 'allow-list'];
+
+describe('deriveSubscription (RFC 6121 from MSN lists): every combination', () => {
+  let checked = 0;
+  for (const mineForward of bools)
+    for (const mineAllow of bools)
+      for (const mineBlock of bools)
+        for (const theirForward of bools)
+          for (const theirAllow of bools)
+            for (const theirBlock of bools)
+              for (const myPrivacy of privacies)
+                for (const theirPrivacy of privacies) {
+                  const mine: ListFlags = { forward: mineForward, allow: mineAllow, block: mineBlock };
+                  const theirs: ListFlags = { forward: theirForward, allow: theirAllow, block: theirBlock };
+                  const pm = permits(mine, myPrivacy);
+                  const pt = permits(theirs, theirPrivacy);
+                  const effectiveAllow = mineAllow && !mineBlock;
+                  const key = [mineForward, theirForward, pm, pt, effectiveAllow, mineBlock]
+                    .map((b) => (b ? '1' : '0'))
+                    .join('');
+                  const name = `mine=${JSON.stringify(mine)} theirs=${JSON.stringify(theirs)} ${myPrivacy}/${theirPrivacy}`;
+                  it(name, () => {
+                    const expected = TABLE[key];
+                    assert.ok(expected, `no table row for ${key}`);
+                    const got = deriveSubscription({ mine, theirs, myPrivacy, theirPrivacy });
+                    assert.deepEqual(
+                      {
+                        sub: got.subscription,
+                        ask: got.ask,
+                        pendingIn: got.pendingIn,
+                        preApproved: got.preApproved,
+                      },
+                      expected,
+                    );
+                  });
+                  checked++;
+                }
+  it('covers all 256 raw combinations', () => assert.equal(checked, 256));
+});
+
+describe('addedMeUndecided (MSN "X has added you")', () => {
+  it('is the reverse list minus allow and block', () => {
+    const none = { forward: false, allow: false, block: false };
+    assert.equal(addedMeUndecided({ mine: none, theirs: { ...none, forward: true } }), true);
+    assert.equal(
+      addedMeUndecided({ mine: { ...none, allow: true }, theirs: { ...none, forward: true } }),
+      false,
+    );
+    assert.equal(
+      addedMeUndecided({ mine: { ...none, block: true }, theirs: { ...none, forward: true } }),
+      false,
+    );
+    assert.equal(addedMeUndecided({ mine: { ...none, forward: true }, theirs: none }), false);
+  });
+});

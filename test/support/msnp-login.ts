@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import { challengeResponse } from '../../src/msnp/challenge.ts';
+import type { MsnpCommand } from '../../src/msnp/codec/index.ts';
+import { MsnpTestClient } from './msnp-client.ts';
+import { httpsRequest, type TestServer } from './papillon-server.ts';
+
+/** The client version each MSNP version's real client reported in CVR (docs/msnp-reference.md §1). */
+const CLIENT_VERSION: Record<number, string> = {
+  8: '5.0.0537',
+  9: '6.0.0602',
+  10: '6.2.0137',
+  11: '7.0.0813',
+  12: '7.5.0324',
+};
+
+/** A request to one of the legacy host names the test server stands in for. */
+function httpsGet(
+  server: TestServer,
+  options: { path: string; method?: string; host: string; headers?: Record<string, string>; body?: string },
+) {
+  const { host, headers, ...rest } = options;
+  return httpsRequest(server, { ...rest, servername: host, headers: { Host: host, ...(headers ?? {}) } });
+}
+
+/** Passport 1.4 as MSN Messenger 5–7.0 does it (§5.3): nexus, then login2.srf. */
+export async function passport14Ticket(server: TestServer, handle: string, password: string, policy: string) {
+  const nexus = await httpsGet(server, { path: '/rdr/pprdr.asp', host: 'nexus.passport.com' });
+  const urls = String(nexus.headers.passporturls ?? '');
+  const daLogin = /DALogin=([^,]+)/.exec(urls)?.[1];
+  if (!daLogin) throw new Error(`no DALogin in nexus reply: ${urls}`);
+  const loginPath = daLogin.slice(daLogin.indexOf('/'));
+  const auth = `Passport1.4 OrgVerb=GET,OrgURL=http%3A%2F%2Fmessenger%2Emsn%2Ecom,sign-in=${encodeURIComponent(handle)},pwd=${encodeURIComponent(password)},${policy}`;
+  const login = await httpsGet(server, {
+    path: loginPath,
+    host: 'login.passport.com',
+    headers: { Authorization: auth, 'User-Agent': 'MSMSGS' },
+  });
+  const info = String(login.headers['authentication-info'] ?? '');
+  const ticket = /from-PP='([^']*)'/.exec(info)?.[1];
+  return { status: login.status, ticket };
+}
+
+/** The SOAP RST request MSN Messenger 7.5 sends (§5.4), returning the messenger.msn.com ticket. */
+export async function rstTicket(server: TestServer, handle: string, password: string, policy: string) {
+  const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const body = `<?xml version="1.0" encoding="UTF-8"?><Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/" xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext" xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" xmlns:wsp="http://schemas.xmlsoap.org/ws/2002/12/policy" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd" xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/03/addressing" xmlns:wssc="http://schemas.xmlsoap.org/ws/2004/04/sc" xmlns:wst="http://schemas.xmlsoap.org/ws/2004/04/trust"><Header><ps:AuthInfo xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="PPAuthInfo"><ps:HostingApp>{7108E71A-9926-4FCB-BCC9-9A9D3F32E423}</ps:HostingApp><ps:BinaryVersion>4</ps:BinaryVersion><ps:UIVersion>1</ps:UIVersion><ps:Cookies></ps:Cookies><ps:RequestParams>AQAAAAIAAABsYwQAAAAxMDMz</ps:RequestParams></ps:AuthInfo><wsse:Security><wsse:UsernameToken Id="user"><wsse:Username>${xmlEscape(handle)}</wsse:Username><wsse:Password>${xmlEscape(password)}</wsse:Password></wsse:UsernameToken></wsse:Security></Header><Body><ps:RequestMultipleSecurityTokens xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="RSTS"><wst:RequestSecurityToken Id="RST0"><wst:RequestType>http://schemas.xmlsoap.org/ws/2004/04/security/trust/Issue</wst:RequestType><wsp:AppliesTo><wsa:EndpointReference><wsa:Address>http://Passport.NET/tb</wsa:Address></wsa:EndpointReference></wsp:AppliesTo></wst:RequestSecurityToken><wst:RequestSecurityToken Id="RST1"><wst:RequestType>http://schemas.xmlsoap.org/ws/2004/04/security/trust/Issue</wst:RequestType><wsp:AppliesTo><wsa:EndpointReference><wsa:Address>messenger.msn.com</wsa:Address></wsa:EndpointReference></wsp:AppliesTo><wsse:PolicyReference URI="?${xmlEscape(policy.replace(/,/g, '&'))}"></wsse:PolicyReference></wst:RequestSecurityToken></ps:RequestMultipleSecurityTokens></Body></Envelope>`;
+  const res = await httpsGet(server, {
+    path: '/RST.srf',
+    method: 'POST',
+    host: 'login.live.com',
+    headers: { 'Content-Type': 'text/xml; charset=utf-8' },
+    body,
+  });
+  const token = /<wsse:BinarySecurityToken Id="Compact\d+">([^<]*)<\/wsse:BinarySecurityToken>/.exec(
+    res.body,
+  )?.[1];
+  return { status: res.status, ticket: token?.replace(/&amp;/g, '&'), body: res.body };
+}
+
+export interface LoginOptions {
+  version: number;
+  handle: string;
+  password: string;
+}
+
+/** Negotiates VER (+CVR / INF) on a fresh connection to `port`. */
+async function open(port: number, host: string, version: number, handle: string): Promise<MsnpTestClient> {
+  const client = await MsnpTestClient.connect(port, host);
+  client.send(`VER ${client.trid()} MSNP${version} CVR0`);
+  const ver = await client.expect('VER');
+  if (!ver.args.includes(`MSNP${version}`)) throw new Error(`VER not agreed: ${ver.args.join(' ')}`);
+  if (version >= 8) {
+    client.send(
+      `CVR ${client.trid()} 0x0409 winnt 5.1 i386 MSNMSGR ${CLIENT_VERSION[version]} MSMSGS ${handle}`,
+    );
+    await client.expect('CVR');
+  } else {
+    client.send(`INF ${client.trid()}`);
+    await client.expect('INF');
+  }
+  return client;
+}
+
+/**
+ * Signs in as a real client of that version does: dispatch (`XFR NS`), reconnect,
+ * then MD5 (MSNP2–7) or TWN with a ticket from Passport 1.4 (MSNP8–11) or RST (MSNP12)
+ * over HTTPS. Resolves after `USR OK` and the profile message.
+ */
+export async function msnpLogin(server: TestServer, options: LoginOptions): Promise<MsnpTestClient> {
+  const { version, handle, password } = options;
+  const mechanism = version >= 8 ? 'TWN' : 'MD5';
+  let host = '127.0.0.1';
+  let port = server.port('msnp');
+  for (let hop = 0; hop < 3; hop++) {
+    const client = await open(port, host, version, handle);
+    client.send(`USR ${client.trid()} ${mechanism} I ${handle}`);
+    const reply = await client.next();
+    if (reply.name === 'XFR') {
+      const [h, p] = (reply.args[2] ?? '').split(':');
+      host = h ?? host;
+      port = Number(p);
+      await client.close();
+      continue;
+    }
+    if (reply.name !== 'USR') throw new Error(`unexpected ${reply.name} ${reply.args.join(' ')}`);
+    let proof: string;
+    if (mechanism === 'MD5') {
+      proof = createHash('md5')
+        .update((reply.args[3] ?? '') + password)
+        .digest('hex');
+    } else {
+      const policy = reply.args[3] ?? '';
+      const got =
+        version >= 12
+          ? await rstTicket(server, handle, password, policy)
+          : await passport14Ticket(server, handle, password, policy);
+      if (!got.ticket) {
+        client.send(`USR ${client.trid()} TWN S t=invalid&p=`);
+        return client;
+      }
+      proof = got.ticket;
+    }
+    client.send(`USR ${client.trid()} ${mechanism} S ${proof}`);
+    return client;
+  }
+  throw new Error('too many referrals');
+}
+
+/** Signs in and expects success: `USR … OK` and the profile message. */
+export async function msnpSignIn(server: TestServer, options: LoginOptions): Promise<MsnpTestClient> {
+  const client = await msnpLogin(server, options);
+  const ok = await client.expect('USR');
+  if (ok.args[1] !== 'OK') throw new Error(`login failed: USR ${ok.args.join(' ')}`);
+  const profile = await client.expect('MSG');
+  if (!profile.payload?.toString().includes('text/x-msmsgsprofile')) throw new Error('no profile message');
+  return client;
+}
+
+/** The product id/key real clients of each version answer CHL with (§7.3). */
+export function productIdFor(version: number): string {
+  return version >= 11 ? 'PROD0090YUAUV{2B' : 'msmsgs@msnmsgr.com';
+}
+
+/**
+ * `CHG` to a status; returns the ILN lines of the burst. Answers the CHL that
+ * MSNP6+ sends after the first CHG, as the real client does.
+ */
+export async function msnpSetStatus(
+  client: MsnpTestClient,
+  version: number,
+  status: string,
+  options: { first?: boolean; clientId?: string; msnObject?: string } = {},
+): Promise<MsnpCommand[]> {
+  const trid = client.trid();
+  const extra =
+    version >= 8
+      ? ` ${options.clientId ?? '0'}${options.msnObject && version >= 9 ? ` ${options.msnObject}` : ''}`
+      : '';
+  client.send(`CHG ${trid} ${status}${extra}`);
+  await client.expect('CHG');
+  if (!options.first) return [];
+  const ilns: MsnpCommand[] = [];
+  if (version >= 6) {
+    const chl = await client.expect('CHL');
+    const challenge = chl.args[1] ?? '';
+    const product = productIdFor(version);
+    client.sendPayload('QRY', [client.trid(), product], challengeResponse(challenge, product) ?? '');
+    await client.expect('QRY');
+  }
+  for (;;) {
+    const iln = await client.expect('ILN', 50).catch(() => undefined);
+    if (!iln) break;
+    ilns.push(iln);
+  }
+  return ilns;
+}

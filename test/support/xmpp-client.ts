@@ -1,0 +1,125 @@
+import tls from 'node:tls';
+import { client, xml } from '@xmpp/client';
+import type { TestServer } from './papillon-server.ts';
+
+export { xml };
+
+type XmppClient = ReturnType<typeof client>;
+type Element = ReturnType<typeof xml>;
+
+let trusted: Buffer | undefined;
+
+/**
+ * @xmpp/client verifies certificates against the system CAs only; the test server's
+ * certificate comes from `papillon certs`. Add that CA to every TLS connection the
+ * library opens, so verification stays on (host name included).
+ */
+function trustTestCa(ca: Buffer): void {
+  if (trusted) {
+    trusted = ca;
+    return;
+  }
+  trusted = ca;
+  const original = tls.connect;
+  (tls as { connect: typeof tls.connect }).connect = ((...args: unknown[]) => {
+    const options = args[0];
+    if (options && typeof options === 'object') (options as tls.ConnectionOptions).ca = trusted;
+    return (original as (...a: unknown[]) => tls.TLSSocket)(...args);
+  }) as typeof tls.connect;
+}
+
+export interface ConnectOptions {
+  username: string;
+  password: string;
+  resource?: string;
+  /** 'starttls' (port 5222) or 'direct' (XEP-0368, port 5223). */
+  transport?: 'starttls' | 'direct';
+  /** Limit SASL to one mechanism (e.g. 'PLAIN'). */
+  mechanism?: string;
+  /** SASL mechanisms the library lacks (saslmechanisms classes), e.g. X-MESSENGER-OAUTH2. */
+  extraMechanisms?: Array<{ name: string; mechanism: new () => unknown }>;
+}
+
+export interface TestXmppClient {
+  xmpp: XmppClient;
+  jid: string;
+  stanzas: Element[];
+  /** Resolves with the next stanza (already received or coming) matching `match`. */
+  waitFor(match: (el: Element) => boolean, timeoutMs?: number): Promise<Element>;
+  /** Sends an iq and resolves with the reply. */
+  iq(el: Element): Promise<Element>;
+  stop(): Promise<void>;
+}
+
+/** A real @xmpp/client connection to the test server, recording every stanza received. */
+export async function connectXmpp(server: TestServer, options: ConnectOptions): Promise<TestXmppClient> {
+  trustTestCa(server.ca);
+  const direct = options.transport === 'direct';
+  const xmpp = client({
+    service: direct ? `xmpps://localhost:${server.port('xmpps')}` : `xmpp://localhost:${server.port('xmpp')}`,
+    domain: 'localhost',
+    username: options.username,
+    password: options.password,
+    resource: options.resource,
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: the library's SASL factory (saslmechanisms) is untyped
+  const factory = (xmpp as any).saslFactory as {
+    _mechs: Array<{ name: string }>;
+    use(name: string, mechanism: new () => unknown): void;
+  };
+  for (const extra of options.extraMechanisms ?? []) factory.use(extra.name, extra.mechanism);
+  if (options.mechanism) {
+    // Pin one mechanism by reaching into the factory's list.
+    factory._mechs = factory._mechs.filter((m) => m.name === options.mechanism);
+  }
+  const stanzas: Element[] = [];
+  const waiters: Array<{ match: (el: Element) => boolean; resolve: (el: Element) => void }> = [];
+  xmpp.on('stanza', (el: Element) => {
+    stanzas.push(el);
+    const i = waiters.findIndex((w) => w.match(el));
+    if (i >= 0) {
+      const [w] = waiters.splice(i, 1);
+      w?.resolve(el);
+    }
+  });
+  xmpp.on('error', () => {});
+  let address: Awaited<ReturnType<XmppClient['start']>>;
+  try {
+    address = await xmpp.start();
+  } catch (err) {
+    // A failed start leaves the connection (and its timers) behind otherwise.
+    await xmpp.stop().catch(() => {});
+    throw err;
+  }
+  return {
+    xmpp,
+    jid: address.toString(),
+    stanzas,
+    waitFor(match, timeoutMs = 3000) {
+      const seen = stanzas.find(match);
+      if (seen) {
+        stanzas.splice(stanzas.indexOf(seen), 1);
+        return Promise.resolve(seen);
+      }
+      return new Promise((resolve, reject) => {
+        const waiter = {
+          match,
+          resolve: (el: Element) => {
+            clearTimeout(timer);
+            stanzas.splice(stanzas.indexOf(el), 1);
+            resolve(el);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error(`timed out; received: ${stanzas.map(String).join('\n')}`));
+        }, timeoutMs);
+        waiters.push(waiter);
+      });
+    },
+    iq: (el) => xmpp.iqCaller.request(el, 3000),
+    async stop() {
+      await xmpp.stop().catch(() => {});
+    },
+  };
+}
