@@ -1,0 +1,150 @@
+import { XMLParser } from 'fast-xml-parser';
+
+/**
+ * Small XML helpers for the Passport SOAP endpoint: a parser set up for untrusted
+ * input, navigation by local name, and escaping for the responses we write.
+ */
+
+/** A parsed element as fast-xml-parser returns it: text, or an object of children and `@_` attributes. */
+export type XmlNode = string | { [name: string]: XmlNode | XmlNode[] };
+
+export class XmlRejected extends Error {
+  override name = 'XmlRejected';
+}
+
+const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/**
+ * Entity decoding limited to XML's five predefined entities and character
+ * references (XML 1.0 §4.1, §4.6). Declared entities are never expanded, so no
+ * "billion laughs"; with the DOCTYPE refused up front there are none anyway.
+ */
+const entityDecoder = {
+  setExternalEntities: () => {},
+  addInputEntities: () => {},
+  reset: () => {},
+  setXmlVersion: () => {},
+  decode: (text: string): string =>
+    text.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-z]{2,4});/g, (whole, ref: string) => {
+      if (ref.startsWith('#')) {
+        const code = ref[1] === 'x' ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
+        return isXmlChar(code) ? String.fromCodePoint(code) : whole;
+      }
+      return XML_ENTITIES[ref] ?? whole;
+    }),
+};
+
+const parser = new XMLParser({
+  // Elements and attributes by local name: clients choose their own prefixes.
+  removeNSPrefix: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  textNodeName: '#text',
+  // Keep every value a string exactly as sent: a password "0012" stays "0012",
+  // and " pw " keeps its spaces.
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: false,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  processEntities: true,
+  entityDecoder,
+});
+
+/**
+ * Parses a SOAP request body. Throws `XmlRejected` for anything that is not a
+ * well-formed document or that carries a document type declaration: SOAP 1.1
+ * (W3C Note, §3) says a SOAP message MUST NOT contain one, and refusing it outright
+ * rules out entity-expansion and external-entity tricks before the parser runs.
+ */
+export function parseSoap(body: string): XmlNode {
+  if (/<!DOCTYPE|<!ENTITY/i.test(body)) throw new XmlRejected('document type declarations are not allowed');
+  let parsed: unknown;
+  try {
+    parsed = parser.parse(body, true);
+  } catch (err) {
+    throw new XmlRejected(`not well-formed XML: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw new XmlRejected('no root element');
+  return parsed as XmlNode;
+}
+
+/** The child elements called `name` (a local name), in document order. */
+export function children(node: XmlNode | undefined, name: string): XmlNode[] {
+  if (node === undefined || typeof node === 'string') return [];
+  const value = node[name];
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/** The first child element called `name`. */
+export function child(node: XmlNode | undefined, name: string): XmlNode | undefined {
+  return children(node, name)[0];
+}
+
+/** Follows a path of local names through first children. */
+export function path(node: XmlNode | undefined, ...names: string[]): XmlNode | undefined {
+  let current = node;
+  for (const name of names) current = child(current, name);
+  return current;
+}
+
+/** An element's text content ('' for an empty element); undefined when there is no element. */
+export function text(node: XmlNode | undefined): string | undefined {
+  if (node === undefined) return undefined;
+  if (typeof node === 'string') return node;
+  const value = node['#text'];
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.filter((v) => typeof v === 'string').join('');
+  return '';
+}
+
+/** An attribute by local name. */
+export function attribute(node: XmlNode | undefined, name: string): string | undefined {
+  if (node === undefined || typeof node === 'string') return undefined;
+  const value = node[`@_${name}`];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * Escapes text for XML element content and (double- or single-quoted) attribute
+ * values. Characters XML 1.0 does not allow at all (most C0 controls, lone
+ * surrogates) become U+FFFD, so the output is always well-formed.
+ */
+export function escapeXml(value: string): string {
+  let out = '';
+  for (const ch of value) {
+    switch (ch) {
+      case '&':
+        out += '&amp;';
+        break;
+      case '<':
+        out += '&lt;';
+        break;
+      case '>':
+        out += '&gt;';
+        break;
+      case '"':
+        out += '&quot;';
+        break;
+      case "'":
+        out += '&apos;';
+        break;
+      default:
+        out += isXmlChar(ch.codePointAt(0) ?? 0) ? ch : '\uFFFD';
+    }
+  }
+  return out;
+}
+
+/** XML 1.0 §2.2 `Char`. */
+function isXmlChar(code: number): boolean {
+  return (
+    code === 0x9 ||
+    code === 0xa ||
+    code === 0xd ||
+    (code >= 0x20 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0xfffd) ||
+    (code >= 0x10000 && code <= 0x10ffff)
+  );
+}

@@ -1,0 +1,192 @@
+import { randomBytes } from 'node:crypto';
+import type { MsnpContext } from '../ns/context.ts';
+import { NsSession } from '../ns/session.ts';
+import { SbSession } from '../sb/session.ts';
+import { GatewayTransport } from './gateway-transport.ts';
+
+/** The `Server=` of `Action=open`: a notification server or a switchboard session. */
+export type GatewayServerKind = 'NS' | 'SB';
+
+/** Why a gateway session ended (for the log). */
+export type GatewayCloseReason = 'closed' | 'idle' | 'login-timeout' | 'overflow' | 'shutdown';
+
+interface EntryCommon {
+  /** The secret the client names in `SessionID=`. */
+  readonly id: string;
+  /** A short name for the logs, which must not carry the SessionID (it is a bearer secret). */
+  readonly logId: string;
+  readonly transport: GatewayTransport;
+  readonly openedAt: number;
+  /** The last time a request for this session arrived or was answered. */
+  lastSeen: number;
+  /** A request is being handled; a second one meanwhile is refused (§13). */
+  busy: boolean;
+}
+
+export type GatewayEntry =
+  | (EntryCommon & { readonly kind: 'NS'; readonly session: NsSession })
+  | (EntryCommon & { readonly kind: 'SB'; readonly session: SbSession });
+
+export interface GatewaySessionsOptions {
+  /** A session with no request for this long is closed. §13: 60 s, as [ESC] does. */
+  idleTimeoutMs?: number;
+  /** A session not signed in (NS) or not in a conversation (SB) by then is closed, as on TCP. */
+  loginTimeoutMs?: number;
+  /** Opens beyond this many live sessions are refused. */
+  maxSessions?: number;
+  /** Output held for one session before it is dropped. */
+  maxBufferedBytes?: number;
+}
+
+export interface GatewayAddresses {
+  remoteAddress: string;
+  remotePort: number;
+  localAddress: string;
+}
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+export const DEFAULT_MAX_SESSIONS = 5_000;
+
+/**
+ * A new SessionID: two decimal numbers joined by a dot, the shape the real service
+ * used (`954547325.13160`, §13), but 2 × 48 random bits, so one cannot be guessed.
+ * COMPAT: Miranda copies the SessionID into a 40-byte buffer (msn_threads.cpp,
+ * processSessionData); this is at most 31 characters.
+ */
+export function newSessionId(): string {
+  const bytes = randomBytes(12);
+  return `${bytes.readUIntBE(0, 6)}.${bytes.readUIntBE(6, 6)}`;
+}
+
+/**
+ * The open HTTP-gateway sessions of this node, by SessionID, with idle expiry and a
+ * bound on their number. Each holds a real `NsSession`/`SbSession` on a
+ * `GatewayTransport`; closing one here is what a dropped TCP connection does
+ * (presence cleaned up, BYE to the switchboard's other members).
+ */
+export class GatewaySessions {
+  readonly idleTimeoutMs: number;
+  readonly loginTimeoutMs: number;
+  readonly maxSessions: number;
+  private readonly maxBufferedBytes: number | undefined;
+  private readonly entries = new Map<string, GatewayEntry>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private opened = 0;
+
+  constructor(
+    private readonly ctx: MsnpContext,
+    options: GatewaySessionsOptions = {},
+  ) {
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.loginTimeoutMs = options.loginTimeoutMs ?? 60_000;
+    this.maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    this.maxBufferedBytes = options.maxBufferedBytes;
+  }
+
+  private get log() {
+    return this.ctx.logger.child({ component: 'msnp-gateway' });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(id: string): GatewayEntry | undefined {
+    return this.entries.get(id);
+  }
+
+  /** A new session of that kind, or undefined when the limit is reached. */
+  open(kind: GatewayServerKind, addresses: GatewayAddresses): GatewayEntry | undefined {
+    if (this.entries.size >= this.maxSessions) {
+      this.log.warn(
+        { client: addresses.remoteAddress, limit: this.maxSessions },
+        `gateway session limit reached; refusing ${addresses.remoteAddress}`,
+      );
+      return undefined;
+    }
+    let id = newSessionId();
+    while (this.entries.has(id)) id = newSessionId();
+    this.opened += 1;
+    const logId = `gw-${this.opened}`;
+    const transport = new GatewayTransport({
+      ...addresses,
+      ...(this.maxBufferedBytes !== undefined ? { maxBufferedBytes: this.maxBufferedBytes } : {}),
+      onOverflow: () => this.close(id, 'overflow'),
+    });
+    const now = Date.now();
+    const common = { id, logId, transport, openedAt: now, lastSeen: now, busy: false };
+    const entry: GatewayEntry =
+      kind === 'NS'
+        ? { ...common, kind, session: new NsSession(this.ctx, transport) }
+        : { ...common, kind, session: new SbSession(this.ctx, transport) };
+    this.entries.set(id, entry);
+    this.log.info(
+      { gateway: logId, server: kind, client: addresses.remoteAddress },
+      `gateway ${kind} session ${logId} opened by ${addresses.remoteAddress}`,
+    );
+    this.startSweeper();
+    return entry;
+  }
+
+  /**
+   * Ends a session as a dropped connection would, and forgets it. Harmless for a
+   * session that has already closed itself (OUT, a login failure).
+   */
+  close(id: string, reason: GatewayCloseReason): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    if (entry.kind === 'NS') entry.session.onTransportClosed();
+    else entry.session.close('closed');
+    entry.transport.close();
+    this.forget(entry, reason);
+  }
+
+  /** Removes a session whose end the client has been told (`Session=close`). */
+  forget(entry: GatewayEntry, reason: GatewayCloseReason = 'closed'): void {
+    if (this.entries.get(entry.id) !== entry) return;
+    this.entries.delete(entry.id);
+    this.log.info(
+      { gateway: entry.logId, server: entry.kind, client: entry.transport.remoteAddress, reason },
+      `gateway ${entry.kind} session ${entry.logId} of ${entry.transport.remoteAddress} closed (${reason})`,
+    );
+    if (this.entries.size === 0) this.stopSweeper();
+  }
+
+  /** Closes sessions that stopped polling, or never signed in. */
+  sweep(now = Date.now()): void {
+    for (const entry of [...this.entries.values()]) {
+      if (entry.busy) continue;
+      if (now - entry.lastSeen >= this.idleTimeoutMs) {
+        this.close(entry.id, 'idle');
+      } else if (!entry.transport.closed && !isReady(entry) && now - entry.openedAt >= this.loginTimeoutMs) {
+        this.close(entry.id, 'login-timeout');
+      }
+    }
+  }
+
+  /** Closes every session (server shutdown). */
+  closeAll(): void {
+    for (const id of [...this.entries.keys()]) this.close(id, 'shutdown');
+    this.stopSweeper();
+  }
+
+  private startSweeper(): void {
+    if (this.sweeper) return;
+    const every = Math.max(
+      10,
+      Math.min(5_000, Math.floor(Math.min(this.idleTimeoutMs, this.loginTimeoutMs) / 4)),
+    );
+    this.sweeper = setInterval(() => this.sweep(), every);
+    this.sweeper.unref();
+  }
+
+  private stopSweeper(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+}
+
+/** Signed in (NS) or in a conversation (SB): past the point the login timeout guards. */
+function isReady(entry: GatewayEntry): boolean {
+  return entry.kind === 'NS' ? entry.session.state === 'online' : entry.session.conversation !== undefined;
+}

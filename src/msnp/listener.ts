@@ -1,0 +1,126 @@
+import { createServer, type Socket } from 'node:net';
+import type { Core } from '../core/core.ts';
+import type { Logger } from '../server/logger.ts';
+import { listen } from '../util/listen.ts';
+import { DispatchReferrals } from './dispatch.ts';
+import type { MsnpContext } from './ns/context.ts';
+import { NsSession } from './ns/session.ts';
+import { SbCookies } from './sb/cookies.ts';
+import { SbSession } from './sb/session.ts';
+import { TcpTransport } from './tcp-transport.ts';
+
+export interface MsnpListenerOptions {
+  bind: string;
+  nsPort: number;
+  sbPort: number;
+  domain: string;
+  publicHost?: string | undefined;
+  /** §7.1: how long a client has to answer CHL. */
+  challengeTimeoutMs?: number;
+  /** How long a switchboard may stay without a message before the server closes it. */
+  sbIdleMs?: number;
+  /** A connection that has not signed in by then is closed. */
+  loginTimeoutMs?: number;
+}
+
+export interface MsnpListeners {
+  nsPort: number;
+  sbPort: number;
+  context: MsnpContext;
+  stop(): Promise<void>;
+}
+
+/** MSNP over TCP: the dispatch/notification port (1863) and the switchboard port (1864). */
+export async function startMsnpListeners(
+  core: Core,
+  logger: Logger,
+  options: MsnpListenerOptions,
+): Promise<MsnpListeners> {
+  const log = logger.child({ component: 'msnp' });
+  const sbSessions = new Set<SbSession>();
+  const context: MsnpContext = {
+    core,
+    logger,
+    domain: options.domain,
+    publicHost: options.publicHost,
+    nsPort: options.nsPort,
+    sbPort: options.sbPort,
+    sbCookies: new SbCookies(),
+    dispatch: new DispatchReferrals(),
+    challengeTimeoutMs: options.challengeTimeoutMs ?? 60_000,
+    sessions: new Set(),
+    sbSessions,
+  };
+  const loginTimeoutMs = options.loginTimeoutMs ?? 60_000;
+
+  const prepare = (socket: Socket) => {
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 60_000);
+    socket.on('error', (err) => log.debug({ err: err.message }, 'MSNP socket error'));
+  };
+
+  const ns = createServer((socket) => {
+    prepare(socket);
+    const session = new NsSession(context, new TcpTransport(socket));
+    const loginTimer = setTimeout(() => {
+      if (session.state !== 'online') session.close();
+    }, loginTimeoutMs);
+    loginTimer.unref();
+    session.onOnline = () => clearTimeout(loginTimer);
+    // Clients ping about every 50 s (QNG 50); five silent minutes means the peer is gone.
+    socket.setTimeout(300_000, () => session.close());
+    socket.on('data', (chunk) => session.receive(chunk));
+    socket.on('close', () => {
+      clearTimeout(loginTimer);
+      session.onTransportClosed();
+    });
+  });
+
+  const sb = createServer((socket) => {
+    prepare(socket);
+    const session = new SbSession(context, new TcpTransport(socket));
+    const loginTimer = setTimeout(() => {
+      if (!session.conversation) session.close();
+    }, loginTimeoutMs);
+    loginTimer.unref();
+    socket.on('data', (chunk) => session.receive(chunk));
+    socket.on('close', () => {
+      clearTimeout(loginTimer);
+      session.close('closed');
+    });
+  });
+
+  const nsPort = await listen(ns, options.bind, options.nsPort);
+  const sbPort = await listen(sb, options.bind, options.sbPort).catch(async (err) => {
+    await new Promise((r) => ns.close(r));
+    throw err;
+  });
+  context.nsPort = nsPort;
+  context.sbPort = sbPort;
+
+  // Idle switchboards close: every member is dropped (§12.3 "BYE handle 1" to the others).
+  const sbIdleMs = options.sbIdleMs ?? 10 * 60_000;
+  const idleSweep = setInterval(
+    () => {
+      const idle = new Set(core.conversations.idleSince(Date.now() - sbIdleMs).map((c) => c.id));
+      for (const session of [...sbSessions]) {
+        if (session.conversation && idle.has(session.conversation)) session.close('idle');
+      }
+    },
+    Math.min(sbIdleMs, 30_000),
+  );
+  idleSweep.unref();
+
+  return {
+    nsPort,
+    sbPort,
+    context,
+    async stop() {
+      clearInterval(idleSweep);
+      const closed = Promise.all([new Promise((r) => ns.close(r)), new Promise((r) => sb.close(r))]);
+      for (const session of [...context.sessions]) session.shutdown();
+      for (const session of [...sbSessions]) session.close('closed');
+      await closed;
+    },
+  };
+}

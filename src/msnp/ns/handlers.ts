@@ -1,0 +1,41 @@
+import { ADC, ADD, ADG, BLP, GTC, REG, REM, RMG, SYN } from './contacts.ts';
+import type { NsHandler } from './handler.ts';
+import { CVR, INF, USR, VER } from './login.ts';
+import { DISABLED, GCF, IMS, OUT, PNG, URL, XFR } from './misc.ts';
+import { CHG, CHL, QRY, UUX } from './presence.ts';
+import { PRP, REA, SBP } from './profile.ts';
+
+/** Every notification-server command Papillon understands (docs/msnp-reference.md §3–§10). */
+export const NS_HANDLERS: Record<string, NsHandler> = {
+  VER,
+  CVR,
+  INF,
+  USR,
+  SYN,
+  GTC,
+  BLP,
+  ADD,
+  ADC,
+  REM,
+  ADG,
+  RMG,
+  REG,
+  REA,
+  PRP,
+  SBP,
+  CHG,
+  UUX,
+  QRY,
+  CHL,
+  PNG,
+  OUT,
+  XFR,
+  URL,
+  GCF,
+  IMS,
+  FND: DISABLED,
+  PAG: DISABLED,
+  PGD: DISABLED,
+  SND: DISABLED,
+  SDC: DISABLED,
+};

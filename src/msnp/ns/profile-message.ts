@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+import type { AccountRow } from '../../store/types.ts';
+import type { Dialect } from '../dialects/dialect.ts';
+
+export interface ProfileInput {
+  account: AccountRow;
+  dialect: Dialect;
+  clientAddress: string;
+  clientPort: number;
+  viaGateway: boolean;
+  /** The Passport "t" ticket, when the login had one (MSPAuth). */
+  mspAuth: string;
+}
+
+/**
+ * The `MSG Hotmail Hotmail` profile sent after login (docs/msnp-reference.md §6):
+ * MSNP2 has only LoginTime, MSNP3+ the Passport fields, MSNP8+ the client address,
+ * MSNP10+ `ABCHMigrated: 1` (MSNP11 misbehaves with 0).
+ */
+export function profileMessage(input: ProfileInput): string {
+  const { account, dialect } = input;
+  const lines = ['MIME-Version: 1.0', 'Content-Type: text/x-msmsgsprofile; charset=UTF-8'];
+  lines.push(`LoginTime: ${Math.floor(Date.now() / 1000)}`);
+  if (dialect.profile !== 'login-time') {
+    // A stable 64-bit member id from the account id: clients only echo it.
+    const digest = createHash('sha256').update(account.id).digest();
+    lines.push(
+      'EmailEnabled: 0',
+      `MemberIdHigh: ${digest.readUInt32BE(0) & 0x7fffffff}`,
+      `MemberIdLow: ${digest.readUInt32BE(4)}`,
+      'lang_preference: 1033',
+      `preferredEmail: ${account.handle}`,
+      'country: ',
+      'PostalCode: ',
+      'Gender: ',
+      'Kid: 0',
+      'Age: ',
+      'BDayPre: ',
+      'Birthday: ',
+      'Wallet: ',
+      'Flags: 1027',
+      'sid: 507',
+      'kv: 7',
+      `MSPAuth: ${input.mspAuth}`,
+    );
+  }
+  if (dialect.profile === 'passport-client-address' || dialect.profile === 'abch') {
+    // COMPAT: MSN Messenger reads ClientPort byte-swapped (§6); 0 over the HTTP gateway.
+    const port = input.viaGateway ? 0 : input.clientPort;
+    lines.push(`ClientIP: ${input.clientAddress.replace(/^::ffff:/, '')}`);
+    lines.push(`ClientPort: ${((port & 0xff) << 8) | ((port & 0xff00) >> 8)}`);
+  }
+  if (dialect.profile === 'abch') lines.push('ABCHMigrated: 1');
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}

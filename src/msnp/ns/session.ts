@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import type { BusSubscription } from '../../bus/types.ts';
+import type { DomainEvent } from '../../core/events.ts';
+import type { AccountRow } from '../../store/types.ts';
+import { isPapillonError } from '../../util/errors.ts';
+import { TaskQueue } from '../../util/task-queue.ts';
+import { encodeCommand, encodePayloadCommand, type MsnpCommand, MsnpDecoder } from '../codec/index.ts';
+import type { Dialect } from '../dialects/dialect.ts';
+import { ANY_NS_PAYLOAD } from '../dialects/table.ts';
+import { MsnpError } from '../errors.ts';
+import type { MsnpTransport } from '../transport.ts';
+import type { MsnpContext } from './context.ts';
+import { tridOf } from './handler.ts';
+import { NS_HANDLERS } from './handlers.ts';
+import { renderEvent } from './render-events.ts';
+import { MsnpReply } from './reply.ts';
+
+export type NsState = 'connected' | 'negotiated' | 'online' | 'closed';
+
+/**
+ * One notification-server connection: negotiation, login, then commands in order.
+ * Commands are handled one at a time (a queue), and domain events are rendered on
+ * the same queue, so a reply always precedes the notifications it causes.
+ */
+export class NsSession {
+  readonly endpointId = `msnp:${randomUUID()}`;
+  state: NsState = 'connected';
+  dialect: Dialect | undefined;
+  account: AccountRow | undefined;
+  /** Handle named in `USR … I`, until the login completes. */
+  pendingHandle: string | undefined;
+  /** The client's capabilities from its last CHG (switchboards show them in JOI/IRO). */
+  clientId = '0';
+  /** Set once the first CHG has been answered with the ILN burst. */
+  initialPresenceDone = false;
+  /** The last UBX sent per contact, so only changes are sent. */
+  readonly sentPersonalMessages = new Map<string, string>();
+  /** The outstanding CHL challenge, if any. */
+  challenge: string | undefined;
+  challengeTimer: NodeJS.Timeout | undefined;
+
+  /** Called once the login completes (the listener stops its login timer). */
+  onOnline: (() => void) | undefined;
+  private readonly decoder: MsnpDecoder;
+  private readonly queue = new TaskQueue((err) => {
+    this.log.error({ err }, 'MSNP session task failed; closing');
+    this.close();
+  });
+  private subscription: BusSubscription | undefined;
+
+  constructor(
+    readonly ctx: MsnpContext,
+    readonly transport: MsnpTransport,
+  ) {
+    this.decoder = new MsnpDecoder({
+      hasPayload: (name) => (this.dialect ? this.dialect.nsPayloadCommands : ANY_NS_PAYLOAD).has(name),
+    });
+    ctx.sessions.add(this);
+  }
+
+  get log() {
+    return this.ctx.logger.child({
+      component: 'msnp-ns',
+      endpoint: this.endpointId,
+      ...(this.account ? { handle: this.account.handle } : {}),
+    });
+  }
+
+  /** Bytes from the client. A framing error ends the connection (never the process). */
+  receive(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    let commands: MsnpCommand[];
+    try {
+      commands = this.decoder.push(chunk);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'malformed MSNP input; closing');
+      this.close();
+      return;
+    }
+    for (const command of commands) this.enqueue(() => this.dispatch(command));
+  }
+
+  /**
+   * Resolves once every command received so far, and anything queued meanwhile, has
+   * been handled. The HTTP gateway awaits it before answering a request (§13).
+   */
+  whenIdle(): Promise<void> {
+    return this.queue.whenIdle();
+  }
+
+  enqueue(task: () => Promise<void> | void): void {
+    this.queue.push(task);
+  }
+
+  private async dispatch(command: MsnpCommand): Promise<void> {
+    if (this.state === 'closed') return;
+    const handler = NS_HANDLERS[command.name];
+    const trid = tridOf(command);
+    if (!handler) {
+      // Not silently dropped: the client hears "not expected", the operator sees why.
+      this.log.warn({ command: command.name }, `unknown MSNP command ${command.name}`);
+      this.error(MsnpError.notExpected, trid);
+      return;
+    }
+    if (handler.state === 'negotiated' && this.state === 'connected') {
+      this.log.info({ command: command.name }, 'command before VER; closing');
+      this.close();
+      return;
+    }
+    if (handler.state === 'online' && this.state !== 'online') {
+      this.error(MsnpError.notLoggedIn, trid);
+      return;
+    }
+    if (handler.when && this.dialect && !handler.when(this.dialect)) {
+      // A command the negotiated version does not have (e.g. ADC in MSNP8).
+      this.log.info(
+        { command: command.name, dialect: this.dialect.name },
+        'command not in this dialect; closing',
+      );
+      this.error(MsnpError.notExpected, trid);
+      this.close();
+      return;
+    }
+    try {
+      await handler.run(this, command);
+    } catch (err) {
+      if (err instanceof MsnpReply) {
+        this.error(err.code, trid);
+        if (err.closeAfter) this.close();
+        return;
+      }
+      if (isPapillonError(err)) {
+        this.log.info({ command: command.name, code: err.code }, err.message);
+        this.error(MsnpError.invalidParameter, trid);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  send(name: string, ...args: (string | number)[]): void {
+    if (this.state === 'closed') return;
+    this.transport.write(encodeCommand(name, args));
+  }
+
+  sendPayload(name: string, args: (string | number)[], payload: Buffer | string): void {
+    if (this.state === 'closed') return;
+    this.transport.write(encodePayloadCommand(name, args, payload));
+  }
+
+  error(code: number, trid: string): void {
+    this.send(String(code), trid);
+  }
+
+  /** Called by the login handler once the account is proven. */
+  async startSession(account: AccountRow): Promise<void> {
+    this.account = account;
+    this.state = 'online';
+    this.onOnline?.();
+    this.subscription = await this.ctx.core.events.subscribe(account.id, (event) =>
+      this.enqueue(() => this.onEvent(event)),
+    );
+    await this.ctx.core.presence.set(account.id, this.endpointId, {});
+    this.log.info({ dialect: this.dialect?.name }, `${account.handle} signed in over ${this.dialect?.name}`);
+  }
+
+  private async onEvent(event: DomainEvent): Promise<void> {
+    if (this.state !== 'online') return;
+    if (event.type === 'sign-out' && (event.endpointId === null || event.endpointId === this.endpointId)) {
+      // §10: OUT OTH (signed in elsewhere) / OUT SSD (server going down).
+      this.send('OUT', event.reason === 'signed-in-elsewhere' ? 'OTH' : 'SSD');
+      this.close();
+      return;
+    }
+    await renderEvent(this, event);
+  }
+
+  /** Polite stop at server shutdown (§10 `OUT SSD`). */
+  shutdown(): void {
+    if (this.state === 'online') this.send('OUT', 'SSD');
+    this.close();
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.ctx.sessions.delete(this);
+    if (this.challengeTimer) clearTimeout(this.challengeTimer);
+    this.transport.close();
+    void this.cleanup();
+  }
+
+  /** The transport went away (client closed, network dropped). */
+  onTransportClosed(): void {
+    this.close();
+  }
+
+  private async cleanup(): Promise<void> {
+    try {
+      await this.subscription?.unsubscribe();
+      if (this.account) {
+        await this.ctx.core.presence.disconnect(this.account.id, this.endpointId);
+        this.log.info(`${this.account.handle} signed out`);
+      }
+    } catch (err) {
+      this.log.error({ err }, 'cleanup after MSNP session failed');
+    }
+  }
+}

@@ -1,0 +1,262 @@
+import { randomUUID } from 'node:crypto';
+import type { ConversationEvent, Participant } from '../../core/conversations.ts';
+import type { AccountRow } from '../../store/types.ts';
+import { isPapillonError } from '../../util/errors.ts';
+import { isValidHandle, normalizeHandle } from '../../util/handle.ts';
+import { TaskQueue } from '../../util/task-queue.ts';
+import {
+  encodeCommand,
+  encodeParam,
+  encodePayloadCommand,
+  type MsnpCommand,
+  MsnpDecoder,
+} from '../codec/index.ts';
+import type { Dialect } from '../dialects/dialect.ts';
+import { dialectFor } from '../dialects/table.ts';
+import { MsnpError } from '../errors.ts';
+import type { MsnpContext } from '../ns/context.ts';
+import { tridOf } from '../ns/handler.ts';
+import type { MsnpTransport } from '../transport.ts';
+import { contentOf, payloadFor } from './message-content.ts';
+
+/** §2.2: the switchboard dropped a client whose MSG payload exceeded 1664 bytes. */
+export const MAX_SB_MESSAGE_BYTES = 1664;
+
+const SB_PAYLOAD = new Set(['MSG']);
+
+/**
+ * One switchboard connection (docs/msnp-reference.md §12): `USR` (a new conversation
+ * from `XFR SB`) or `ANS` (answering an `RNG`), then `CAL`, `MSG`, `OUT`. Messages
+ * are relayed byte for byte through the core conversation.
+ */
+export class SbSession {
+  readonly endpointId = `msnp-sb:${randomUUID()}`;
+  private state: 'connected' | 'joined' | 'closed' = 'connected';
+  private account: AccountRow | undefined;
+  private participant: Participant | undefined;
+  private conversationId: string | undefined;
+  private dialect: Dialect | undefined;
+  private readonly decoder = new MsnpDecoder({
+    hasPayload: (name) => SB_PAYLOAD.has(name),
+    maxPayloadBytes: 65_536,
+  });
+  private readonly queue = new TaskQueue((err) => {
+    this.log.error({ err }, 'switchboard command failed; closing');
+    this.close();
+  });
+
+  constructor(
+    private readonly ctx: MsnpContext,
+    private readonly transport: MsnpTransport,
+  ) {
+    ctx.sbSessions.add(this);
+  }
+
+  private get log() {
+    return this.ctx.logger.child({
+      component: 'msnp-sb',
+      conversation: this.conversationId,
+      handle: this.account?.handle,
+    });
+  }
+
+  get conversation(): string | undefined {
+    return this.conversationId;
+  }
+
+  receive(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    let commands: MsnpCommand[];
+    try {
+      commands = this.decoder.push(chunk);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'malformed switchboard input; closing');
+      this.close();
+      return;
+    }
+    for (const command of commands) this.queue.push(() => this.dispatch(command));
+  }
+
+  /**
+   * Resolves once every command received so far, and anything queued meanwhile, has
+   * been handled. The HTTP gateway awaits it before answering a request (§13).
+   */
+  whenIdle(): Promise<void> {
+    return this.queue.whenIdle();
+  }
+
+  private async dispatch(c: MsnpCommand): Promise<void> {
+    if (this.state === 'closed') return;
+    const trid = tridOf(c);
+    if (this.state === 'connected') {
+      if (c.name === 'USR') return this.usr(c, trid);
+      if (c.name === 'ANS') return this.ans(c, trid);
+      if (c.name === 'OUT') return this.close();
+      // Anything else before authenticating ends the connection (§12.1).
+      this.error(MsnpError.authenticationFailed, trid);
+      this.close();
+      return;
+    }
+    switch (c.name) {
+      case 'CAL':
+        return this.cal(c, trid);
+      case 'MSG':
+        return this.msg(c, trid);
+      case 'OUT':
+        return this.close();
+      default:
+        this.log.warn({ command: c.name }, `unknown switchboard command ${c.name}`);
+        this.error(MsnpError.notExpected, trid);
+    }
+  }
+
+  /** §12.1 `USR trid handle cookie` → `USR trid OK handle friendly`. */
+  private async usr(c: MsnpCommand, trid: string): Promise<void> {
+    const [, handle, cookie] = c.args;
+    const ticket = cookie ? this.ctx.sbCookies.take(cookie) : undefined;
+    const account = ticket ? await this.ctx.core.accounts.findById(ticket.accountId) : undefined;
+    if (ticket?.kind !== 'create' || !account || account.handle !== normalizeHandle(handle ?? '')) {
+      this.error(MsnpError.authenticationFailed, trid);
+      this.close();
+      return;
+    }
+    const conversation = this.ctx.core.conversations.create();
+    this.enter(account, ticket.dialectVersion, ticket.clientId, conversation.id);
+    this.send('USR', trid, 'OK', account.handle, encodeParam(account.displayName));
+  }
+
+  /** §12.2 `ANS trid handle cookie sessid` → `IRO trid i n handle friendly [clientid]` … `ANS trid OK`. */
+  private async ans(c: MsnpCommand, trid: string): Promise<void> {
+    const [, handle, cookie, sessionId] = c.args;
+    const ticket = cookie ? this.ctx.sbCookies.take(cookie) : undefined;
+    const account = ticket ? await this.ctx.core.accounts.findById(ticket.accountId) : undefined;
+    const valid =
+      ticket?.kind === 'answer' &&
+      ticket.conversationId === sessionId &&
+      account !== undefined &&
+      account.handle === normalizeHandle(handle ?? '') &&
+      this.ctx.core.conversations.get(ticket.conversationId) !== undefined;
+    if (!valid || !ticket || ticket.kind !== 'answer' || !account) {
+      this.error(MsnpError.authenticationFailed, trid);
+      this.close();
+      return;
+    }
+    const others = this.enter(account, ticket.dialectVersion, ticket.clientId, ticket.conversationId);
+    others.forEach((p, i) => {
+      const args: (string | number)[] = [trid, i + 1, others.length, p.handle, encodeParam(p.displayName)];
+      if (this.dialect?.joinClientId) args.push(p.capabilities.msnpClientId ?? '0');
+      this.send('IRO', ...args);
+    });
+    this.send('ANS', trid, 'OK');
+  }
+
+  private enter(
+    account: AccountRow,
+    dialectVersion: number,
+    clientId: string,
+    conversationId: string,
+  ): Participant[] {
+    this.account = account;
+    this.dialect = dialectFor(dialectVersion);
+    this.conversationId = conversationId;
+    this.participant = {
+      accountId: account.id,
+      handle: account.handle,
+      displayName: account.displayName,
+      endpointId: this.endpointId,
+      capabilities: { msnpClientId: clientId },
+    };
+    this.state = 'joined';
+    return this.ctx.core.conversations.join(conversationId, this.participant, (event) => this.onEvent(event));
+  }
+
+  /** §12.1 `CAL trid handle` → `CAL trid RINGING sessid`; 208 bad handle, 215 already there, 217 unreachable. */
+  private async cal(c: MsnpCommand, trid: string): Promise<void> {
+    const handle = normalizeHandle(c.args[1] ?? '');
+    if (!this.participant || !this.conversationId) return;
+    if (!isValidHandle(handle)) return this.error(MsnpError.invalidUsername, trid);
+    try {
+      const result = await this.ctx.core.conversations.invite(this.conversationId, this.participant, handle);
+      if (result === 'already-there') return this.error(MsnpError.alreadyThere, trid);
+      this.send('CAL', trid, 'RINGING', this.conversationId);
+    } catch (err) {
+      if (isPapillonError(err, 'no-such-account')) return this.error(MsnpError.invalidUsername, trid);
+      if (isPapillonError(err, 'not-authorized')) return this.error(MsnpError.userOffline, trid);
+      throw err;
+    }
+  }
+
+  /** §12.4 `MSG trid U|N|A|D len` + payload, relayed as `MSG handle friendly len`; ACK/NAK by mode. */
+  private msg(c: MsnpCommand, trid: string): void {
+    const mode = c.args[1];
+    const payload = c.payload ?? Buffer.alloc(0);
+    if (mode !== 'U' && mode !== 'N' && mode !== 'A' && mode !== 'D') {
+      // §12.4: an unknown (or lower-case) mode letter ends the connection.
+      this.log.info({ mode }, 'bad MSG acknowledgement mode; closing');
+      this.close();
+      return;
+    }
+    if (payload.length > MAX_SB_MESSAGE_BYTES) {
+      this.log.info({ bytes: payload.length }, 'switchboard message over 1664 bytes; closing');
+      this.close();
+      return;
+    }
+    if (!this.conversationId) return;
+    const members = this.ctx.core.conversations.get(this.conversationId)?.members.size ?? 1;
+    const delivered = this.ctx.core.conversations.send(
+      this.conversationId,
+      this.endpointId,
+      contentOf(payload),
+      payload,
+    );
+    const everyone = delivered > 0 && delivered === members - 1;
+    if (mode === 'A' || mode === 'D') this.send(everyone ? 'ACK' : 'NAK', trid);
+    else if (mode === 'N' && !everyone) this.send('NAK', trid);
+  }
+
+  private onEvent(event: ConversationEvent): void {
+    if (this.state !== 'joined') return;
+    switch (event.type) {
+      case 'message': {
+        // Bytes from an MSNP client go as they came; other protocols' messages are rendered.
+        const payload = event.payload ?? payloadFor(event.content, event.from.handle);
+        if (!payload) return;
+        this.transport.write(
+          encodePayloadCommand('MSG', [event.from.handle, encodeParam(event.from.displayName)], payload),
+        );
+        return;
+      }
+      case 'joined': {
+        const p = event.participant;
+        const args: (string | number)[] = [p.handle, encodeParam(p.displayName)];
+        if (this.dialect?.joinClientId) args.push(p.capabilities.msnpClientId ?? '0');
+        this.send('JOI', ...args);
+        return;
+      }
+      case 'left':
+        // §12.3 `BYE handle`, `BYE handle 1` when the server dropped them for idling.
+        if (event.reason === 'idle') this.send('BYE', event.participant.handle, 1);
+        else this.send('BYE', event.participant.handle);
+        return;
+    }
+  }
+
+  private error(code: number, trid: string): void {
+    this.send(String(code), trid);
+  }
+
+  private send(name: string, ...args: (string | number)[]): void {
+    if (this.state === 'closed') return;
+    this.transport.write(encodeCommand(name, args));
+  }
+
+  /** Leaves the conversation (the others get BYE) and closes the connection. */
+  close(reason: 'left' | 'idle' | 'closed' = 'left'): void {
+    if (this.state === 'closed') return;
+    const conversationId = this.conversationId;
+    this.state = 'closed';
+    this.ctx.sbSessions.delete(this);
+    if (conversationId) this.ctx.core.conversations.leave(conversationId, this.endpointId, reason);
+    this.transport.close();
+  }
+}

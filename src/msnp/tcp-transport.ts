@@ -1,0 +1,28 @@
+import type { Socket } from 'node:net';
+import { writeBatched } from '../util/batched-write.ts';
+import type { MsnpTransport } from './transport.ts';
+
+/** An MSNP session over a TCP socket. */
+export class TcpTransport implements MsnpTransport {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly viaGateway = false;
+
+  constructor(private readonly socket: Socket) {
+    this.remoteAddress = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    this.remotePort = socket.remotePort ?? 0;
+    this.localAddress = (socket.localAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+  }
+
+  write(data: Buffer): void {
+    if (this.socket.destroyed || !this.socket.writable) return;
+    writeBatched(this.socket, data);
+  }
+
+  close(): void {
+    if (!this.socket.destroyed) this.socket.end();
+    // A peer that never reads must not keep the socket open forever.
+    setTimeout(() => this.socket.destroy(), 2_000).unref();
+  }
+}
