@@ -1,0 +1,168 @@
+import type net from 'node:net';
+import tls from 'node:tls';
+import { NS } from '../src/xmpp/namespaces.ts';
+import { XmlElement } from '../src/xmpp/stream/element.ts';
+import { XmppStreamParser } from '../src/xmpp/stream/parser.ts';
+import { ConnBase, connectSocket } from './conn-base.ts';
+
+/** What a waiter waits for: a top-level element it accepts, or the server's stream header. */
+type Want = ((el: XmlElement) => boolean) | 'stream';
+
+/**
+ * A lean XMPP client connection for the benchmark: the server's output is parsed with
+ * `src/xmpp/stream/parser.ts`, an optional `handler` sees every top-level element first
+ * (and swallows it by returning true), unclaimed elements wait in a small inbox, and
+ * `expect(predicate)` has a timeout. A stream error from the server fails every waiter.
+ */
+export class XmppConn extends ConnBase<XmlElement> {
+  private readonly parser: XmppStreamParser;
+  private streamHeaderSeen = false;
+
+  private constructor(socket: net.Socket) {
+    super(socket);
+    this.parser = new XmppStreamParser({
+      streamOpen: () => this.onStreamOpen(),
+      stanza: (el) => this.onElement(el),
+      streamClose: () => this.fail(new Error('the server closed the stream')),
+      error: (condition, text) => this.fail(new Error(`unparsable server output: ${condition} (${text})`)),
+    });
+  }
+
+  static async connect(
+    port: number,
+    host: string,
+    localAddress: string | undefined,
+    timeoutMs: number,
+  ): Promise<XmppConn> {
+    return new XmppConn(await connectSocket(port, host, localAddress, timeoutMs));
+  }
+
+  write(data: string): void {
+    if (!this.closed && this.socket.writable) this.socket.write(data);
+  }
+
+  /**
+   * Opens a (new) stream to `domain` and resolves with the server's `<stream:features/>`
+   * (RFC 6120 §4.2, §4.3.2). The parser must already expect a new stream.
+   */
+  async openStream(domain: string, timeoutMs: number): Promise<XmlElement> {
+    this.streamHeaderSeen = false;
+    this.write(
+      `<?xml version='1.0'?><stream:stream to='${domain}' version='1.0' xml:lang='en' ` +
+        `xmlns='${NS.client}' xmlns:stream='${NS.streams}'>`,
+    );
+    await this.waitFor('stream', 'the stream header', timeoutMs);
+    return this.expect((el) => el.name === 'features', 'stream:features', timeoutMs);
+  }
+
+  /**
+   * RFC 6120 §5.4: `<starttls/>`, `<proceed/>`, the TLS handshake over the same TCP
+   * connection (checking the certificate for `servername` against `ca`), and a fresh
+   * parser for the stream that follows (the caller opens it).
+   */
+  async startTls(ca: Buffer, servername: string, timeoutMs: number): Promise<void> {
+    this.write(`<starttls xmlns='${NS.tls}'/>`);
+    await this.expect((el) => el.xmlns === NS.tls, '<proceed/>', timeoutMs).then((el) => {
+      if (el.name !== 'proceed') throw new Error(`STARTTLS: <${el.name}/> instead of <proceed/>`);
+    });
+    const plain = this.socket;
+    plain.off('data', this.onData);
+    const secure = tls.connect({ socket: plain, ca, servername, minVersion: 'TLSv1.2' });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        secure.destroy();
+        reject(new Error(`TLS handshake timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      secure.once('secureConnect', () => {
+        clearTimeout(timer);
+        secure.off('error', reject);
+        resolve();
+      });
+      secure.once('error', (err) => {
+        clearTimeout(timer);
+        reject(new Error(`TLS handshake failed: ${err.message}`));
+      });
+    });
+    secure.on('error', (err) => {
+      this.failure ??= err;
+    });
+    secure.on('data', this.onData);
+    this.socket = secure;
+  }
+
+  /** The oldest top-level element `want` accepts; others stay in the inbox. */
+  expect(want: (el: XmlElement) => boolean, what: string, timeoutMs: number): Promise<XmlElement> {
+    return this.waitFor(want, what, timeoutMs) as Promise<XmlElement>;
+  }
+
+  /** The IQ result (or error, which rejects) with this id. */
+  async iqResult(id: string, timeoutMs: number): Promise<XmlElement> {
+    const iq = await this.expect((el) => el.name === 'iq' && el.attrs.id === id, `iq ${id}`, timeoutMs);
+    if (iq.attrs.type !== 'result') throw new Error(`iq ${id}: ${iq.attrs.type} ${describeError(iq)}`.trim());
+    return iq;
+  }
+
+  /** Closes the stream (`</stream:stream>`), ends the connection and resolves once it is closed. */
+  close(timeoutMs: number): Promise<void> {
+    return this.closeWith('</stream:stream>', timeoutMs);
+  }
+
+  protected receive(chunk: Buffer): void {
+    this.parser.write(chunk);
+  }
+
+  private waitFor(want: Want, what: string, timeoutMs: number): Promise<XmlElement | undefined> {
+    if (want === 'stream') {
+      if (this.streamHeaderSeen) return Promise.resolve(undefined);
+    } else {
+      const taken = this.takeFromInbox(want);
+      if (taken) return Promise.resolve(taken.item);
+    }
+    if (this.failure) return Promise.reject(new Error(`waiting for ${what}: ${this.failure.message}`));
+    if (this.closed) return Promise.reject(new Error(`waiting for ${what}: connection closed`));
+    return new Promise((resolve, reject) => {
+      if (want === 'stream') this.addWaiter(what, () => false, resolve, reject, timeoutMs, 'stream');
+      else this.addWaiter(what, want, resolve, reject, timeoutMs);
+    });
+  }
+
+  private onStreamOpen(): void {
+    this.streamHeaderSeen = true;
+    this.takeWaiter((w) => w.tag === 'stream')?.settle(undefined);
+  }
+
+  private onElement(el: XmlElement): void {
+    if (this.handler?.(el)) return;
+    if (el.name === 'error' && el.xmlns === NS.streams) {
+      this.fail(new Error(`stream error: ${describeError(el)}`));
+      return;
+    }
+    // RFC 6120 §5.4.3.3 / §6.4.6: a new stream follows these (over TLS after <proceed/>);
+    // nothing more of the old one does.
+    if ((el.name === 'success' && el.xmlns === NS.sasl) || (el.name === 'proceed' && el.xmlns === NS.tls)) {
+      this.parser.reset();
+    }
+    this.deliver(el);
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    this.failWaiters(err.message);
+    this.socket.destroy();
+  }
+}
+
+/** The condition (and text) of a stream error, SASL failure or stanza error, for messages. */
+export function describeError(el: XmlElement): string {
+  const holder =
+    el.name === 'iq' || el.name === 'message' || el.name === 'presence' ? el.getChild('error') : el;
+  if (!holder) return '';
+  const names: string[] = [];
+  let text = '';
+  for (const child of holder.children) {
+    if (!(child instanceof XmlElement)) continue;
+    if (child.name === 'text') text = child.text();
+    else names.push(child.name);
+  }
+  return `${names.join(' ')}${text ? ` (${text})` : ''}`;
+}

@@ -1,0 +1,212 @@
+/**
+ * `npm run bench -- xmpp [options]`: XMPP logins per second (STARTTLS, SASL
+ * SCRAM-SHA-256, bind, roster, presence), server memory per idle TLS session, and chat
+ * message routing throughput and latency, against the real server
+ * (`node bin/papillon.js serve`) in a child process. It prints figures and targets;
+ * it asserts nothing.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import path from 'node:path';
+import { cpuShare, mb, ms, out } from './common.ts';
+import {
+  BASE_DEFAULTS,
+  type BaseOptions,
+  type Harness,
+  parseOptions as parseWith,
+  runBench,
+  signInMany,
+  USAGE_RATE,
+  USAGE_TAIL,
+} from './harness.ts';
+import { BENCH_PASSWORD, benchHandle } from './msnp-server.ts';
+import type { XmppConn } from './xmpp-conn.ts';
+import { LOGIN_STEPS, signInXmpp, type XmppTarget } from './xmpp-login.ts';
+import { ChatTraffic, chatMessage, type Peer } from './xmpp-traffic.ts';
+
+/** Targets from the project's performance goals (Prosody needs about 50 KB per idle session). */
+const TARGET_IDLE_BYTES = 25 * 1024;
+const TARGET_MSGS_PER_SECOND = 10_000;
+const TARGET_P99_MS = 5;
+
+const DOMAIN = 'localhost';
+const RESOURCE = 'desktop';
+
+type Options = BaseOptions;
+
+const USAGE = `usage: npm run bench -- xmpp [options]
+  --sessions N      XMPP sessions to sign in (default 2000)
+${USAGE_RATE}  --concurrency C   logins in flight (default 64)
+  --window W        outstanding messages per sender in the first phase (default 4)
+${USAGE_TAIL}`;
+
+function parseOptions(args: string[]): Options | undefined {
+  return parseWith<Options>(args, { ...BASE_DEFAULTS, window: 4 });
+}
+
+interface Session {
+  index: number;
+  bare: string;
+  conn: XmppConn;
+}
+
+/** Signs in sessions `first`…`first+count-1`, adding up the time of each login step. */
+async function signInSessions(
+  target: XmppTarget,
+  first: number,
+  count: number,
+  concurrency: number,
+  useAliases: boolean,
+) {
+  const stepTotals = LOGIN_STEPS.map(() => 0);
+  const logins = await signInMany<Session>(
+    first,
+    count,
+    concurrency,
+    useAliases,
+    async (index, handle, local) => {
+      const { conn, steps } = await signInXmpp(target, handle, BENCH_PASSWORD, local, RESOURCE);
+      steps.forEach((ms, n) => {
+        stepTotals[n] = (stepTotals[n] ?? 0) + ms;
+      });
+      return { index, bare: handle, conn };
+    },
+  );
+  const stepMeans = stepTotals.map((total) => total / Math.max(logins.sessions.length, 1));
+  return { ...logins, stepMeans };
+}
+
+export function run(args: string[]): Promise<void> {
+  return runBench<Options, XmppConn>({
+    args,
+    usage: USAGE,
+    parse: parseOptions,
+    name: 'xmpp',
+    // Every session holds a socket in this process and one in the server.
+    sockets: (o) => o.sessions + 2 * o.concurrency + 64,
+    heading: (o) => [
+      `XMPP benchmark: ${o.sessions} c2s sessions (STARTTLS + SCRAM-SHA-256), concurrency ${o.concurrency}`,
+      `${availableParallelism()} CPUs, load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} (other work on the machine skews every figure)`,
+    ],
+    closeConn: (c) => c.close(3000),
+    body: bench,
+  });
+}
+
+async function bench(h: Harness<Options, XmppConn>): Promise<void> {
+  const o = h.o;
+  const warmups = Math.min(o.concurrency, o.sessions);
+
+  // 1. Setup, 2. the server.
+  const server = await h.startServer(o.sessions + warmups);
+  const target: XmppTarget = {
+    host: '127.0.0.1',
+    port: server.port('xmpp'),
+    domain: DOMAIN,
+    ca: readFileSync(path.join(h.dataDir, 'certs', 'ca.crt')),
+    timeoutMs: o.timeoutMs,
+  };
+  out(`server pid ${server.pid}: xmpp ${target.port}; RSS at ready ${mb(h.rssReady)}`);
+
+  const { useAliases, concurrency } = await h.loginSource(target.port, '', false);
+
+  // Warm-up: sign in and out once per slot, so TLS, the JIT and the store's caches
+  // are warm before the memory baseline is read. 3. Logins.
+  const { logins, usage: loginUsage } = await h.warmUpAndLogIn(
+    server,
+    warmups,
+    (first, count) => signInSessions(target, first, count, concurrency, useAliases),
+    (s) => s.conn.close(o.timeoutMs),
+    (s) => s.conn,
+    'logins (stream, STARTTLS, stream, SASL SCRAM-SHA-256, stream, bind, roster get, presence + ping)',
+  );
+  out(`  login latency p50 ${ms(logins.p50)}, p99 ${ms(logins.p99)}; mean per step:`);
+  out(`    ${LOGIN_STEPS.map((name, n) => `${name} ${ms(logins.stepMeans[n] ?? Number.NaN)}`).join(', ')}`);
+  out(
+    `  server CPU ${cpuShare(loginUsage.serverCpuMs, logins.seconds * 1000)}; ` +
+      `bench CPU ${cpuShare(loginUsage.benchCpuMs, logins.seconds * 1000)} ` +
+      '(SCRAM SaltedPassword computed once and cached, as clients do)',
+  );
+  out(`  server ${loginUsage.sched}`);
+  logins.failures.print();
+  if (!server.running) throw new Error('the server exited during the logins');
+
+  // 4. Idle memory.
+  await h.idleMemory(
+    server,
+    logins.sessions.length,
+    'TLS session',
+    `${TARGET_IDLE_BYTES / 1024} KB (Prosody: about 50 KB)`,
+  );
+
+  // 5. Messages.
+  const peers: Peer[] = [...logins.sessions]
+    .sort((x, y) => x.index - y.index)
+    .map((s) => ({ conn: s.conn, bare: s.bare, outstanding: 0 }));
+  if (peers.length < 2) throw new Error('fewer than two sessions signed in');
+  const traffic = new ChatTraffic(peers);
+  const sample = Buffer.byteLength(chatMessage(benchHandle(o.sessions - 1), 1e9, o.sessions - 1, 1e6));
+
+  // Phase 1: as fast as possible, `window` outstanding per sender.
+  const fast = await h.fastPhase(server, traffic, 'messages as fast as possible');
+  const wall1 = fast.usage.wallMs;
+  out();
+  out(
+    `messages, as fast as possible: ${peers.length} senders, ${o.window} outstanding each, random recipients, ` +
+      `${sample}-byte <message type='chat'/>, ${o.seconds} s (after 1 s warm-up)`,
+  );
+  out(
+    `  routed ${fast.received} messages in ${(wall1 / 1000).toFixed(1)} s: ${((fast.received / wall1) * 1000).toFixed(0)} msgs/s; ` +
+      `target ≥ ${TARGET_MSGS_PER_SECOND.toLocaleString('en')} msgs/s`,
+  );
+  out(
+    `  latency p50 ${ms(fast.latency.p50)}, p99 ${ms(fast.latency.p99)}, max ${ms(fast.latency.max)} ` +
+      `(closed loop: mostly queueing, ≈ outstanding / rate)`,
+  );
+  out(
+    `  server CPU ${cpuShare(fast.usage.serverCpuMs, wall1)}; bench CPU ${cpuShare(fast.usage.benchCpuMs, wall1)}`,
+  );
+  out(`  server ${fast.usage.sched}`);
+  reportBounces(traffic);
+  if (fast.lost > 0) out(`  ${fast.lost} messages never arrived`);
+
+  // Phase 2: fixed offered rate.
+  if (o.rateSeconds > 0) {
+    const rateCap = 64;
+    const fixed = await h.ratePhase(server, traffic, rateCap, {
+      label: `messages at ${o.rate} msgs/s`,
+      loopDelay: true,
+      onReset: () => traffic.bounced.clear(),
+    });
+    const wall2 = fixed.usage.wallMs;
+    const loopDelay = fixed.loopDelay;
+    out();
+    out(
+      `messages at a fixed offered rate: ${o.rate} msgs/s for ${o.rateSeconds} s, ` +
+        `round-robin over ${peers.length} senders, random recipients`,
+    );
+    out(
+      `  sent ${fixed.sent} (${((fixed.sent / wall2) * 1000).toFixed(0)}/s), routed ${traffic.received}; ` +
+        `latency p50 ${ms(fixed.latency.p50)}, p99 ${ms(fixed.latency.p99)}, max ${ms(fixed.latency.max)}; target p99 ≤ ${TARGET_P99_MS} ms`,
+    );
+    out(
+      `  server CPU ${cpuShare(fixed.usage.serverCpuMs, wall2)}; ` +
+        `bench CPU ${cpuShare(fixed.usage.benchCpuMs, wall2)}, ` +
+        `bench event-loop delay p99 ${ms((loopDelay?.percentile(99) ?? Number.NaN) / 1e6)}, max ${ms((loopDelay?.max ?? Number.NaN) / 1e6)}`,
+    );
+    out(`  server ${fixed.usage.sched}`);
+    if (traffic.skipped > 0)
+      out(`  ${traffic.skipped} not sent: the sender already had ${rateCap} outstanding`);
+    reportBounces(traffic);
+    if (fixed.lost > 0) out(`  ${fixed.lost} messages never arrived`);
+  }
+}
+
+function reportBounces(traffic: ChatTraffic): void {
+  if (traffic.bouncedTotal === 0) return;
+  out(`  ${traffic.bouncedTotal} messages bounced (type='error'):`);
+  for (const [why, n] of [...traffic.bounced].sort((a, b) => b[1] - a[1]).slice(0, 5))
+    out(`    ${n}× ${why}`);
+}

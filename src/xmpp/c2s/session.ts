@@ -1,0 +1,437 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { BusSubscription, JsonValue } from '../../bus/types.ts';
+import type { DomainEvent } from '../../core/events.ts';
+import type { AccountRow } from '../../store/types.ts';
+import { writeBatched } from '../../util/batched-write.ts';
+import { TaskQueue } from '../../util/task-queue.ts';
+import { NS } from '../namespaces.ts';
+import type { SaslMechanism, SaslStep } from '../sasl/mechanism.ts';
+import { createMechanism, isBase64, mechanismsFor } from '../sasl/mechanism.ts';
+import { errorReply, StanzaError } from '../stanza-error.ts';
+import { type XmlElement, xml } from '../stream/element.ts';
+import { XmppStreamParser } from '../stream/parser.ts';
+import type { StreamErrorCondition } from '../stream/stream-errors.ts';
+import { type XmppContext, xmppChannel } from './context.ts';
+import { deliverRouted, handleStanza, onSessionEnd, type RoutedStanza, renderDomainEvent } from './router.ts';
+
+type State = 'stream' | 'authenticated' | 'bound' | 'closed';
+
+/** RFC 6120 §6.4.5: after this many failed SASL attempts the stream is closed. */
+const MAX_SASL_FAILURES = 3;
+
+/**
+ * One client-to-server XMPP stream (RFC 6120): stream negotiation (STARTTLS §5, SASL
+ * §6, resource binding §7), then stanzas handed to the router. Stanzas are handled
+ * one at a time in arrival order.
+ */
+export class XmppSession {
+  state: State = 'stream';
+  secure: boolean;
+  account: AccountRow | undefined;
+  resource = '';
+  /** RFC 6121 §4.2: has sent initial presence and not yet unavailable. */
+  available = false;
+  priority = 0;
+  /** The last available presence it broadcast (RFC 6121 §4.2.2: shown to the user's resources that come online later). */
+  lastPresence: XmlElement | undefined;
+  /** RFC 6121 §2.1.6: requested the roster, so it gets roster pushes. */
+  interested = false;
+  /** Subscription states last shown to this client, per contact id (for subscribed/unsubscribed notices). */
+  readonly shownSubscriptions = new Map<string, string>();
+  /** The resource each contact's presence was last shown from. */
+  readonly shownResources = new Map<string, string>();
+  /** RFC 6121 §4.6: JIDs this session sent directed presence to. */
+  readonly directedPresence = new Set<string>();
+  readonly streamId = randomBytes(12).toString('base64url');
+
+  private socket: Socket;
+  private parser: XmppStreamParser;
+  private readonly queue = new TaskQueue((err) => {
+    this.log.error({ err }, 'XMPP session task failed');
+    this.streamError('internal-server-error', 'internal error');
+  });
+  private mechanism: SaslMechanism | undefined;
+  private saslFailures = 0;
+  private streamOpened = false;
+  private subscriptions: BusSubscription[] = [];
+  private generation = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** Settles when a bound session that ended is cleaned up (unregistered, endpoint removed). */
+  private ended: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly ctx: XmppContext,
+    socket: Socket,
+    directTls: boolean,
+  ) {
+    this.socket = socket;
+    this.secure = directTls;
+    this.parser = this.newParser();
+    this.attach(socket);
+    this.touch();
+  }
+
+  get jid(): string {
+    return `${this.account?.handle ?? ''}/${this.resource}`;
+  }
+
+  get bare(): string {
+    return this.account?.handle ?? '';
+  }
+
+  get endpointId(): string {
+    return `xmpp:${this.resource}`;
+  }
+
+  get log() {
+    return this.ctx.logger.child({
+      component: 'xmpp',
+      stream: this.streamId,
+      ...(this.account ? { jid: this.jid } : {}),
+    });
+  }
+
+  /**
+   * A new parser for a new stream (at start, after STARTTLS, after SASL success).
+   * Events of an older parser still in the queue are dropped: bytes a client sent
+   * after `<starttls/>` or `<auth/>` in the same packet must never count in the new
+   * stream (the STARTTLS command-injection attack, RFC 6120 §5.4.3.3 / §6.4.6).
+   */
+  private newParser(): XmppStreamParser {
+    const generation = ++this.generation;
+    const current = (task: () => Promise<void> | void) => () =>
+      generation === this.generation ? task() : undefined;
+    return new XmppStreamParser(
+      {
+        streamOpen: (attrs) => this.enqueue(current(() => this.onStreamOpen(attrs))),
+        stanza: (el) => this.enqueue(current(() => this.onElement(el))),
+        streamClose: () => this.enqueue(current(() => this.closeStream())),
+        error: (condition, text) => this.enqueue(current(() => this.streamError(condition, text))),
+      },
+      { maxStanzaBytes: this.ctx.maxStanzaBytes },
+    );
+  }
+
+  private attach(socket: Socket): void {
+    socket.on('data', (chunk: Buffer) => {
+      this.touch();
+      this.parser.write(chunk);
+    });
+    socket.on('close', () => this.onTransportClosed());
+    socket.on('error', (err) => this.log.debug({ err: err.message }, 'XMPP socket error'));
+  }
+
+  private touch(): void {
+    if (this.idleTimer) this.idleTimer.refresh();
+    else {
+      this.idleTimer = setTimeout(
+        () => this.streamError('connection-timeout', 'idle'),
+        this.ctx.idleTimeoutMs,
+      );
+      this.idleTimer.unref();
+    }
+  }
+
+  enqueue(task: () => Promise<void> | void): void {
+    this.queue.push(task);
+  }
+
+  send(element: XmlElement | string): void {
+    if (this.state === 'closed' || this.socket.destroyed) return;
+    writeBatched(this.socket, typeof element === 'string' ? element : element.toString());
+  }
+
+  // Stream negotiation ---------------------------------------------------------
+
+  private onStreamOpen(attrs: Record<string, string>): void {
+    // RFC 6120 §4.7: we answer with our own header, then check what the client sent.
+    this.send(
+      `<?xml version='1.0'?><stream:stream xmlns='${NS.client}' xmlns:stream='${NS.streams}' id='${this.streamId}' from='${this.ctx.domain}' version='1.0' xml:lang='en'>`,
+    );
+    this.streamOpened = true;
+    if (attrs.xmlns !== NS.client) {
+      this.streamError('invalid-namespace', 'the default namespace must be jabber:client');
+    } else if ((attrs.to ?? '').toLowerCase() !== this.ctx.domain) {
+      this.streamError('host-unknown', `this server is ${this.ctx.domain}`);
+    } else if (!attrs.version?.startsWith('1.')) {
+      // RFC 6120 §4.7.5: a client that names no version speaks pre-1.0 XMPP, which we do not.
+      this.streamError('unsupported-version', 'XMPP 1.0 is required');
+    } else {
+      this.sendFeatures();
+    }
+  }
+
+  private sendFeatures(): void {
+    const features = xml('stream:features');
+    if (this.state === 'stream') {
+      const canStartTls = !this.secure && this.ctx.secureContext !== undefined;
+      if (canStartTls) {
+        const starttls = xml('starttls', { xmlns: NS.tls });
+        if (this.ctx.requireTls) starttls.append(xml('required'));
+        features.append(starttls);
+      }
+      if (this.secure || !this.ctx.requireTls || !canStartTls) {
+        const mechanisms = xml('mechanisms', { xmlns: NS.sasl });
+        for (const name of mechanismsFor(this.saslContext())) mechanisms.append(xml('mechanism', {}, name));
+        features.append(mechanisms);
+      }
+    } else {
+      features.append(
+        xml('bind', { xmlns: NS.bind }),
+        xml('session', { xmlns: NS.session }, xml('optional')),
+        xml('ver', { xmlns: NS.rosterVersioning }),
+        xml('sub', { xmlns: NS.preApproval }),
+      );
+    }
+    this.send(features);
+  }
+
+  private saslContext() {
+    return { core: this.ctx.core, domain: this.ctx.domain, address: this.remoteAddress, secure: this.secure };
+  }
+
+  get remoteAddress(): string {
+    return (this.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  }
+
+  private async onElement(el: XmlElement): Promise<void> {
+    if (this.state === 'closed') return;
+    if (this.state === 'stream') return this.negotiate(el);
+    if (this.state === 'authenticated') {
+      if (el.name === 'iq' && el.getChild('bind', NS.bind)) return this.bind(el);
+      // RFC 6120 §7.2: nothing but binding before a resource is bound.
+      return this.streamError('not-authorized', 'bind a resource first');
+    }
+    await this.onStanza(el);
+  }
+
+  private async negotiate(el: XmlElement): Promise<void> {
+    if (el.name === 'starttls' && el.xmlns === NS.tls) {
+      if (this.secure || !this.ctx.secureContext) {
+        this.send(xml('failure', { xmlns: NS.tls }));
+        return this.close();
+      }
+      this.send(xml('proceed', { xmlns: NS.tls }));
+      return this.upgradeToTls();
+    }
+    if (!this.secure && this.ctx.requireTls && this.ctx.secureContext) {
+      // RFC 6120 §5.3.1: TLS is mandatory here; anything else before it is refused.
+      return this.streamError('policy-violation', 'STARTTLS is required');
+    }
+    if (el.xmlns !== NS.sasl) return this.streamError('not-authorized', 'authenticate first');
+    switch (el.name) {
+      case 'auth': {
+        const mechanism = createMechanism(el.attrs.mechanism ?? '', this.saslContext());
+        if (!mechanism) return this.saslFailure('invalid-mechanism');
+        this.mechanism = mechanism;
+        const text = el.text();
+        const initial = text === '' ? undefined : text === '=' ? Buffer.alloc(0) : decodeBase64(text);
+        if (initial === null) return this.saslFailure('incorrect-encoding');
+        return this.saslStep(await mechanism.start(initial));
+      }
+      case 'response': {
+        if (!this.mechanism) return this.streamError('not-authorized', 'no SASL exchange in progress');
+        const data = decodeBase64(el.text());
+        if (data === null) return this.saslFailure('incorrect-encoding');
+        return this.saslStep(await this.mechanism.step(data));
+      }
+      case 'abort':
+        return this.saslFailure('aborted');
+      default:
+        return this.streamError('unsupported-stanza-type', `unexpected ${el.name}`);
+    }
+  }
+
+  private async saslStep(step: SaslStep): Promise<void> {
+    if (step.kind === 'challenge') {
+      this.send(xml('challenge', { xmlns: NS.sasl }, step.data.length ? step.data.toString('base64') : '='));
+      return;
+    }
+    if (step.kind === 'failure') return this.saslFailure(step.condition, step.text);
+    const account = await this.ctx.core.accounts.findById(step.accountId);
+    if (!account) return this.saslFailure('not-authorized');
+    const mechanismName = this.mechanism?.name;
+    this.mechanism = undefined;
+    this.account = account;
+    this.state = 'authenticated';
+    this.send(
+      xml(
+        'success',
+        { xmlns: NS.sasl },
+        step.additionalData?.length ? step.additionalData.toString('base64') : undefined,
+      ),
+    );
+    this.log.info({ mechanism: mechanismName }, `${account.handle} authenticated`);
+    // RFC 6120 §6.4.6: a new stream follows success.
+    this.parser = this.newParser();
+    this.streamOpened = false;
+  }
+
+  private saslFailure(condition: string, text?: string): void {
+    this.mechanism = undefined;
+    const failure = xml('failure', { xmlns: NS.sasl }, xml(condition));
+    if (text) failure.append(xml('text', { 'xml:lang': 'en' }, text));
+    this.send(failure);
+    this.saslFailures++;
+    this.log.info({ condition }, 'SASL failure');
+    if (this.saslFailures >= MAX_SASL_FAILURES)
+      this.streamError('policy-violation', 'too many failed authentication attempts');
+  }
+
+  private upgradeToTls(): void {
+    const plain = this.socket;
+    plain.removeAllListeners('data');
+    plain.removeAllListeners('close');
+    const secure = new TLSSocket(plain, { isServer: true, secureContext: this.ctx.secureContext });
+    this.socket = secure;
+    this.secure = true;
+    this.parser = this.newParser();
+    this.streamOpened = false;
+    this.attach(secure);
+    secure.on('secureConnect', () => this.log.debug('TLS established'));
+  }
+
+  /** RFC 6120 §7: the client's resource, or one we make; an existing session with it is replaced (§7.7.2.2). */
+  private async bind(iq: XmlElement): Promise<void> {
+    const account = this.account;
+    if (!account || iq.attrs.type !== 'set') return this.send(errorReply(iq, 'modify', 'bad-request'));
+    const requested = iq.getChild('bind', NS.bind)?.getChildText('resource')?.trim() ?? '';
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
+    if (Buffer.byteLength(requested) > 1023 || /[\u0000-\u001f\u007f]/.test(requested)) {
+      return this.send(errorReply(iq, 'modify', 'bad-request', 'invalid resource'));
+    }
+    this.resource = requested || `papillon-${randomBytes(6).toString('hex')}`;
+    const previous = this.ctx.sessions.get(account.id)?.get(this.resource);
+    if (previous && previous !== this) {
+      previous.log.info('resource taken over by a new session');
+      previous.streamError('conflict', 'replaced by a new connection');
+      // Its cleanup unregisters it (dropping the account's map when it was the last
+      // session) and removes the endpoint of this very resource: let it finish first,
+      // or it would undo this session's registration.
+      await previous.ended;
+      if (this.state === 'closed') return;
+    }
+    let mine = this.ctx.sessions.get(account.id);
+    if (!mine) {
+      mine = new Map();
+      this.ctx.sessions.set(account.id, mine);
+    }
+    mine.set(this.resource, this);
+    this.state = 'bound';
+    this.subscriptions.push(
+      await this.ctx.core.events.subscribe(account.id, (event: DomainEvent) =>
+        this.enqueue(() => renderDomainEvent(this, event)),
+      ),
+      await this.ctx.core.bus.subscribe(xmppChannel(account.id), (message: JsonValue) =>
+        this.enqueue(() => deliverRouted(this, message as unknown as RoutedStanza)),
+      ),
+    );
+    await this.ctx.core.presence.set(account.id, this.endpointId, {
+      capabilities: { xmppResource: this.resource },
+    });
+    this.send(
+      xml(
+        'iq',
+        { type: 'result', id: iq.attrs.id },
+        xml('bind', { xmlns: NS.bind }, xml('jid', {}, this.jid)),
+      ),
+    );
+    this.log.info(`${this.jid} bound`);
+  }
+
+  private async onStanza(el: XmlElement): Promise<void> {
+    if (el.name !== 'iq' && el.name !== 'message' && el.name !== 'presence') {
+      return this.streamError('unsupported-stanza-type', `<${el.name}/> is not a stanza`);
+    }
+    // RFC 6120 §8.1.2.1: the server stamps the sender's full JID.
+    el.attrs.from = this.jid;
+    try {
+      await handleStanza(this, el);
+    } catch (err) {
+      if (err instanceof StanzaError) {
+        if (el.attrs.type !== 'error' && el.attrs.type !== 'result') {
+          // The reply swaps from/to: it comes from whom the stanza was for, to the sender.
+          this.send(
+            errorReply(el, err.type, err.condition, err.message !== err.condition ? err.message : undefined),
+          );
+        }
+        return;
+      }
+      throw err;
+    }
+  }
+
+  // Ending -------------------------------------------------------------------------
+
+  /** RFC 6120 §4.9: the error, then the stream close, then the connection. */
+  streamError(condition: StreamErrorCondition, text?: string): void {
+    if (this.state === 'closed') return;
+    if (!this.streamOpened) {
+      this.send(
+        `<?xml version='1.0'?><stream:stream xmlns='${NS.client}' xmlns:stream='${NS.streams}' id='${this.streamId}' from='${this.ctx.domain}' version='1.0'>`,
+      );
+    }
+    const error = xml('stream:error', {}, xml(condition, { xmlns: NS.streamErrors }));
+    if (text) error.append(xml('text', { xmlns: NS.streamErrors, 'xml:lang': 'en' }, text));
+    this.send(error);
+    this.log.info({ condition, text }, 'stream error');
+    this.close();
+  }
+
+  /** The client closed its stream: close ours (RFC 6120 §4.4). */
+  private closeStream(): void {
+    this.close();
+  }
+
+  /** Server shutdown: `<system-shutdown/>` (RFC 6120 §4.9.3.19). */
+  shutdown(): void {
+    this.streamError('system-shutdown', 'the server is stopping');
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.send('</stream:stream>');
+    const wasBound = this.state === 'bound';
+    this.state = 'closed';
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 2_000).unref();
+    if (wasBound) this.ended = this.cleanup();
+  }
+
+  private onTransportClosed(): void {
+    if (this.state !== 'closed') {
+      const wasBound = this.state === 'bound';
+      this.state = 'closed';
+      if (this.idleTimer) clearTimeout(this.idleTimer);
+      if (wasBound) this.ended = this.cleanup();
+    }
+  }
+
+  /** RFC 6121 §4.6.3: an unclean end counts as unavailable presence. */
+  private async cleanup(): Promise<void> {
+    const account = this.account;
+    if (!account) return;
+    const mine = this.ctx.sessions.get(account.id);
+    if (mine?.get(this.resource) === this) {
+      mine.delete(this.resource);
+      if (mine.size === 0) this.ctx.sessions.delete(account.id);
+    }
+    try {
+      for (const sub of this.subscriptions) await sub.unsubscribe();
+      await onSessionEnd(this);
+      await this.ctx.core.presence.disconnect(account.id, this.endpointId);
+      this.log.info(`${this.jid} disconnected`);
+    } catch (err) {
+      this.log.error({ err }, 'cleanup after XMPP session failed');
+    }
+  }
+}
+
+function decodeBase64(text: string): Buffer | null {
+  const clean = text.replace(/\s+/g, '');
+  if (clean !== '' && !isBase64(clean)) return null;
+  return Buffer.from(clean, 'base64');
+}

@@ -1,0 +1,96 @@
+import { createServer, type Server } from 'node:net';
+import { createSecureContext, createServer as createTlsServer, type SecureContext } from 'node:tls';
+import type { Core } from '../core/core.ts';
+import type { Logger } from '../server/logger.ts';
+import { listen } from '../util/listen.ts';
+import type { XmppContext } from './c2s/context.ts';
+import { XmppSession } from './c2s/session.ts';
+import { ConversationBridge } from './modules/conversation-bridge.ts';
+
+export interface XmppListenerOptions {
+  bind: string;
+  /** RFC 6120 §14.7 client port, STARTTLS. */
+  port: number;
+  /** XEP-0368 direct TLS port. */
+  tlsPort: number;
+  domain: string;
+  version: string;
+  tls: { cert: Buffer; key: Buffer } | undefined;
+  requireTls: boolean;
+  maxStanzaBytes: number;
+  idleTimeoutMs?: number;
+}
+
+export interface XmppListeners {
+  port: number;
+  tlsPort: number | undefined;
+  context: XmppContext;
+  stop(): Promise<void>;
+}
+
+/** XMPP client listeners: STARTTLS on the client port, direct TLS on the other (XEP-0368). */
+export async function startXmppListeners(
+  core: Core,
+  logger: Logger,
+  options: XmppListenerOptions,
+): Promise<XmppListeners> {
+  const secureContext: SecureContext | undefined = options.tls
+    ? createSecureContext({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' })
+    : undefined;
+  const context: Omit<XmppContext, 'bridge'> & { bridge?: ConversationBridge } = {
+    core,
+    logger,
+    domain: options.domain,
+    version: options.version,
+    secureContext,
+    requireTls: options.requireTls,
+    maxStanzaBytes: options.maxStanzaBytes,
+    idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
+    sessions: new Map(),
+  };
+  context.bridge = new ConversationBridge(context as XmppContext);
+  const all = new Set<XmppSession>();
+  const track = (session: XmppSession, socket: import('node:net').Socket) => {
+    all.add(session);
+    socket.once('close', () => all.delete(session));
+  };
+
+  const plain = createServer((socket) => {
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 60_000);
+    track(new XmppSession(context as XmppContext, socket, false), socket);
+  });
+  const port = await listen(plain, options.bind, options.port);
+
+  let direct: Server | undefined;
+  let tlsPort: number | undefined;
+  if (secureContext) {
+    direct = createTlsServer(
+      { cert: options.tls?.cert, key: options.tls?.key, minVersion: 'TLSv1.2' },
+      (socket) => {
+        socket.setNoDelay(true);
+        track(new XmppSession(context as XmppContext, socket, true), socket);
+      },
+    );
+    direct.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'XMPP TLS handshake failed'));
+    tlsPort = await listen(direct, options.bind, options.tlsPort);
+  } else {
+    logger.warn(
+      'XMPP direct TLS (XEP-0368) disabled and STARTTLS unavailable: no certificate (run `papillon certs`)',
+    );
+  }
+
+  return {
+    port,
+    tlsPort,
+    context: context as XmppContext,
+    async stop() {
+      const closed = Promise.all([
+        new Promise((r) => plain.close(r)),
+        direct ? new Promise((r) => direct?.close(r)) : Promise.resolve(),
+      ]);
+      for (const session of [...all]) session.shutdown();
+      await closed;
+    },
+  };
+}

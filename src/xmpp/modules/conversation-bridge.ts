@@ -1,0 +1,166 @@
+import type { ConversationEvent, MessageContent, Participant } from '../../core/conversations.ts';
+import type { AccountRow } from '../../store/types.ts';
+import { isPapillonError } from '../../util/errors.ts';
+import { type XmppContext, xmppChannel } from '../c2s/context.ts';
+import { NS } from '../namespaces.ts';
+import { type XmlElement, xml } from '../stream/element.ts';
+import { xmppResources } from './message.ts';
+
+const NS_ATTENTION = 'urn:xmpp:attention:0'; // XEP-0224
+/** Endpoint ids of XMPP accounts taking part in conversations through this bridge. */
+const BRIDGE_ENDPOINT = 'xmpp-bridge:';
+
+interface Entry {
+  conversationId: string;
+  account: AccountRow;
+  participant: Participant;
+  /** Text and nudges waiting for the other side to join (an MSN client answers RNG first). */
+  queue: MessageContent[];
+  joined: boolean;
+}
+
+/** What an XMPP message means in conversation terms (text, typing, nudge), if anything. */
+export function contentFromStanza(el: XmlElement): MessageContent | undefined {
+  const body = el.getChildText('body');
+  if (body !== undefined) return { kind: 'text', text: body };
+  if (el.getChild('attention', NS_ATTENTION)) return { kind: 'nudge' };
+  if (el.getChild('composing', NS.chatStates)) return { kind: 'typing' };
+  return undefined;
+}
+
+/**
+ * XMPP users in conversations with MSNP users (ARCHITECTURE: "when an XMPP user talks
+ * to an MSNP user, the core opens a switchboard for the MSNP side and the XMPP user
+ * appears in it as a participant"). One participant per XMPP account and
+ * conversation; what the MSN side says reaches every available resource of the
+ * account as `type='chat'` messages from `handle/msn`.
+ */
+export class ConversationBridge {
+  /** `${xmppAccountId}|${otherAccountId}` → the 1:1 conversation between them. */
+  private readonly byPair = new Map<string, Entry>();
+  /** `${xmppAccountId}|${conversationId}`. */
+  private readonly byConversation = new Map<string, Entry>();
+
+  constructor(private readonly ctx: XmppContext) {}
+
+  /**
+   * Sends XMPP `content` from `sender` to `recipient`'s MSNP side, ringing them into a
+   * new conversation if there is none. False when they cannot be reached (offline,
+   * invisible, blocking): the caller keeps the message offline instead.
+   */
+  async send(sender: AccountRow, recipient: AccountRow, content: MessageContent): Promise<boolean> {
+    const conversations = this.ctx.core.conversations;
+    let entry = this.byPair.get(`${sender.id}|${recipient.id}`);
+    if (entry && !conversations.get(entry.conversationId)) {
+      this.forget(entry);
+      entry = undefined;
+    }
+    if (!entry) {
+      // Typing alone does not ring anyone.
+      if (content.kind === 'typing') return true;
+      const conversation = conversations.create();
+      entry = this.enter(sender, conversation.id, false);
+      this.byPair.set(`${sender.id}|${recipient.id}`, entry);
+      try {
+        await conversations.invite(conversation.id, entry.participant, recipient.handle);
+      } catch (err) {
+        conversations.leave(conversation.id, entry.participant.endpointId);
+        this.forget(entry);
+        if (isPapillonError(err, 'not-authorized') || isPapillonError(err, 'no-such-account')) return false;
+        throw err;
+      }
+    }
+    if (entry.joined) conversations.send(entry.conversationId, entry.participant.endpointId, content);
+    else if (content.kind !== 'typing') entry.queue.push(content);
+    return true;
+  }
+
+  /** An MSN user rang this XMPP account into their conversation (`CAL`): join it once. */
+  accept(account: AccountRow, conversationId: string): void {
+    if (this.byConversation.has(`${account.id}|${conversationId}`)) return;
+    const conversation = this.ctx.core.conversations.get(conversationId);
+    if (!conversation) return;
+    // Rung by another XMPP user's bridge (for this account's MSN client): XMPP-to-XMPP
+    // messages are routed directly, so joining would deliver them a second time.
+    const members = [...conversation.members.values()];
+    if (members.every((m) => m.participant.endpointId.startsWith(BRIDGE_ENDPOINT))) return;
+    this.enter(account, conversationId, true);
+  }
+
+  private enter(account: AccountRow, conversationId: string, joined: boolean): Entry {
+    const participant: Participant = {
+      accountId: account.id,
+      handle: account.handle,
+      displayName: account.displayName,
+      endpointId: `${BRIDGE_ENDPOINT}${account.id}:${conversationId}`,
+      capabilities: {},
+    };
+    const entry: Entry = { conversationId, account, participant, queue: [], joined };
+    this.byConversation.set(`${account.id}|${conversationId}`, entry);
+    const others = this.ctx.core.conversations.join(conversationId, participant, (event) =>
+      this.onEvent(entry, event),
+    );
+    // A 1:1 conversation someone else opened is also where this account's replies go.
+    const only = others.length === 1 ? others[0] : undefined;
+    if (only && only.accountId !== account.id) this.byPair.set(`${account.id}|${only.accountId}`, entry);
+    return entry;
+  }
+
+  private onEvent(entry: Entry, event: ConversationEvent): void {
+    const conversations = this.ctx.core.conversations;
+    switch (event.type) {
+      case 'joined': {
+        entry.joined = true;
+        if (!this.byPair.has(`${entry.account.id}|${event.participant.accountId}`)) {
+          this.byPair.set(`${entry.account.id}|${event.participant.accountId}`, entry);
+        }
+        for (const content of entry.queue.splice(0)) {
+          conversations.send(entry.conversationId, entry.participant.endpointId, content);
+        }
+        return;
+      }
+      case 'left':
+        if (conversations.others(entry.conversationId, entry.participant.endpointId).length === 0) {
+          conversations.leave(entry.conversationId, entry.participant.endpointId);
+          this.forget(entry);
+        }
+        return;
+      case 'message':
+        void this.deliver(entry, event.from, event.content).catch((err: unknown) =>
+          this.ctx.logger.error({ err }, 'bridging a message to XMPP failed'),
+        );
+        return;
+    }
+  }
+
+  /** A message from the conversation, as XMPP clients expect it (chat states XEP-0085, attention XEP-0224). */
+  private async deliver(entry: Entry, from: Participant, content: MessageContent): Promise<void> {
+    const stanza = xml('message', { from: `${from.handle}/msn`, to: entry.account.handle, type: 'chat' });
+    if (content.kind === 'text')
+      stanza.append(xml('body', {}, content.text), xml('active', { xmlns: NS.chatStates }));
+    else if (content.kind === 'typing') stanza.append(xml('composing', { xmlns: NS.chatStates }));
+    else if (content.kind === 'nudge') stanza.append(xml('attention', { xmlns: NS_ATTENTION }));
+    else return;
+    const core = this.ctx.core;
+    const available = (await xmppResources(core, entry.account.id)).some((r) => r.available);
+    if (available) {
+      await core.bus.publish(xmppChannel(entry.account.id), {
+        targets: null,
+        kind: 'message',
+        xml: stanza.toString(),
+      });
+    } else if (content.kind === 'text') {
+      // Nobody to show it to any more: nothing is lost, it waits offline.
+      await core.offline.save(entry.account.id, from.handle, {
+        kind: 'chat',
+        text: content.text,
+        senderName: from.displayName,
+      });
+    }
+  }
+
+  private forget(entry: Entry): void {
+    this.byConversation.delete(`${entry.account.id}|${entry.conversationId}`);
+    for (const [key, value] of this.byPair) if (value === entry) this.byPair.delete(key);
+  }
+}

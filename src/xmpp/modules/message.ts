@@ -1,0 +1,130 @@
+import type { Core } from '../../core/core.ts';
+import type { ConnectedEndpoint } from '../../core/presence.ts';
+import type { AccountRow } from '../../store/types.ts';
+import { isPapillonError } from '../../util/errors.ts';
+import { bareJid, parseJid } from '../../util/jid.ts';
+import { xmppChannel } from '../c2s/context.ts';
+import type { XmppSession } from '../c2s/session.ts';
+import { StanzaError } from '../stanza-error.ts';
+import type { XmlElement } from '../stream/element.ts';
+import { contentFromStanza } from './conversation-bridge.ts';
+
+/** A bound XMPP resource of an account, from the cluster-wide endpoint registry. */
+export interface XmppResource {
+  resource: string;
+  available: boolean;
+  priority: number;
+}
+
+/** The XMPP resources among an account's endpoints (read them with `core.presence.endpoints`). */
+export function xmppResourcesOf(endpoints: readonly ConnectedEndpoint[]): XmppResource[] {
+  return endpoints
+    .filter((e) => e.endpointId.startsWith('xmpp:'))
+    .map((e) => ({
+      resource: e.endpointId.slice(5),
+      available: e.presence.status !== 'offline',
+      priority: Number(e.presence.capabilities.xmppPriority ?? 0),
+    }));
+}
+
+export async function xmppResources(core: Core, accountId: string): Promise<XmppResource[]> {
+  return xmppResourcesOf(await core.presence.endpoints(accountId));
+}
+
+/**
+ * RFC 6121 §8.5 message routing for a local recipient:
+ * - full JID of a connected resource → that resource;
+ * - bare JID (or an unknown resource, for chat/normal) → every available resource
+ *   with non-negative priority (§8.5.2.1.1 allows all of them);
+ * - none available: `chat` and `normal` messages are kept offline (XEP-0160) before
+ *   the sender learns anything; `headline` is dropped; `groupchat` is an error.
+ */
+export async function handleMessage(s: XmppSession, el: XmlElement): Promise<void> {
+  const account = s.account;
+  if (!account) return;
+  const type = el.attrs.type ?? 'normal';
+  const to = parseJid(el.attrs.to ?? s.bare);
+  if (!to) throw new StanzaError('modify', 'jid-malformed');
+  if (to.domain !== s.ctx.domain)
+    throw new StanzaError('cancel', 'remote-server-not-found', 'this server does not federate');
+  if (!to.local) {
+    if (type === 'error' || type === 'headline') return;
+    throw new StanzaError('cancel', 'service-unavailable');
+  }
+  const core = s.ctx.core;
+  const recipient = await core.accounts.find(bareJid(to));
+  if (type === 'error') {
+    if (recipient && to.resource) await route(s, recipient, [to.resource], el);
+    return;
+  }
+  if (!recipient) throw new StanzaError('cancel', 'service-unavailable');
+  // Blocked (MSN block list, or allow-list privacy): the same answer as no one there (§8.5.1).
+  if (recipient.id !== account.id && !(await core.relationships.canSee(account.id, recipient.id))) {
+    throw new StanzaError('cancel', 'service-unavailable');
+  }
+  if (type === 'groupchat')
+    throw new StanzaError('cancel', 'service-unavailable', 'no group chat on this server');
+
+  // One read of the recipient's endpoints serves both the XMPP routing and the MSN bridge.
+  const endpoints = await core.presence.endpoints(recipient.id);
+  const resources = xmppResourcesOf(endpoints);
+  if (to.resource && resources.some((r) => r.resource === to.resource)) {
+    return route(s, recipient, [to.resource], el);
+  }
+  if (to.resource && to.resource !== 'msn' && type === 'headline') return;
+  const targets = resources.filter((r) => r.available && r.priority >= 0).map((r) => r.resource);
+  // The recipient's MSN client(s) get it through a switchboard conversation.
+  const reachedMsn = await sendToMsn(s, account, recipient, endpoints, el, type);
+  if (targets.length > 0) return route(s, recipient, targets, el);
+  if (!reachedMsn) await keepOffline(s, account, recipient, el, type);
+}
+
+/** True when an MSN client of the recipient took (or is being rung for) the message. */
+async function sendToMsn(
+  s: XmppSession,
+  sender: AccountRow,
+  recipient: AccountRow,
+  endpoints: readonly ConnectedEndpoint[],
+  el: XmlElement,
+  type: string,
+) {
+  if (type !== 'chat' && type !== 'normal') return false;
+  const content = contentFromStanza(el);
+  if (!content || recipient.id === sender.id) return false;
+  if (!endpoints.some((e) => e.endpointId.startsWith('msnp:') && e.presence.status !== 'offline'))
+    return false;
+  return s.ctx.bridge.send(sender, recipient, content);
+}
+
+async function route(
+  s: XmppSession,
+  recipient: AccountRow,
+  targets: string[],
+  el: XmlElement,
+): Promise<void> {
+  await s.ctx.core.bus.publish(xmppChannel(recipient.id), { targets, kind: 'message', xml: el.toString() });
+}
+
+async function keepOffline(
+  s: XmppSession,
+  sender: AccountRow,
+  recipient: AccountRow,
+  el: XmlElement,
+  type: string,
+) {
+  const body = el.getChildText('body');
+  // Chat states and receipts alone are not worth keeping (XEP-0160 §4).
+  if (body === undefined || (type !== 'chat' && type !== 'normal')) return;
+  try {
+    await s.ctx.core.offline.save(recipient.id, sender.handle, {
+      kind: type,
+      text: body,
+      ...(el.getChildText('subject') !== undefined ? { subject: el.getChildText('subject') } : {}),
+      senderName: sender.displayName,
+      xml: el.toString(),
+    });
+  } catch (err) {
+    if (isPapillonError(err, 'conflict')) throw new StanzaError('modify', 'policy-violation', err.message);
+    throw err;
+  }
+}

@@ -1,0 +1,246 @@
+import type { AccountPresence, Status } from '../../core/presence-model.ts';
+import { isPapillonError } from '../../util/errors.ts';
+import { bareJid, parseJid } from '../../util/jid.ts';
+import { xmppChannel } from '../c2s/context.ts';
+import type { XmppSession } from '../c2s/session.ts';
+import { StanzaError } from '../stanza-error.ts';
+import { type XmlElement, xml } from '../stream/element.ts';
+import { deliverOffline } from './offline.ts';
+import { cancelSubscriptionFrom, subscriptionKey } from './roster.ts';
+
+/**
+ * RFC 6121 §4.7.2.1 `<show/>` ↔ the core statuses. XMPP has four; MSN has more, so
+ * some MSN statuses share one (busy and on-the-phone → dnd; be-right-back and
+ * out-to-lunch → away; idle → xa).
+ */
+export function statusFromShow(show: string | undefined): Status {
+  switch (show) {
+    case 'away':
+      return 'away';
+    case 'xa':
+      return 'idle';
+    case 'dnd':
+      return 'busy';
+    default:
+      return 'online';
+  }
+}
+
+export function showFromStatus(status: Status): string | undefined {
+  switch (status) {
+    case 'busy':
+    case 'on-the-phone':
+      return 'dnd';
+    case 'away':
+    case 'be-right-back':
+    case 'out-to-lunch':
+      return 'away';
+    case 'idle':
+      return 'xa';
+    default:
+      return undefined;
+  }
+}
+
+/** The resource a contact's aggregate presence is shown from: its XMPP resource, or "msn". */
+export function presenceResource(presence: AccountPresence): string {
+  return presence.capabilities.xmppResource ?? 'msn';
+}
+
+/** A contact's presence as an XMPP stanza to this session. */
+export function presenceStanza(s: XmppSession, handle: string, presence: AccountPresence): XmlElement {
+  const from = `${handle}/${presenceResource(presence)}`;
+  if (presence.status === 'offline' || presence.status === 'invisible') {
+    return xml('presence', { type: 'unavailable', from, to: s.jid });
+  }
+  const show = showFromStatus(presence.status);
+  return xml(
+    'presence',
+    { from, to: s.jid },
+    show && xml('show', {}, show),
+    presence.statusText && xml('status', {}, presence.statusText),
+  );
+}
+
+/**
+ * Sends a contact's aggregate presence. When the aggregate moves to another endpoint
+ * (another resource, or from XMPP to MSN), the old resource is first shown leaving,
+ * so the client does not keep a stale resource online.
+ */
+export function sendContactPresence(s: XmppSession, handle: string, presence: AccountPresence): void {
+  const resource = presenceResource(presence);
+  const previous = s.shownResources.get(handle);
+  const offline = presence.status === 'offline' || presence.status === 'invisible';
+  if (previous && previous !== resource) {
+    s.send(xml('presence', { type: 'unavailable', from: `${handle}/${previous}`, to: s.jid }));
+  }
+  if (offline) {
+    // Nothing to retract for a contact never shown online.
+    s.shownResources.delete(handle);
+    if (previous === resource) s.send(presenceStanza(s, handle, presence));
+    return;
+  }
+  s.shownResources.set(handle, resource);
+  s.send(presenceStanza(s, handle, presence));
+}
+
+/** Parses `<priority/>` (RFC 6121 §4.7.2.3: -128..127). */
+function priorityOf(el: XmlElement): number {
+  const text = el.getChildText('priority');
+  if (text === undefined) return 0;
+  const n = Number(text.trim());
+  if (!Number.isInteger(n) || n < -128 || n > 127)
+    throw new StanzaError('modify', 'bad-request', 'priority is -128…127');
+  return n;
+}
+
+export async function handlePresence(s: XmppSession, el: XmlElement): Promise<void> {
+  const type = el.attrs.type;
+  const to = el.attrs.to ? parseJid(el.attrs.to) : undefined;
+  if (el.attrs.to && !to) throw new StanzaError('modify', 'jid-malformed');
+  if (type === 'subscribe' || type === 'subscribed' || type === 'unsubscribe' || type === 'unsubscribed') {
+    if (!to) throw new StanzaError('modify', 'bad-request', 'a subscription request needs a to address');
+    return subscription(s, type, bareJid(to));
+  }
+  if (type === 'probe' || type === 'error') return; // §4.3: probes are the server's business.
+  if (type !== undefined && type !== 'unavailable')
+    throw new StanzaError('modify', 'bad-request', `unknown type ${type}`);
+  if (to && bareJid(to) !== s.bare) return directedPresence(s, el, bareJid(to));
+  return broadcastPresence(s, el);
+}
+
+/** RFC 6121 §4.2 and §4.5: the session's own presence, for its watchers and its other resources. */
+async function broadcastPresence(s: XmppSession, el: XmlElement): Promise<void> {
+  const account = s.account;
+  if (!account) return;
+  const core = s.ctx.core;
+  const unavailable = el.attrs.type === 'unavailable';
+  const wasAvailable = s.available;
+  if (unavailable) {
+    s.available = false;
+    await core.presence.set(account.id, s.endpointId, { status: 'offline', statusText: '' });
+  } else {
+    s.priority = priorityOf(el);
+    s.available = true;
+    await core.presence.set(account.id, s.endpointId, {
+      status: statusFromShow(el.getChildText('show')?.trim()),
+      statusText: el.getChildText('status') ?? '',
+      capabilities: { xmppResource: s.resource, xmppPriority: String(s.priority) },
+    });
+  }
+  // §4.2.2: the user's other available resources see it too.
+  const own = xml(
+    'presence',
+    { from: s.jid, type: el.attrs.type },
+    ...el.children.filter((c) => typeof c !== 'string'),
+  );
+  await core.bus.publish(xmppChannel(account.id), {
+    targets: null,
+    except: s.resource,
+    kind: 'presence',
+    xml: own.toString(),
+  });
+  s.lastPresence = unavailable ? undefined : own;
+  if (unavailable) {
+    // §4.6.2: those who got directed presence hear that we left.
+    for (const target of s.directedPresence)
+      await sendDirected(s, target, xml('presence', { type: 'unavailable', from: s.jid }));
+    s.directedPresence.clear();
+    return;
+  }
+  if (!wasAvailable) await initialPresence(s);
+}
+
+/**
+ * RFC 6121 §4.2.1–4.2.3 on initial presence: the current presence of every contact
+ * the user is subscribed to (the server answers the probes itself), the user's other
+ * resources, pending subscription requests (§3.1.3), and messages kept offline.
+ */
+async function initialPresence(s: XmppSession): Promise<void> {
+  const account = s.account;
+  if (!account) return;
+  const core = s.ctx.core;
+  const snapshot = await core.relationships.snapshot(account.id);
+  for (const view of snapshot.contacts) {
+    // What the client now knows of each subscription (a roster get may have told it
+    // already), so later changes are announced as changes (roster.ts pushRoster).
+    if (!s.shownSubscriptions.has(view.contact.id))
+      s.shownSubscriptions.set(view.contact.id, subscriptionKey(view));
+    if (view.derived.subscription === 'to' || view.derived.subscription === 'both') {
+      const presence = await core.presence.ofContact(view);
+      if (presence.status !== 'offline') sendContactPresence(s, view.contact.handle, presence);
+    }
+    if (view.derived.pendingIn)
+      s.send(xml('presence', { type: 'subscribe', from: view.contact.handle, to: s.bare }));
+  }
+  for (const other of s.ctx.sessions.get(account.id)?.values() ?? []) {
+    if (other !== s && other.available) {
+      // Its presence as it sent it (show, status, priority, extensions), not just its priority.
+      const presence = other.lastPresence?.clone() ?? xml('presence', { from: other.jid });
+      presence.attrs.to = s.jid;
+      s.send(presence);
+    }
+  }
+  if (s.priority >= 0) await deliverOffline(s);
+}
+
+/** RFC 6121 §4.6: presence to one entity, outside the subscription. */
+async function directedPresence(s: XmppSession, el: XmlElement, targetHandle: string): Promise<void> {
+  const stanza = xml('presence', { from: s.jid, to: targetHandle, type: el.attrs.type }, ...el.getChildren());
+  if (el.attrs.type === 'unavailable') s.directedPresence.delete(targetHandle);
+  else s.directedPresence.add(targetHandle);
+  await sendDirected(s, targetHandle, stanza);
+}
+
+async function sendDirected(s: XmppSession, targetHandle: string, stanza: XmlElement): Promise<void> {
+  const target = await s.ctx.core.accounts.find(targetHandle);
+  if (!target || !s.account) return;
+  if (!(await s.ctx.core.relationships.canSee(s.account.id, target.id))) return; // blocked: silently dropped (§4.6)
+  await s.ctx.core.bus.publish(xmppChannel(target.id), {
+    targets: null,
+    kind: 'presence',
+    xml: stanza.toString(),
+  });
+}
+
+/**
+ * RFC 6121 §3: subscription stanzas as relationship changes.
+ * - subscribe: put the contact on the forward list (MSN "add contact").
+ * - subscribed: allow the contact (MSN allow list), approving or pre-approving.
+ * - unsubscribe: take the contact off the forward list.
+ * - unsubscribed: see `cancelSubscriptionFrom`.
+ */
+async function subscription(s: XmppSession, type: string, handle: string): Promise<void> {
+  const account = s.account;
+  if (!account) return;
+  const core = s.ctx.core;
+  const contact = await core.accounts.find(handle);
+  if (!contact) {
+    if (type === 'subscribe')
+      throw new StanzaError('cancel', 'item-not-found', `no account ${handle} on this server`);
+    return;
+  }
+  try {
+    if (type === 'subscribe') {
+      const before = await core.relationships.contact(account.id, contact.id);
+      await core.relationships.addForward(account.id, handle);
+      // §3.1.3: already subscribed, so nothing changes: the contact's server answers
+      // `subscribed` on the contact's behalf (the client may have lost its state).
+      if (before.derived.subscription === 'to' || before.derived.subscription === 'both') {
+        await core.bus.publish(xmppChannel(account.id), {
+          targets: null,
+          kind: 'presence',
+          xml: xml('presence', { type: 'subscribed', from: contact.handle, to: s.bare }).toString(),
+        });
+      }
+    } else if (type === 'unsubscribe') await core.relationships.removeForward(account.id, contact.id);
+    else if (type === 'subscribed') {
+      const view = await core.relationships.contact(account.id, contact.id);
+      if (!view.mine.allow || view.mine.block) await core.relationships.allow(account.id, handle);
+    } else await cancelSubscriptionFrom(s, contact);
+  } catch (err) {
+    if (isPapillonError(err, 'self-contact')) throw new StanzaError('cancel', 'not-allowed');
+    if (isPapillonError(err, 'conflict')) throw new StanzaError('wait', 'resource-constraint', err.message);
+    throw err;
+  }
+}
