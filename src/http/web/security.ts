@@ -1,0 +1,53 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+/**
+ * Headers on every web page and OAuth response:
+ * - CSP `default-src 'self'` (CSP3 §6.1): no inline script or style, nothing from
+ *   elsewhere; `frame-ancestors 'none'` (CSP3 §6.4.2) and X-Frame-Options DENY
+ *   (RFC 7034) so no page — the consent page above all — can be framed to click-jack.
+ *   `form-action` is not restricted: the consent form's answer is a redirect to the
+ *   app, and browsers apply form-action to redirects too.
+ * - Referrer-Policy no-referrer: the desktop page's URL carries the code.
+ * - nosniff: the avatar is served with the type we detected, never guessed.
+ */
+export function addSecurityHeaders(app: FastifyInstance): void {
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('content-security-policy', "default-src 'self'; frame-ancestors 'none'; base-uri 'none'");
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-content-type-options', 'nosniff');
+    return payload;
+  });
+}
+
+/** Compares two secrets in constant time (their SHA-256, so lengths may differ). */
+export function sameSecret(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined || a === '' || b === '') return false;
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+/** A host[:port] or bracketed IPv6 literal[:port], as a Host header may hold. */
+const HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
+
+/** `scheme://host[:port]` of the request, or undefined when the Host header is unusable. */
+export function requestOrigin(request: FastifyRequest): string | undefined {
+  const host = request.headers.host?.trim();
+  if (host === undefined || host.length > 261 || !HOST.test(host)) return undefined;
+  return `${request.protocol}://${host.toLowerCase()}`;
+}
+
+/**
+ * A URL to send the browser back to after signing in: a path on this site only
+ * (`/…`, not `//host` nor `/\host`, which browsers read as another host), so the
+ * sign-in page is no open redirector.
+ */
+export function localReturnPath(value: string | undefined): string | undefined {
+  if (value === undefined || value === '' || value.length > 4096) return undefined;
+  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return undefined;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
+  if (/[\u0000-\u001f\u007f\\]/.test(value)) return undefined;
+  return value;
+}

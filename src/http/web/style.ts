@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The one stylesheet, served by the app at `/static/papillon.css` (no external CDN,
+ * and CSP `default-src 'self'` allows nothing else). Fluid layout for phones and
+ * desktops alike; visible focus for keyboard users; system fonts.
+ */
+export const STYLESHEET = `
+:root {
+  color-scheme: light dark;
+  --fg: #1d2330;
+  --bg: #f4f6fb;
+  --card: #ffffff;
+  --muted: #5b6474;
+  --accent: #1f5fbf;
+  --accent-fg: #ffffff;
+  --danger: #b3261e;
+  --ok: #1e7a3a;
+  --border: #cfd6e4;
+  --focus: #f0a500;
+}
+@media (prefers-color-scheme: dark) {
+  :root {
+    --fg: #e8ebf2;
+    --bg: #141821;
+    --card: #1d2330;
+    --muted: #a7b0c0;
+    --accent: #6ea2ff;
+    --accent-fg: #0b1020;
+    --danger: #ff8a80;
+    --ok: #7ddc97;
+    --border: #364055;
+  }
+}
+*, *::before, *::after { box-sizing: border-box; }
+html { font-size: 100%; -webkit-text-size-adjust: 100%; }
+body {
+  margin: 0;
+  font: 1rem/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  color: var(--fg);
+  background: var(--bg);
+}
+a { color: var(--accent); }
+.skip { position: absolute; left: -999px; top: 0; }
+.skip:focus { left: 0.5rem; top: 0.5rem; background: var(--card); padding: 0.5rem; z-index: 1; }
+header.top {
+  display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 0.5rem;
+  padding: 0.75rem 1rem; background: var(--card); border-bottom: 1px solid var(--border);
+}
+header.top .brand { font-weight: 700; font-size: 1.2rem; text-decoration: none; color: var(--fg); }
+header.top nav { display: flex; flex-wrap: wrap; align-items: center; gap: 0.75rem; }
+header.top form { margin: 0; }
+main { width: 100%; max-width: 44rem; margin: 0 auto; padding: 1rem; }
+h1 { font-size: 1.6rem; margin: 0.5rem 0 1rem; }
+h2 { font-size: 1.2rem; margin: 0 0 0.75rem; }
+section.card {
+  background: var(--card); border: 1px solid var(--border); border-radius: 0.5rem;
+  padding: 1rem; margin: 0 0 1rem;
+}
+label { display: block; font-weight: 600; margin: 0.75rem 0 0.25rem; }
+label.inline { display: inline-flex; align-items: center; gap: 0.4rem; font-weight: 400; margin: 0.25rem 1rem 0.25rem 0; }
+input[type=text], input[type=password], input[type=email], input[type=file], textarea {
+  width: 100%; max-width: 100%; padding: 0.55rem 0.6rem; font: inherit; color: inherit;
+  background: var(--bg); border: 1px solid var(--border); border-radius: 0.35rem;
+}
+textarea { min-height: 5rem; }
+fieldset { border: 1px solid var(--border); border-radius: 0.35rem; margin: 0.75rem 0; padding: 0.5rem 0.75rem; }
+legend { font-weight: 600; padding: 0 0.25rem; }
+.hint { color: var(--muted); font-size: 0.9rem; margin: 0.25rem 0; }
+.actions { display: flex; flex-wrap: wrap; gap: 0.75rem; margin-top: 1rem; }
+button, .button {
+  display: inline-block; font: inherit; font-weight: 600; padding: 0.55rem 1.1rem; min-height: 2.75rem;
+  border-radius: 0.35rem; border: 1px solid var(--accent); background: var(--accent); color: var(--accent-fg);
+  cursor: pointer; text-decoration: none;
+}
+button.secondary { background: transparent; color: var(--accent); }
+button.danger { background: transparent; color: var(--danger); border-color: var(--danger); }
+button.link { background: none; border: none; color: var(--accent); padding: 0; min-height: 0; text-decoration: underline; font-weight: 400; }
+:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
+.message { padding: 0.6rem 0.8rem; border-radius: 0.35rem; margin: 0 0 1rem; border: 1px solid; }
+.message.error { color: var(--danger); border-color: var(--danger); }
+.message.ok { color: var(--ok); border-color: var(--ok); }
+ul.scopes { padding-left: 1.25rem; }
+ul.items { list-style: none; padding: 0; margin: 0; }
+ul.items > li { border-top: 1px solid var(--border); padding: 0.75rem 0; }
+ul.items > li:first-child { border-top: none; }
+code, .secret { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; overflow-wrap: anywhere; }
+.secret { display: block; padding: 0.5rem; background: var(--bg); border: 1px dashed var(--border); border-radius: 0.35rem; }
+img.avatar { width: 96px; height: 96px; object-fit: cover; border-radius: 0.5rem; border: 1px solid var(--border); }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 1rem; margin: 0.5rem 0; }
+dl.facts dt { font-weight: 600; }
+dl.facts dd { margin: 0; overflow-wrap: anywhere; }
+@media (max-width: 30rem) {
+  dl.facts { grid-template-columns: 1fr; }
+  .actions > * { flex: 1 1 100%; }
+}
+`.trimStart();
+
+/** A strong validator for conditional requests (RFC 9110 §8.8.3). */
+export const STYLESHEET_ETAG = `"${createHash('sha1').update(STYLESHEET).digest('base64url').slice(0, 16)}"`;

@@ -1,0 +1,572 @@
+/**
+ * The web pages against a running server: sign-up modes, sign-in with throttling,
+ * sign-out, CSRF on every form, the account page's changes as core sees them,
+ * HTML escaping, cookies (Secure over HTTPS) and security headers.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { MultipartBody, parseMultipart } from '../../src/http/web/forms.ts';
+import { escapeHtml, html, raw } from '../../src/http/web/html.ts';
+import { localReturnPath } from '../../src/http/web/security.ts';
+import { loadConfig } from '../../src/server/config.ts';
+import { isPapillonError } from '../../src/util/errors.ts';
+import { startTestServer, type TestServer } from '../support/papillon-server.ts';
+import { csrfOf, WebClient, type WebResponse } from '../support/web-client.ts';
+
+const PASSWORD = 'correct horse battery';
+
+/** A 1×1 PNG. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+async function signUp(browser: WebClient, fields: Record<string, string>): Promise<WebResponse> {
+  const form = await browser.get('/signup');
+  return browser.post('/signup', { csrf: csrfOf(form.body), ...fields });
+}
+
+async function signIn(browser: WebClient, handle: string, password = PASSWORD): Promise<WebResponse> {
+  const form = await browser.get('/signin');
+  return browser.post('/signin', { csrf: csrfOf(form.body), handle, password });
+}
+
+describe('web building blocks', () => {
+  it('escapes every interpolation of the html template, except html and raw fragments', () => {
+    const name = `<img src=x onerror="alert('1')"> & co`;
+    assert.equal(
+      html`<p title="${name}">${name}</p>`.text,
+      '<p title="&lt;img src=x onerror=&quot;alert(&#39;1&#39;)&quot;&gt; &amp; co">&lt;img src=x onerror=&quot;alert(&#39;1&#39;)&quot;&gt; &amp; co</p>',
+    );
+    assert.equal(
+      html`<ul>${['<a>', html`<li>${'<b>'}</li>`]}</ul>`.text,
+      '<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>',
+    );
+    assert.equal(html`${undefined}${null}${false}${0}${raw('<br>')}`.text, '0<br>');
+    assert.equal(escapeHtml(`"'<>&`), '&quot;&#39;&lt;&gt;&amp;');
+  });
+
+  it('accepts only local return paths after sign-in', () => {
+    assert.equal(localReturnPath('/oauth/authorize?client_id=x'), '/oauth/authorize?client_id=x');
+    for (const bad of ['//evil.example', '/\\evil.example', 'https://evil.example/', 'evil', '/a\nb', '']) {
+      assert.equal(localReturnPath(bad), undefined, bad);
+    }
+  });
+
+  it('splits multipart bodies and refuses broken ones', () => {
+    const body = (text: string, type = 'multipart/form-data; boundary=XyZ') =>
+      new MultipartBody(type, Buffer.from(text.replaceAll('\n', '\r\n'), 'latin1'));
+    const parts = parseMultipart(
+      body(
+        'preamble\n--XyZ\nContent-Disposition: form-data; name="csrf"\n\ntoken\n--XyZ\n' +
+          'Content-Disposition: form-data; name="avatar"; filename="a.png"\nContent-Type: image/png\n\n' +
+          'bytes\n--with--dashes\n--XyZ--\n',
+      ),
+    );
+    assert.ok(parts);
+    assert.equal(parts.get('csrf')?.data.toString(), 'token');
+    assert.equal(parts.get('avatar')?.filename, 'a.png');
+    assert.equal(parts.get('avatar')?.contentType, 'image/png');
+    assert.equal(parts.get('avatar')?.data.toString('latin1'), 'bytes\r\n--with--dashes');
+    assert.equal(parseMultipart(body('--XyZ\nno end')), undefined);
+    assert.equal(parseMultipart(body('--XyZ--', 'multipart/form-data')), undefined);
+    assert.equal(parseMultipart(body('--XyZ\nContent-Type: text/plain\n\nx\n--XyZ--')), undefined);
+  });
+
+  it('reads the sign-up and implicit-grant settings; invite needs a code', () => {
+    const defaults = loadConfig({ env: {} });
+    assert.equal(defaults.signup, 'open');
+    assert.equal(defaults.oauthImplicit, true);
+    assert.equal(defaults.signupInviteCode, undefined);
+    assert.equal(loadConfig({ env: { PAPILLON_OAUTH_IMPLICIT: 'false' } }).oauthImplicit, false);
+    assert.throws(
+      () => loadConfig({ env: { PAPILLON_SIGNUP: 'invite' } }),
+      (err: unknown) => isPapillonError(err, 'bad-config') && /signupInviteCode/.test(err.message),
+    );
+    assert.throws(() => loadConfig({ env: { PAPILLON_SIGNUP: 'maybe' } }), /PAPILLON_SIGNUP/);
+  });
+});
+
+describe('web pages (sign-up open)', () => {
+  let server: TestServer;
+  let base: string;
+
+  before(async () => {
+    server = await startTestServer({ PAPILLON_PASSWORD_MIN_LENGTH: '10' });
+    base = `http://127.0.0.1:${server.port('http')}`;
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('serves its stylesheet and pages usable on a phone, with the security headers', async () => {
+    const browser = new WebClient(base);
+    const css = await browser.get('/static/papillon.css');
+    assert.equal(css.status, 200);
+    assert.match(String(css.headers['content-type']), /^text\/css/);
+    assert.match(css.body, /:focus-visible/);
+    const again = await browser.get('/static/papillon.css', { 'if-none-match': String(css.headers.etag) });
+    assert.equal(again.status, 304);
+    for (const path of ['/', '/signin', '/signup']) {
+      const page = await browser.get(path);
+      assert.equal(page.status, 200, path);
+      assert.match(String(page.headers['content-type']), /^text\/html; charset=utf-8/);
+      assert.match(page.body, /<meta name="viewport" content="width=device-width, initial-scale=1">/);
+      assert.match(page.body, /<link rel="stylesheet" href="\/static\/papillon.css">/);
+      assert.doesNotMatch(page.body, /<script|https?:\/\/(?!127)/);
+      assert.match(String(page.headers['content-security-policy']), /^default-src 'self'/);
+      assert.equal(page.headers['x-frame-options'], 'DENY');
+      assert.equal(page.headers['referrer-policy'], 'no-referrer');
+    }
+    // Every input has a label.
+    const form = (await browser.get('/signup')).body;
+    for (const [, id] of form.matchAll(/<input type="(?:text|password)" id="([^"]+)"/g)) {
+      assert.match(form, new RegExp(`<label for="${id}">`), `no label for ${id}`);
+    }
+  });
+
+  it('signs up, rejecting a forged or missing CSRF token', async () => {
+    const browser = new WebClient(base);
+    await browser.get('/signup');
+    const fields = { name: 'carol', displayName: 'Carol', password: PASSWORD, confirm: PASSWORD };
+    const forged = await browser.post('/signup', { ...fields, csrf: 'forged' });
+    assert.equal(forged.status, 403);
+    const stranger = new WebClient(base);
+    const noCookie = await stranger.post('/signup', {
+      ...fields,
+      csrf: csrfOf((await browser.get('/signup')).body),
+    });
+    assert.equal(noCookie.status, 403);
+    assert.equal(await server.server.core.accounts.find('carol@localhost'), undefined);
+
+    const res = await signUp(browser, fields);
+    assert.equal(res.status, 303, res.body);
+    assert.equal(res.location, `${base}/account?done=welcome`);
+    const cookie = browser.cookies.get('papillon_session');
+    assert.ok(cookie);
+    assert.match(cookie.raw, /; HttpOnly/);
+    assert.match(cookie.raw, /; SameSite=Lax/);
+    assert.doesNotMatch(cookie.raw, /Secure/);
+    const carol = await server.server.core.accounts.get('carol@localhost');
+    assert.equal(carol.displayName, 'Carol');
+    assert.ok(await server.server.core.credentials.verifyPassword('carol@localhost', PASSWORD));
+    const account = await browser.get('/account?done=welcome');
+    assert.equal(account.status, 200);
+    assert.match(account.body, /carol@localhost/);
+    assert.match(account.body, /Welcome!/);
+  });
+
+  it('explains why a sign-up is refused', async () => {
+    const browser = new WebClient(base);
+    const cases: Array<[Record<string, string>, number, RegExp]> = [
+      [{ name: 'dave', password: 'short', confirm: 'short' }, 400, /at least 10 characters/],
+      [{ name: 'dave', password: PASSWORD, confirm: `${PASSWORD}!` }, 400, /not the same/],
+      [{ name: 'dave@elsewhere.example', password: PASSWORD, confirm: PASSWORD }, 400, /end in @localhost/],
+      [{ name: 'da ve', password: PASSWORD, confirm: PASSWORD }, 400, /cannot be used/],
+      [
+        { name: 'dave', password: 'dave@localhost', confirm: 'dave@localhost' },
+        400,
+        /at least 10|account name/,
+      ],
+      [{ name: 'carol', password: PASSWORD, confirm: PASSWORD }, 409, /taken/],
+    ];
+    for (const [fields, status, message] of cases) {
+      const res = await signUp(browser, fields);
+      assert.equal(res.status, status, JSON.stringify(fields));
+      assert.match(res.body, message);
+      assert.equal(browser.cookies.get('papillon_session'), undefined);
+    }
+    assert.equal(await server.server.core.accounts.find('dave@localhost'), undefined);
+  });
+
+  it('signs in and out; a bad return URL goes to the account page', async () => {
+    const core = server.server.core;
+    await core.accounts.create({ handle: 'erin@localhost', password: PASSWORD, displayName: 'Erin' });
+    const browser = new WebClient(base);
+    const form = await browser.get('/signin?return=//evil.example/x');
+    const res = await browser.post('/signin', {
+      csrf: csrfOf(form.body),
+      handle: 'Erin@LocalHost',
+      password: PASSWORD,
+      return: '//evil.example/x',
+    });
+    assert.equal(res.status, 303);
+    assert.equal(res.location, `${base}/account`);
+    const page = await browser.get('/account');
+    assert.equal(page.status, 200);
+    const forgedOut = await browser.post('/signout', { csrf: 'nope' });
+    assert.equal(forgedOut.status, 403);
+    assert.equal((await browser.get('/account')).status, 200);
+    const out = await browser.post('/signout', { csrf: csrfOf(page.body) });
+    assert.equal(out.status, 303);
+    assert.equal(browser.cookies.get('papillon_session'), undefined);
+    const afterOut = await browser.get('/account');
+    assert.equal(afterOut.status, 303);
+    assert.match(afterOut.location ?? '', /\/signin\?return=%2Faccount$/);
+  });
+
+  it('throttles repeated sign-in failures per address and account', async () => {
+    const core = server.server.core;
+    await core.accounts.create({ handle: 'frank@localhost', password: PASSWORD });
+    await core.accounts.create({ handle: 'grace@localhost', password: PASSWORD });
+    const browser = new WebClient(base);
+    for (let i = 0; i < 5; i += 1) {
+      const res = await signIn(browser, 'frank', 'wrong password');
+      assert.equal(res.status, 400);
+      assert.match(res.body, /not right/);
+    }
+    // Locked now, even with the right password: the password is not even checked.
+    const locked = await signIn(browser, 'frank', PASSWORD);
+    assert.equal(locked.status, 429);
+    assert.equal(locked.headers['retry-after'], '60');
+    assert.match(locked.body, /Too many attempts/);
+    assert.equal(browser.cookies.get('papillon_session'), undefined);
+    // Another account from the same address is not locked out.
+    const other = await signIn(new WebClient(base), 'grace', PASSWORD);
+    assert.equal(other.status, 303);
+  });
+
+  describe('account page', () => {
+    let browser: WebClient;
+    let csrf: string;
+    let accountId: string;
+
+    before(async () => {
+      const core = server.server.core;
+      accountId = (
+        await core.accounts.create({ handle: 'heidi@localhost', password: PASSWORD, displayName: 'Heidi' })
+      ).id;
+      browser = new WebClient(base);
+      assert.equal((await signIn(browser, 'heidi')).status, 303);
+      csrf = csrfOf((await browser.get('/account')).body);
+    });
+
+    it('refuses every form without the session CSRF token', async () => {
+      const core = server.server.core;
+      const posts: Array<[string, Record<string, string>]> = [
+        ['/account/name', { displayName: 'Hacked' }],
+        ['/account/message', { message: 'hacked' }],
+        ['/account/password', { current: PASSWORD, password: 'hacked password', confirm: 'hacked password' }],
+        ['/account/avatar/remove', {}],
+        ['/account/apps/revoke', { client_id: 'x' }],
+        ['/account/clients', { name: 'Evil', redirect_uris: 'https://evil.example/cb', type: 'public' }],
+        ['/account/clients/delete', { client_id: 'x' }],
+      ];
+      for (const [path, fields] of posts) {
+        for (const token of [undefined, 'forged']) {
+          const res = await browser.post(path, token === undefined ? fields : { ...fields, csrf: token });
+          assert.equal(res.status, 403, `${path} with ${token}`);
+        }
+      }
+      const upload = await browser.postMultipart(
+        '/account/avatar',
+        { csrf: 'forged' },
+        { name: 'avatar', filename: 'a.png', type: 'image/png', data: PNG },
+      );
+      assert.equal(upload.status, 403);
+      const heidi = await core.accounts.get('heidi@localhost');
+      assert.equal(heidi.displayName, 'Heidi');
+      assert.ok(await core.credentials.verifyPassword('heidi@localhost', PASSWORD));
+      assert.deepEqual(await core.oauth.listClients(accountId), []);
+      assert.deepEqual(await core.accounts.properties(accountId), {});
+    });
+
+    it('changes the display name, escaping it in every page', async () => {
+      const core = server.server.core;
+      const name = '<script>alert("x")</script> & co';
+      const res = await browser.post('/account/name', { csrf, displayName: name });
+      assert.equal(res.status, 303);
+      assert.equal(res.location, `${base}/account?done=name`);
+      assert.equal((await core.accounts.get('heidi@localhost')).displayName, name);
+      const page = await browser.get('/account?done=name');
+      assert.doesNotMatch(page.body, /<script>/);
+      assert.match(page.body, /&lt;script&gt;alert\(&quot;x&quot;\)&lt;\/script&gt; &amp; co/);
+      assert.match(page.body, /Your display name is changed/);
+      const home = await browser.get('/');
+      assert.doesNotMatch(home.body, /<script>/);
+      const bad = await browser.post('/account/name', { csrf, displayName: '   ' });
+      assert.equal(bad.status, 400);
+      assert.match(bad.body, /cannot be used/);
+    });
+
+    it('sets the personal message: stored, and shown through the endpoints signed in', async () => {
+      const core = server.server.core;
+      await core.presence.set(accountId, 'test-endpoint', { status: 'online', statusText: 'from a client' });
+      const res = await browser.post('/account/message', { csrf, message: '  <b>On holiday</b>  ' });
+      assert.equal(res.status, 303);
+      assert.equal(
+        (await core.accounts.properties(accountId))['profile.personal-message'],
+        '<b>On holiday</b>',
+      );
+      assert.equal((await core.presence.current(accountId)).statusText, '<b>On holiday</b>');
+      const page = await browser.get('/account');
+      assert.match(page.body, /value="&lt;b&gt;On holiday&lt;\/b&gt;"/);
+      const cleared = await browser.post('/account/message', { csrf, message: '' });
+      assert.equal(cleared.status, 303);
+      assert.equal((await core.accounts.properties(accountId))['profile.personal-message'], undefined);
+      assert.equal((await core.presence.current(accountId)).statusText, '');
+      await core.presence.disconnect(accountId, 'test-endpoint');
+      const tooLong = await browser.post('/account/message', { csrf, message: 'x'.repeat(300) });
+      assert.equal(tooLong.status, 400);
+    });
+
+    it('uploads a picture (stored with its SHA-1) and refuses what is not one', async () => {
+      const core = server.server.core;
+      const res = await browser.postMultipart(
+        '/account/avatar',
+        { csrf },
+        { name: 'avatar', filename: 'me.png', type: 'image/png', data: PNG },
+      );
+      assert.equal(res.status, 303, res.body);
+      const sha1 = createHash('sha1').update(PNG).digest('hex');
+      const properties = await core.accounts.properties(accountId);
+      assert.equal(properties['profile.avatar-sha1'], sha1);
+      assert.equal(properties['profile.avatar-type'], 'image/png');
+      assert.equal(properties['profile.avatar'], PNG.toString('base64'));
+      const page = await browser.get('/account');
+      assert.match(page.body, new RegExp(sha1));
+      const image = await browser.get('/account/avatar');
+      assert.equal(image.status, 200);
+      assert.equal(image.headers['content-type'], 'image/png');
+      assert.deepEqual(image.bytes, PNG);
+      assert.equal((await new WebClient(base).get('/account/avatar')).status, 303);
+
+      const text = await browser.postMultipart(
+        '/account/avatar',
+        { csrf },
+        {
+          name: 'avatar',
+          filename: 'evil.png',
+          type: 'image/png',
+          data: Buffer.from('<svg onload=alert(1)>'),
+        },
+      );
+      assert.equal(text.status, 400);
+      assert.match(text.body, /PNG, JPEG or GIF/);
+      const big = Buffer.concat([PNG, Buffer.alloc(256 * 1024)]);
+      const tooBig = await browser.postMultipart(
+        '/account/avatar',
+        { csrf },
+        { name: 'avatar', filename: 'big.png', type: 'image/png', data: big },
+      );
+      assert.ok(tooBig.status === 400 || tooBig.status === 413, String(tooBig.status));
+      assert.equal((await core.accounts.properties(accountId))['profile.avatar-sha1'], sha1);
+
+      const removed = await browser.post('/account/avatar/remove', { csrf });
+      assert.equal(removed.status, 303);
+      assert.equal((await core.accounts.properties(accountId))['profile.avatar-sha1'], undefined);
+      assert.equal((await browser.get('/account/avatar')).status, 404);
+    });
+
+    it('changes the password only with the current one, and within the policy', async () => {
+      const core = server.server.core;
+      const next = 'a much better passphrase';
+      const wrong = await browser.post('/account/password', {
+        csrf,
+        current: 'not it',
+        password: next,
+        confirm: next,
+      });
+      assert.equal(wrong.status, 400);
+      assert.match(wrong.body, /current password is not right/);
+      const short = await browser.post('/account/password', {
+        csrf,
+        current: PASSWORD,
+        password: 'short1',
+        confirm: 'short1',
+      });
+      assert.equal(short.status, 400);
+      assert.match(short.body, /at least 10 characters/);
+      const common = await browser.post('/account/password', {
+        csrf,
+        current: PASSWORD,
+        password: 'heidi@localhost',
+        confirm: 'heidi@localhost',
+      });
+      assert.equal(common.status, 400);
+      assert.match(common.body, /account name/);
+      const mismatch = await browser.post('/account/password', {
+        csrf,
+        current: PASSWORD,
+        password: next,
+        confirm: 'x',
+      });
+      assert.equal(mismatch.status, 400);
+      assert.ok(await core.credentials.verifyPassword('heidi@localhost', PASSWORD));
+      const ok = await browser.post('/account/password', {
+        csrf,
+        current: PASSWORD,
+        password: next,
+        confirm: next,
+      });
+      assert.equal(ok.status, 303);
+      assert.ok(await core.credentials.verifyPassword('heidi@localhost', next));
+      assert.equal(await core.credentials.verifyPassword('heidi@localhost', PASSWORD), undefined);
+      await core.accounts.changePassword('heidi@localhost', PASSWORD);
+    });
+
+    it('registers apps (secret shown once), lists and deletes them', async () => {
+      const core = server.server.core;
+      const pub = await browser.post('/account/clients', {
+        csrf,
+        name: 'My <b>app</b>',
+        redirect_uris: 'http://127.0.0.1:9999/cb\r\ncom.example.app:/oauth',
+        type: 'public',
+      });
+      assert.equal(pub.status, 201, pub.body);
+      assert.equal(pub.headers['cache-control'], 'no-store');
+      assert.match(pub.body, /My &lt;b&gt;app&lt;\/b&gt;/);
+      assert.match(pub.body, /none: a public app/);
+      const conf = await browser.post('/account/clients', {
+        csrf,
+        name: 'Server app',
+        redirect_uris: 'https://server.example/cb',
+        type: 'confidential',
+      });
+      assert.equal(conf.status, 201);
+      const clients = await core.oauth.listClients(accountId);
+      assert.equal(clients.length, 2);
+      const server1 = clients.find((c) => c.name === 'Server app');
+      assert.ok(server1?.confidential);
+      const secret = /client_secret<\/dt><dd><code class="secret">([^<]+)</.exec(conf.body)?.[1];
+      assert.ok(secret);
+      assert.ok(await core.oauth.authenticateClient(server1.id, secret));
+      const page = await browser.get('/account');
+      assert.match(page.body, new RegExp(server1.id));
+      assert.doesNotMatch(page.body, new RegExp(secret), 'the secret is shown once only');
+
+      const bad = await browser.post('/account/clients', {
+        csrf,
+        name: 'Bad',
+        redirect_uris: 'http://evil.example/cb',
+        type: 'public',
+      });
+      assert.equal(bad.status, 400);
+      assert.match(bad.body, /https/);
+      const noUris = await browser.post('/account/clients', {
+        csrf,
+        name: 'Bad',
+        redirect_uris: ' ',
+        type: 'public',
+      });
+      assert.equal(noUris.status, 400);
+
+      // Someone else's app cannot be deleted from here.
+      const foreign = await core.oauth.registerClient({
+        name: 'Not hers',
+        redirectUris: ['https://x.example/cb'],
+        confidential: false,
+        ownerId: null,
+      });
+      const notMine = await browser.post('/account/clients/delete', { csrf, client_id: foreign.client.id });
+      assert.equal(notMine.status, 400);
+      assert.ok(await core.oauth.getClient(foreign.client.id));
+      const deleted = await browser.post('/account/clients/delete', { csrf, client_id: server1.id });
+      assert.equal(deleted.status, 303);
+      assert.equal(await core.oauth.getClient(server1.id), undefined);
+    });
+
+    it('lists the apps with access and revokes one', async () => {
+      const core = server.server.core;
+      const { client } = await core.oauth.registerClient({
+        name: 'Chat <client>',
+        redirectUris: ['https://chat.example/cb'],
+        confidential: false,
+        ownerId: null,
+      });
+      const tokens = await core.oauth.issueTokens({
+        clientId: client.id,
+        accountId,
+        scopes: ['wl.messenger', 'wl.offline_access'],
+        refresh: true,
+      });
+      const page = await browser.get('/account');
+      assert.match(page.body, /Chat &lt;client&gt;/);
+      assert.match(page.body, /Sign in to Messenger as you/);
+      const revoked = await browser.post('/account/apps/revoke', { csrf, client_id: client.id });
+      assert.equal(revoked.status, 303);
+      assert.deepEqual(await core.oauth.authorizedApps(accountId), []);
+      assert.equal(await core.oauth.validateAccessToken(tokens.accessToken), undefined);
+      const after = await browser.get('/account');
+      assert.doesNotMatch(after.body, /Chat &lt;client&gt;/);
+    });
+  });
+});
+
+describe('web pages (sign-up closed)', () => {
+  let server: TestServer;
+  let base: string;
+
+  before(async () => {
+    server = await startTestServer({ PAPILLON_SIGNUP: 'closed' });
+    base = `http://127.0.0.1:${server.port('http')}`;
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('refuses sign-up and does not offer it', async () => {
+    const browser = new WebClient(base);
+    const page = await browser.get('/signup');
+    assert.equal(page.status, 403);
+    assert.match(page.body, /does not take sign-ups/);
+    const signin = await browser.get('/signin');
+    assert.doesNotMatch(signin.body, /href="\/signup/);
+    const post = await browser.post('/signup', {
+      csrf: csrfOf(signin.body),
+      name: 'ivan',
+      password: PASSWORD,
+      confirm: PASSWORD,
+    });
+    assert.equal(post.status, 403);
+    assert.equal(await server.server.core.accounts.find('ivan@localhost'), undefined);
+  });
+});
+
+describe('web pages (sign-up by invitation, over HTTPS)', () => {
+  let server: TestServer;
+  let base: string;
+
+  before(async () => {
+    server = await startTestServer({
+      PAPILLON_SIGNUP: 'invite',
+      PAPILLON_SIGNUP_INVITE_CODE: 'butterfly-2024',
+    });
+    base = `https://localhost:${server.port('https')}`;
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('asks for the invitation code, and marks cookies Secure over HTTPS', async () => {
+    const browser = new WebClient(base, server.ca);
+    const form = await browser.get('/signup');
+    assert.equal(form.status, 200);
+    assert.match(form.body, /Invitation code/);
+    assert.match(browser.cookies.get('papillon_form')?.raw ?? '', /; Secure/);
+    const fields = { name: 'judy', password: PASSWORD, confirm: PASSWORD };
+    const wrong = await browser.post('/signup', { csrf: csrfOf(form.body), ...fields, invite: 'guess' });
+    assert.equal(wrong.status, 403);
+    assert.match(wrong.body, /invitation code is not right/);
+    assert.equal(await server.server.core.accounts.find('judy@localhost'), undefined);
+    const right = await browser.post('/signup', {
+      csrf: csrfOf(wrong.body),
+      ...fields,
+      invite: 'butterfly-2024',
+    });
+    assert.equal(right.status, 303, right.body);
+    const cookie = browser.cookies.get('papillon_session');
+    assert.ok(cookie);
+    assert.match(cookie.raw, /; HttpOnly; SameSite=Lax; Secure$/);
+    assert.ok(await server.server.core.accounts.find('judy@localhost'));
+    // A Secure cookie is not sent over plain HTTP.
+    const plain = new WebClient(`http://127.0.0.1:${server.port('http')}`);
+    for (const [name, c] of browser.cookies) plain.cookies.set(name, c);
+    assert.equal((await plain.get('/account')).status, 303);
+    assert.equal((await browser.get('/account')).status, 200);
+  });
+});
