@@ -43,7 +43,10 @@ export function registerAccountCommands(program: Command): void {
         const password = await readPassword(opts.passwordStdin);
         await core.accounts.changePassword(target.handle, password);
         warnIfShort(password, config.passwordMinLength);
-        process.stdout.write(`password changed for ${target.handle}\n`);
+        const ended = await core.webSessions.endOthers(target.id);
+        process.stdout.write(
+          `password changed for ${target.handle}${ended ? `; signed out of ${ended} web session(s)` : ''}\n`,
+        );
       });
     });
 

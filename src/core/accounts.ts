@@ -2,6 +2,7 @@ import type { AccountRow, Store } from '../store/types.ts';
 import { PapillonError } from '../util/errors.ts';
 import { normalizeHandle, parseHandle } from '../util/handle.ts';
 import { newId } from '../util/ids.ts';
+import { hasControlCharacters } from '../util/text.ts';
 import type { Credentials } from './credentials.ts';
 import type { DomainEvents } from './events.ts';
 import { checkPassword } from './password-policy.ts';
@@ -22,8 +23,7 @@ export function checkDisplayName(name: string): string {
       `display name is longer than ${MAX_DISPLAY_NAME_LENGTH} characters`,
     );
   }
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) {
+  if (hasControlCharacters(trimmed)) {
     throw new PapillonError('bad-display-name', 'display name contains control characters');
   }
   return trimmed;

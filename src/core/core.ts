@@ -1,12 +1,14 @@
 import type { Bus } from '../bus/types.ts';
-import type { Store } from '../store/types.ts';
+import type { AccountRow, Store } from '../store/types.ts';
 import { Accounts } from './accounts.ts';
 import { Conversations } from './conversations.ts';
 import { Credentials } from './credentials.ts';
 import { DomainEvents } from './events.ts';
 import { LoginGuard } from './login-guard.ts';
+import type { ThrottledAttempt } from './login-throttle.ts';
 import { OAuthService } from './oauth.ts';
 import { OfflineMessages } from './offline.ts';
+import { Pictures } from './pictures.ts';
 import { Presence } from './presence.ts';
 import { Relationships } from './relationships.ts';
 import { LoginTickets } from './tickets.ts';
@@ -24,6 +26,15 @@ export interface Core {
   tickets: LoginTickets;
   /** Password-guessing limits per (address, handle) and per address, for every protocol. */
   loginGuard: LoginGuard;
+  /**
+   * A password sign-in under `loginGuard`'s limits: what Passport (login2, RST), SASL
+   * PLAIN and the web pages do. A throttled attempt checks no password at all.
+   */
+  verifyPasswordGuarded(
+    address: string | undefined,
+    handle: string,
+    password: string,
+  ): Promise<ThrottledAttempt<AccountRow>>;
   /** OAuth access tokens (XMPP SASL X-MESSENGER-OAUTH2 / OAUTHBEARER): `oauth` unless replaced. */
   tokens: TokenValidator;
   /** The OAuth 2.0 authorization server: clients, codes, tokens. */
@@ -33,6 +44,8 @@ export interface Core {
   accounts: Accounts;
   relationships: Relationships;
   presence: Presence;
+  /** The account's picture (avatar / display picture), for every protocol. */
+  pictures: Pictures;
   offline: OfflineMessages;
   conversations: Conversations;
 }
@@ -76,12 +89,19 @@ export function createCore(
     credentials,
     tickets: new LoginTickets(store, clock),
     loginGuard: new LoginGuard(clock),
+    verifyPasswordGuarded(address, handle, password) {
+      // Read at call time: tests replace `loginGuard`.
+      return this.loginGuard.attempt(address, handle, () =>
+        this.credentials.verifyPassword(handle, password),
+      );
+    },
     tokens: opts.tokens ?? oauth,
     oauth,
     webSessions: new WebSessions(store, clock),
     accounts: new Accounts(store, credentials, events, presence, clock),
     relationships: new Relationships(store, events, presence, visibility),
     presence,
+    pictures: new Pictures(store, presence),
     offline: new OfflineMessages(store, events, clock),
     conversations: new Conversations(store, events, presence, visibility, clock),
   };

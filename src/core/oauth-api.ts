@@ -144,4 +144,5 @@ export interface WebSessionApi {
     token: string | undefined,
   ): Promise<{ account: AccountRow; csrf: string; expiresAt: number } | undefined>;
   destroy(token: string | undefined): Promise<void>;
+  endOthers(accountId: string, keepToken?: string): Promise<number>;
 }

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AccountRow, NewOAuthToken, OAuthClientRow, OAuthTokenRow, Store } from '../store/types.ts';
 import { isPapillonError } from '../util/errors.ts';
 import { newClientId, randomToken } from '../util/ids.ts';
+import { hasControlCharacters } from '../util/text.ts';
 import {
   type AuthorizedApp,
   type Introspection,
@@ -31,7 +32,7 @@ const PURGE_INTERVAL_MS = 60 * 1000;
 const TOUCH_INTERVAL_MS = 60 * 1000;
 /** Nothing longer can be one of our tokens (43 characters); not worth hashing. */
 const MAX_TOKEN_LENGTH = 512;
-const MAX_CLIENT_NAME_LENGTH = 100;
+export const MAX_CLIENT_NAME_LENGTH = 100;
 const MAX_REDIRECT_URIS = 10;
 const MAX_REDIRECT_URI_LENGTH = 2000;
 
@@ -527,8 +528,7 @@ function checkClientName(name: string): string {
   if ([...trimmed].length > MAX_CLIENT_NAME_LENGTH) {
     throw invalidRequest(`the app name is longer than ${MAX_CLIENT_NAME_LENGTH} characters`);
   }
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw invalidRequest('the app name contains control characters');
+  if (hasControlCharacters(trimmed)) throw invalidRequest('the app name contains control characters');
   return trimmed;
 }
 

@@ -1,5 +1,6 @@
 import { PapillonError } from '../util/errors.ts';
 import { handleLocalPart } from '../util/handle.ts';
+import { hasControlCharacters } from '../util/text.ts';
 
 /**
  * Passwords every protocol can carry and no one should use. Rules that hold for
@@ -44,8 +45,7 @@ export function checkPassword(password: string, handle: string): void {
     weak(`it is longer than ${MAX_PASSWORD_BYTES} bytes`);
   // Control characters cannot be typed into an MSN or XMPP client's login box, and
   // SASLprep (RFC 4013 §2.3) prohibits them.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
-  if (/[\u0000-\u001f\u007f]/.test(password)) weak('it contains control characters');
+  if (hasControlCharacters(password)) weak('it contains control characters');
   const lower = password.toLowerCase();
   if (lower === handle || lower === handleLocalPart(handle)) weak('it is the account name');
   if (COMMON.has(lower)) weak('it is one of the most common passwords');

@@ -24,7 +24,7 @@ export interface EndpointPresence {
   statusText: string;
   /** MSNP11+ "current media" (the now-playing line); empty when none. */
   currentMedia: string;
-  /** The avatar: an MSN object descriptor or XEP-0153 photo hash, as the endpoint set it. */
+  /** An MSN client's own display picture: the MSN object it sent with `CHG` (MSN-only). */
   avatar: string;
   /** Protocol-specific capability data, e.g. `{ msnpClientId: "…" }` or XMPP caps. */
   capabilities: Record<string, string>;
@@ -37,8 +37,17 @@ export interface AccountPresence {
   currentMedia: string;
   avatar: string;
   displayName: string;
+  /** The account's stored picture (core `Pictures`), which every protocol can serve; null when none. */
+  picture: PictureSummary | null;
   /** Capabilities of the endpoint the aggregate came from. */
   capabilities: Record<string, string>;
+}
+
+/** What presence says of the account's stored picture. */
+export interface PictureSummary {
+  /** Lower-case hex SHA-1 of the image. */
+  sha1: string;
+  size: number;
 }
 
 export const OFFLINE_ENDPOINT: EndpointPresence = Object.freeze({
@@ -78,6 +87,7 @@ export interface TimedEndpointPresence {
 export function aggregatePresence(
   endpoints: readonly TimedEndpointPresence[],
   displayName: string,
+  picture: PictureSummary | null = null,
 ): AccountPresence {
   const live = endpoints.filter((e) => e.presence.status !== 'offline');
   if (live.length === 0) return offlinePresence(displayName);
@@ -90,6 +100,7 @@ export function aggregatePresence(
     currentMedia: best.presence.currentMedia,
     avatar: best.presence.avatar,
     displayName,
+    picture,
     capabilities: { ...best.presence.capabilities },
   };
 }
@@ -102,5 +113,5 @@ export function asSeenByOthers(presence: AccountPresence): AccountPresence {
 
 /** An account as others see it when it is offline, invisible, or not theirs to see. */
 export function offlinePresence(displayName: string): AccountPresence {
-  return { ...OFFLINE_ENDPOINT, displayName, capabilities: {} };
+  return { ...OFFLINE_ENDPOINT, displayName, picture: null, capabilities: {} };
 }

@@ -162,5 +162,6 @@ function aggregateOf(
   account: AccountRow | undefined,
   endpoints: readonly ConnectedEndpoint[],
 ): AccountPresence {
-  return aggregatePresence(endpoints, account?.displayName ?? '');
+  const picture = account?.picture ? { sha1: account.picture.sha1, size: account.picture.size } : null;
+  return aggregatePresence(endpoints, account?.displayName ?? '', picture);
 }

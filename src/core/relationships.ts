@@ -2,6 +2,7 @@ import type { AccountRow, GroupRow, RelationshipPatch, RelationshipRow, Store } 
 import { PapillonError } from '../util/errors.ts';
 import { normalizeHandle } from '../util/handle.ts';
 import { newId } from '../util/ids.ts';
+import { hasControlCharacters } from '../util/text.ts';
 import type { DomainEvents } from './events.ts';
 import type { Presence } from './presence.ts';
 import {
@@ -44,8 +45,7 @@ export function checkGroupName(name: string): string {
   if (trimmed.length === 0 || [...trimmed].length > MAX_GROUP_NAME_LENGTH) {
     throw new PapillonError('bad-group-name', `group names are 1 to ${MAX_GROUP_NAME_LENGTH} characters`);
   }
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
-  if (/[\u0000-\u001f\u007f]/.test(trimmed))
+  if (hasControlCharacters(trimmed))
     throw new PapillonError('bad-group-name', 'group name has control characters');
   return trimmed;
 }

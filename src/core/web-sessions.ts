@@ -56,6 +56,15 @@ export class WebSessions implements WebSessionApi {
     await this.store.deleteWebSession(hashToken(token));
   }
 
+  /**
+   * Signs the account out everywhere but the session holding `keepToken` (after a
+   * password change: whoever knew the old password loses the sessions it opened).
+   */
+  async endOthers(accountId: string, keepToken?: string): Promise<number> {
+    const keep = keepToken === undefined || keepToken === '' ? undefined : hashToken(keepToken);
+    return this.store.deleteWebSessionsOf(accountId, keep);
+  }
+
   async #purgeIfDue(now: number): Promise<void> {
     if (now - this.#lastPurge < PURGE_INTERVAL_MS) return;
     this.#lastPurge = now;

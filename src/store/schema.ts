@@ -17,6 +17,15 @@ export interface AccountTable {
   privacy: Privacy;
   list_version: number;
   created_at: number;
+  picture_sha1: string | null;
+  picture_size: number | null;
+  picture_type: string | null;
+}
+
+export interface AccountPictureTable {
+  account_id: string;
+  /** base64 of the image. */
+  data: string;
 }
 
 export interface CredentialTable {
@@ -159,6 +168,7 @@ export interface Database {
   setting: SettingTable;
   login_ticket: LoginTicketTable;
   account_property: AccountPropertyTable;
+  account_picture: AccountPictureTable;
   oauth_client: OAuthClientTable;
   oauth_code: OAuthCodeTable;
   oauth_token: OAuthTokenTable;

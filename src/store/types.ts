@@ -23,6 +23,18 @@ export interface AccountRow {
   listVersion: number;
   /** Milliseconds since the epoch. */
   createdAt: number;
+  /** What presence needs of the account's picture; the image is `getPictureData`'s. */
+  picture: PictureInfo | null;
+}
+
+export type PictureType = 'image/png' | 'image/jpeg' | 'image/gif';
+
+export interface PictureInfo {
+  /** Lower-case hex SHA-1 of the image: XEP-0153's photo hash; MSN's SHA1D in base64. */
+  sha1: string;
+  /** Bytes. */
+  size: number;
+  type: PictureType;
 }
 
 export interface NewAccount {
@@ -267,6 +279,18 @@ export interface Store {
   /** Sets a property, or deletes it when `value` is null. Throws `no-such-account`. */
   setProperty(accountId: string, name: string, value: string | null): Promise<void>;
 
+  // The account's picture ---------------------------------------------------------
+  /**
+   * Replaces the picture (row and image together, atomically), or removes it with null.
+   * Returns the updated account, undefined if there is no such account.
+   */
+  setPicture(
+    accountId: string,
+    picture: (PictureInfo & { data: Buffer }) | null,
+  ): Promise<AccountRow | undefined>;
+  /** The image of the account's current picture. */
+  getPictureData(accountId: string): Promise<Buffer | undefined>;
+
   /**
    * Bumps the account's list version alone: for changes to what it sees that are
    * stored on the other side (someone put it on, or took it off, their forward list).
@@ -332,6 +356,8 @@ export interface Store {
   /** The session, expired or not. */
   getWebSession(tokenHash: string): Promise<WebSessionRow | undefined>;
   deleteWebSession(tokenHash: string): Promise<boolean>;
+  /** Deletes the account's sessions, but the one `keepTokenHash` names; returns how many. */
+  deleteWebSessionsOf(accountId: string, keepTokenHash?: string): Promise<number>;
   /** Deletes sessions with `expiresAt <= now`; returns how many. */
   purgeWebSessions(now: number): Promise<number>;
 

@@ -1,3 +1,4 @@
+import { hasControlCharacters } from './text.ts';
 /**
  * JIDs (RFC 7622): `local@domain/resource`. Local part and domain compare without
  * case (Papillon handles are lower-case); the resource is kept as given.
@@ -26,8 +27,7 @@ export function parseJid(input: string): Jid | undefined {
   if (/["&'/:<>@\s]/.test(local)) return undefined;
   for (const part of [local, domain, resource]) {
     if (Buffer.byteLength(part) > MAX_PART_BYTES) return undefined;
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
-    if (/[\u0000-\u001f\u007f]/.test(part)) return undefined;
+    if (hasControlCharacters(part)) return undefined;
   }
   return { local: local.toLowerCase(), domain: domain.toLowerCase().replace(/\.$/, ''), resource };
 }

@@ -100,6 +100,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
           privacy: 'allow-list',
           listVersion: 0,
           createdAt: 1_234_567_890_123,
+          picture: null,
         };
         assert.deepEqual(created, expected);
         assert.deepEqual(await store.getAccountById(id), expected);
@@ -807,6 +808,40 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       });
     });
 
+    describe('account picture', () => {
+      const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 1, 2, 255]);
+
+      it('stores the picture with the account row, replaces and removes it', async () => {
+        const a = await account();
+        const b = await account();
+        assert.equal(await store.getPictureData(a.id), undefined);
+        const info = { sha1: 'a'.repeat(40), size: png.length, type: 'image/png' as const };
+        const updated = await store.setPicture(a.id, { ...info, data: png });
+        assert.deepEqual(updated?.picture, info);
+        assert.deepEqual((await store.getAccountById(a.id))?.picture, info);
+        assert.deepEqual((await store.getAccountByHandle(a.handle))?.picture, info);
+        assert.deepEqual(await store.getPictureData(a.id), png);
+        const gif = Buffer.from('GIF89a-tiny');
+        const next = { sha1: 'b'.repeat(40), size: gif.length, type: 'image/gif' as const };
+        await store.setPicture(a.id, { ...next, data: gif });
+        assert.deepEqual((await store.getAccountById(a.id))?.picture, next);
+        assert.deepEqual(await store.getPictureData(a.id), gif);
+        assert.equal((await store.getAccountById(b.id))?.picture, null);
+        assert.equal((await store.setPicture(a.id, null))?.picture, null);
+        assert.equal((await store.getAccountById(a.id))?.picture, null);
+        assert.equal(await store.getPictureData(a.id), undefined);
+      });
+
+      it('answers undefined for an unknown account and goes with a deleted one', async () => {
+        const info = { sha1: 'c'.repeat(40), size: png.length, type: 'image/png' as const };
+        assert.equal(await store.setPicture(newId(), { ...info, data: png }), undefined);
+        const a = await account();
+        await store.setPicture(a.id, { ...info, data: png });
+        await store.deleteAccount(a.id);
+        assert.equal(await store.getPictureData(a.id), undefined);
+      });
+    });
+
     describe('oauth', () => {
       const t0 = 1_700_000_000_000;
       const hour = 60 * 60 * 1000;
@@ -1093,6 +1128,27 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
           store.createWebSession({ ...session, tokenHash: hash(), accountId: newId() }),
           (e: unknown) => isPapillonError(e, 'no-such-account'),
         );
+      });
+
+      it("deletes an account's sessions but the one kept, and no one else's", async () => {
+        const [a, b] = [await account(), await account()];
+        const later = Date.now() + 60_000;
+        const make = (accountId: string): WebSessionRow => ({
+          tokenHash: hash(),
+          accountId,
+          csrf: 'c',
+          createdAt: 1,
+          expiresAt: later,
+        });
+        const [a1, a2, a3, b1] = [make(a.id), make(a.id), make(a.id), make(b.id)];
+        for (const row of [a1, a2, a3, b1]) await store.createWebSession(row);
+        assert.equal(await store.deleteWebSessionsOf(a.id, a2.tokenHash), 2);
+        assert.equal(await store.getWebSession(a1.tokenHash), undefined);
+        assert.deepEqual(await store.getWebSession(a2.tokenHash), a2);
+        assert.equal(await store.getWebSession(a3.tokenHash), undefined);
+        assert.deepEqual(await store.getWebSession(b1.tokenHash), b1);
+        assert.equal(await store.deleteWebSessionsOf(a.id), 1);
+        assert.equal(await store.getWebSession(a2.tokenHash), undefined);
       });
     });
 

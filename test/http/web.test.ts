@@ -321,10 +321,15 @@ describe('web pages (sign-up open)', () => {
       );
       assert.equal(res.status, 303, res.body);
       const sha1 = createHash('sha1').update(PNG).digest('hex');
-      const properties = await core.accounts.properties(accountId);
-      assert.equal(properties['profile.avatar-sha1'], sha1);
-      assert.equal(properties['profile.avatar-type'], 'image/png');
-      assert.equal(properties['profile.avatar'], PNG.toString('base64'));
+      const stored = await core.pictures.get(accountId);
+      assert.equal(stored?.sha1, sha1);
+      assert.equal(stored?.type, 'image/png');
+      assert.deepEqual(stored?.data, PNG);
+      assert.deepEqual((await core.accounts.findById(accountId))?.picture, {
+        sha1,
+        size: PNG.length,
+        type: 'image/png',
+      });
       const page = await browser.get('/account');
       assert.match(page.body, new RegExp(sha1));
       const image = await browser.get('/account/avatar');
@@ -352,11 +357,19 @@ describe('web pages (sign-up open)', () => {
         { name: 'avatar', filename: 'big.png', type: 'image/png', data: big },
       );
       assert.ok(tooBig.status === 400 || tooBig.status === 413, String(tooBig.status));
-      assert.equal((await core.accounts.properties(accountId))['profile.avatar-sha1'], sha1);
+      assert.equal((await core.pictures.get(accountId))?.sha1, sha1);
+      const empty = await browser.postMultipart(
+        '/account/avatar',
+        { csrf },
+        { name: 'avatar', filename: 'none.png', type: 'image/png', data: Buffer.alloc(0) },
+      );
+      assert.equal(empty.status, 400);
+      assert.match(empty.body, /choose a picture/);
 
       const removed = await browser.post('/account/avatar/remove', { csrf });
       assert.equal(removed.status, 303);
-      assert.equal((await core.accounts.properties(accountId))['profile.avatar-sha1'], undefined);
+      assert.equal(await core.pictures.get(accountId), undefined);
+      assert.equal((await core.accounts.findById(accountId))?.picture, null);
       assert.equal((await browser.get('/account/avatar')).status, 404);
     });
 
@@ -395,6 +408,10 @@ describe('web pages (sign-up open)', () => {
       });
       assert.equal(mismatch.status, 400);
       assert.ok(await core.credentials.verifyPassword('heidi@localhost', PASSWORD));
+      // Someone else signed in with the old password (another browser)…
+      const intruder = new WebClient(base);
+      assert.equal((await signIn(intruder, 'heidi')).status, 303);
+      assert.equal((await intruder.get('/account')).status, 200);
       const ok = await browser.post('/account/password', {
         csrf,
         current: PASSWORD,
@@ -404,6 +421,9 @@ describe('web pages (sign-up open)', () => {
       assert.equal(ok.status, 303);
       assert.ok(await core.credentials.verifyPassword('heidi@localhost', next));
       assert.equal(await core.credentials.verifyPassword('heidi@localhost', PASSWORD), undefined);
+      // …is signed out by the change; this browser stays signed in.
+      assert.equal((await intruder.get('/account')).status, 303);
+      assert.equal((await browser.get('/account')).status, 200);
       await core.accounts.changePassword('heidi@localhost', PASSWORD);
     });
 

@@ -88,6 +88,7 @@ describe('SQLite store file', () => {
       '0002-login-ticket',
       '0003-account-property',
       '0004-oauth',
+      '0005-account-picture',
     ]);
     await first.createAccount(account, credentials);
     await first.createAccount({ ...account, id: contactId, handle: 'contact@example.test' }, credentials);
@@ -101,7 +102,11 @@ describe('SQLite store file', () => {
     const second = await openSqliteStore(path);
     try {
       assert.deepEqual(await second.migrate(), []);
-      assert.deepEqual(await second.getAccountById(account.id), { ...account, listVersion: 3 });
+      assert.deepEqual(await second.getAccountById(account.id), {
+        ...account,
+        listVersion: 3,
+        picture: null,
+      });
       assert.deepEqual(await second.getCredentials(account.id), credentials);
       const relationship = await second.getRelationship(account.id, contactId);
       assert.equal(relationship?.nickname, 'C');
@@ -121,6 +126,7 @@ describe('SQLite store file', () => {
         '0002-login-ticket',
         '0003-account-property',
         '0004-oauth',
+        '0005-account-picture',
       ]);
       assert.deepEqual(await store.listAccounts(), []);
       const account = {
@@ -131,7 +137,7 @@ describe('SQLite store file', () => {
         createdAt: 1,
       };
       await store.createAccount(account, credentials);
-      assert.deepEqual(await store.listAccounts(), [{ ...account, listVersion: 0 }]);
+      assert.deepEqual(await store.listAccounts(), [{ ...account, listVersion: 0, picture: null }]);
     } finally {
       await store.close();
     }

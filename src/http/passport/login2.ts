@@ -29,9 +29,7 @@ export function registerLogin2(app: FastifyInstance, core: Core): void {
     }
     // Shared with every protocol: per (address, handle) and per address. A locked
     // client gets the same 401 without its password being checked at all.
-    const result = await core.loginGuard.attempt(request.ip, credentials.signIn, () =>
-      core.credentials.verifyPassword(credentials.signIn, credentials.password),
-    );
+    const result = await core.verifyPasswordGuarded(request.ip, credentials.signIn, credentials.password);
     if (result.status !== 'ok') {
       request.log.info(
         { ip: request.ip, handle: credentials.signIn, throttled: result.status === 'throttled' },

@@ -60,9 +60,7 @@ async function handleRst(core: Core, request: FastifyRequest, reply: FastifyRepl
 
   // Shared with every protocol: per (address, handle) and per address. A locked
   // client gets the same fault without its password being checked at all.
-  const result = await core.loginGuard.attempt(request.ip, rst.username, () =>
-    core.credentials.verifyPassword(rst.username, rst.password),
-  );
+  const result = await core.verifyPasswordGuarded(request.ip, rst.username, rst.password);
   if (result.status !== 'ok') {
     request.log.info(
       { ip: request.ip, handle: rst.username, throttled: result.status === 'throttled' },

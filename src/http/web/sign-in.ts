@@ -130,9 +130,7 @@ export function registerSignIn(app: FastifyInstance, ctx: WebContext): void {
     if (typed === '' || password === '') return again(400, 'Enter your account and your password.');
     const handle = handleFromInput(typed, ctx.domain);
     // The same limits as every protocol's password check: per (address, handle) and per address.
-    const result = await core.loginGuard.attempt(request.ip, handle, () =>
-      core.credentials.verifyPassword(handle, password),
-    );
+    const result = await core.verifyPasswordGuarded(request.ip, handle, password);
     if (result.status === 'throttled') {
       request.log.info({ ip: request.ip, handle }, 'web sign-in throttled');
       reply.header('retry-after', '60');

@@ -27,6 +27,8 @@ import type {
   OAuthTokenRow,
   OfflineMessageRow,
   PasswordCredentials,
+  PictureInfo,
+  PictureType,
   RelationshipPatch,
   RelationshipRow,
   Store,
@@ -108,7 +110,7 @@ export class KyselyStore implements Store {
       }
       throw err;
     }
-    return { ...account, listVersion: 0 };
+    return { ...account, listVersion: 0, picture: null };
   }
 
   async getAccountById(id: string): Promise<AccountRow | undefined> {
@@ -517,6 +519,47 @@ export class KyselyStore implements Store {
     return Number(result.numDeletedRows);
   }
 
+  // The account's picture ---------------------------------------------------------
+
+  async setPicture(
+    accountId: string,
+    picture: (PictureInfo & { data: Buffer }) | null,
+  ): Promise<AccountRow | undefined> {
+    return this.#db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('account')
+        .set({
+          picture_sha1: picture?.sha1 ?? null,
+          picture_size: picture?.size ?? null,
+          picture_type: picture?.type ?? null,
+        })
+        .where('id', '=', accountId)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      if (picture === null) {
+        await trx.deleteFrom('account_picture').where('account_id', '=', accountId).execute();
+      } else {
+        const data = picture.data.toString('base64');
+        await trx
+          .insertInto('account_picture')
+          .values({ account_id: accountId, data })
+          .onConflict((oc) => oc.column('account_id').doUpdateSet({ data }))
+          .execute();
+      }
+      return toAccount(row);
+    });
+  }
+
+  async getPictureData(accountId: string): Promise<Buffer | undefined> {
+    const row = await this.#db
+      .selectFrom('account_picture')
+      .select('data')
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
+    return row && Buffer.from(row.data, 'base64');
+  }
+
   // Profile properties -------------------------------------------------------------
 
   async getProperties(accountId: string, names?: readonly string[]): Promise<Record<string, string>> {
@@ -826,6 +869,13 @@ export class KyselyStore implements Store {
     return result.numDeletedRows > 0n;
   }
 
+  async deleteWebSessionsOf(accountId: string, keepTokenHash?: string): Promise<number> {
+    let query = this.#db.deleteFrom('web_session').where('account_id', '=', accountId);
+    if (keepTokenHash !== undefined) query = query.where('token_hash', '<>', keepTokenHash);
+    const result = await query.executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async purgeWebSessions(now: number): Promise<number> {
     const result = await this.#db.deleteFrom('web_session').where('expires_at', '<=', now).executeTakeFirst();
     return Number(result.numDeletedRows);
@@ -1037,7 +1087,15 @@ function toAccount(row: Selectable<AccountTable>): AccountRow {
     privacy: row.privacy,
     listVersion: Number(row.list_version),
     createdAt: Number(row.created_at),
+    picture:
+      row.picture_sha1 === null || row.picture_size === null || !isPictureType(row.picture_type)
+        ? null
+        : { sha1: row.picture_sha1, size: Number(row.picture_size), type: row.picture_type },
   };
+}
+
+function isPictureType(type: string | null): type is PictureType {
+  return type === 'image/png' || type === 'image/jpeg' || type === 'image/gif';
 }
 
 function toRelationship(row: Selectable<RelationshipTable>, groupIds: string[]): RelationshipRow {

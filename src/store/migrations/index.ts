@@ -4,6 +4,7 @@ import { initialMigration } from './0001-initial.ts';
 import { loginTicketMigration } from './0002-login-ticket.ts';
 import { accountPropertyMigration } from './0003-account-property.ts';
 import { oauthMigration } from './0004-oauth.ts';
+import { accountPictureMigration } from './0005-account-picture.ts';
 
 /**
  * All migrations, listed in code rather than found by scanning a directory, so they
@@ -16,6 +17,7 @@ export function migrationProvider(kind: Store['kind']): MigrationProvider {
     '0002-login-ticket': loginTicketMigration(),
     '0003-account-property': accountPropertyMigration(),
     '0004-oauth': oauthMigration(),
+    '0005-account-picture': accountPictureMigration(),
   };
   return { getMigrations: async () => migrations };
 }

@@ -6,6 +6,7 @@ import type { DomainEvent } from '../../core/events.ts';
 import type { AccountRow } from '../../store/types.ts';
 import { writeBatched } from '../../util/batched-write.ts';
 import { TaskQueue } from '../../util/task-queue.ts';
+import { hasControlCharacters } from '../../util/text.ts';
 import { NS } from '../namespaces.ts';
 import type { SaslMechanism, SaslStep } from '../sasl/mechanism.ts';
 import { createMechanism, isBase64, mechanismsFor } from '../sasl/mechanism.ts';
@@ -298,8 +299,7 @@ export class XmppSession {
     const account = this.account;
     if (!account || iq.attrs.type !== 'set') return this.send(errorReply(iq, 'modify', 'bad-request'));
     const requested = iq.getChild('bind', NS.bind)?.getChildText('resource')?.trim() ?? '';
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
-    if (Buffer.byteLength(requested) > 1023 || /[\u0000-\u001f\u007f]/.test(requested)) {
+    if (Buffer.byteLength(requested) > 1023 || hasControlCharacters(requested)) {
       return this.send(errorReply(iq, 'modify', 'bad-request', 'invalid resource'));
     }
     this.resource = requested || `papillon-${randomBytes(6).toString('hex')}`;

@@ -3,6 +3,7 @@ import { isPapillonError } from '../../util/errors.ts';
 import { bareJid, parseJid } from '../../util/jid.ts';
 import { xmppChannel } from '../c2s/context.ts';
 import type { XmppSession } from '../c2s/session.ts';
+import { NS } from '../namespaces.ts';
 import { StanzaError } from '../stanza-error.ts';
 import { type XmlElement, xml } from '../stream/element.ts';
 import { deliverOffline } from './offline.ts';
@@ -59,6 +60,10 @@ export function presenceStanza(s: XmppSession, handle: string, presence: Account
     { from, to: s.jid },
     show && xml('show', {}, show),
     presence.statusText && xml('status', {}, presence.statusText),
+    // XEP-0153 §4.1: the hash of the picture the vCard serves; an empty <photo/> says
+    // there is none. The server knows the stored picture, so it says so for every
+    // contact, MSN ones included (an MSN client's own picture never reaches the server).
+    xml('x', { xmlns: NS.vcardUpdate }, xml('photo', {}, presence.picture?.sha1 ?? '')),
   );
 }
 

@@ -1,15 +1,18 @@
-import { createHash } from 'node:crypto';
 import { isPapillonError } from '../../util/errors.ts';
 import { bareJid, parseJid } from '../../util/jid.ts';
 import type { XmppSession } from '../c2s/session.ts';
 import { NS } from '../namespaces.ts';
+import { isBase64 } from '../sasl/mechanism.ts';
 import { StanzaError } from '../stanza-error.ts';
 import { escapeText, RawXml, type XmlElement, xml } from '../stream/element.ts';
 
-/** The vCard (minus FN, which is the display name) is kept as an account property. */
+/**
+ * The vCard minus FN (the display name) and PHOTO (the account's picture, core
+ * `pictures`, which MSN contacts see too) is kept as an account property.
+ */
 const VCARD_PROPERTY = 'vcard.xml';
-/** Room for a photo: XEP-0153 recommends small avatars; 256 KiB of XML is plenty. */
-const MAX_VCARD_BYTES = 256 * 1024;
+/** The rest of a vCard is text: addresses, notes, URLs. */
+const MAX_VCARD_BYTES = 64 * 1024;
 
 /** vCard TEL types ↔ the phone properties MSN clients set with PRP (shared). */
 const PHONES: Array<[string, string]> = [
@@ -30,6 +33,11 @@ export async function vcardGet(s: XmppSession, iq: XmlElement): Promise<XmlEleme
   const properties = await s.ctx.core.accounts.properties(account.id);
   const stored = properties[VCARD_PROPERTY] ?? '';
   let body = `<FN>${escapeText(account.displayName)}</FN>${stored}`;
+  const picture = await s.ctx.core.pictures.get(account.id);
+  if (picture) {
+    // XEP-0054 §3.1 PHOTO with TYPE and BINVAL; XEP-0153 clients check its SHA-1 against the presence hash.
+    body += `<PHOTO><TYPE>${picture.type}</TYPE><BINVAL>${picture.data.toString('base64')}</BINVAL></PHOTO>`;
+  }
   if (!/<TEL[ >]/.test(stored)) {
     for (const [type, name] of PHONES) {
       const value = properties[name];
@@ -52,8 +60,14 @@ export async function vcardSet(s: XmppSession, iq: XmlElement): Promise<XmlEleme
   if (!vcard) throw new StanzaError('modify', 'bad-request');
   const core = s.ctx.core;
   const fn = vcard.getChildText('FN')?.trim();
-  const rest = vcard.getChildren().filter((c) => c.name !== 'FN');
+  const rest = vcard.getChildren().filter((c) => c.name !== 'FN' && c.name !== 'PHOTO');
+  const photo = photoOf(vcard);
   try {
+    // The picture first: it is the part that can be refused, and then nothing has changed.
+    // §3.2 replaces the whole vCard: no PHOTO (or an empty one) removes the picture.
+    // XEP-0153 §3.1: contacts get the new hash with the presence core sends them now.
+    if (photo) await core.pictures.set(account.id, photo);
+    else await core.pictures.remove(account.id);
     if (fn) await core.accounts.setDisplayName(account.id, fn);
     await core.accounts.setProperty(account.id, VCARD_PROPERTY, rest.map(String).join(''), MAX_VCARD_BYTES);
     for (const [type, name] of PHONES) {
@@ -66,15 +80,15 @@ export async function vcardSet(s: XmppSession, iq: XmlElement): Promise<XmlEleme
     }
     throw err;
   }
-  const photo = vcard.getChild('PHOTO')?.getChildText('BINVAL');
-  if (photo !== undefined) {
-    // XEP-0153: the avatar's hash travels with presence.
-    const hash = photo
-      ? createHash('sha1')
-          .update(Buffer.from(photo.replace(/\s+/g, ''), 'base64'))
-          .digest('hex')
-      : '';
-    await core.presence.set(account.id, s.endpointId, { avatar: hash });
-  }
   return xml('iq', { type: 'result', id: iq.attrs.id });
+}
+
+/** The image in a vCard's PHOTO/BINVAL (base64, often wrapped), or undefined when none. */
+function photoOf(vcard: XmlElement): Buffer | undefined {
+  const binval = vcard.getChild('PHOTO')?.getChildText('BINVAL')?.replace(/\s+/g, '');
+  if (!binval) return undefined;
+  if (!isBase64(binval)) {
+    throw new StanzaError('modify', 'bad-request', 'PHOTO BINVAL is not base64');
+  }
+  return Buffer.from(binval, 'base64');
 }

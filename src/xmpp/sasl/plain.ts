@@ -41,9 +41,7 @@ export class Plain extends OneMessageMechanism {
     // The password goes to argon2 as sent, not SASLprep'd (RFC 4616 §2 leaves the
     // preparation to the server): the stored hash is of the password as it was set,
     // and MSNP and Passport logins check it unprepared too.
-    const result = await this.ctx.core.loginGuard.attempt(this.ctx.address, handle, () =>
-      this.ctx.core.credentials.verifyPassword(handle, password),
-    );
+    const result = await this.ctx.core.verifyPasswordGuarded(this.ctx.address, handle, password);
     if (result.status !== 'ok') return failure('not-authorized');
     return { kind: 'success', accountId: result.value.id, handle: result.value.handle };
   }
