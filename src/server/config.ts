@@ -78,6 +78,8 @@ export const configSchema = z
     signup: z.enum(['open', 'closed', 'invite']).default('open'),
     /** The code sign-up asks for when `signup` is `invite`. */
     signupInviteCode: z.string().min(8, 'must be at least 8 characters').optional(),
+    /** Accounts one address may create on the web pages per hour (0: no limit). */
+    signupsPerHour: z.coerce.number().int().min(0).max(100_000).default(5),
     /** Serve OAuth's implicit grant (`response_type=token`, RFC 6749 §4.2) for old Live Connect apps. */
     oauthImplicit: z
       .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])

@@ -116,6 +116,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         passwordMinLength: config.passwordMinLength,
         signup: config.signup,
         signupInviteCode: config.signupInviteCode,
+        signupsPerHour: config.signupsPerHour,
       },
       oauthImplicit: config.oauthImplicit,
     };

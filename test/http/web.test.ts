@@ -546,6 +546,45 @@ describe('web pages (sign-up closed)', () => {
   });
 });
 
+describe('web pages (sign-ups per address limited)', () => {
+  let server: TestServer;
+  let base: string;
+
+  before(async () => {
+    server = await startTestServer({ PAPILLON_SIGNUPS_PER_HOUR: '2' });
+    base = `http://127.0.0.1:${server.port('http')}`;
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('creates two accounts from one address, then refuses a third for an hour', async () => {
+    const outcome = async (name: string) =>
+      (
+        await signUp(new WebClient(base), {
+          name,
+          displayName: name,
+          password: PASSWORD,
+          confirm: PASSWORD,
+        })
+      ).status;
+    assert.equal(await outcome('bot1'), 303);
+    // A refused attempt (name taken) does not count as an account made.
+    assert.equal(await outcome('bot1'), 409);
+    assert.equal(await outcome('bot2'), 303);
+    const third = await signUp(new WebClient(base), {
+      name: 'bot3',
+      password: PASSWORD,
+      confirm: PASSWORD,
+    });
+    assert.equal(third.status, 429);
+    assert.equal(third.headers['retry-after'], '3600');
+    assert.match(third.body, /Too many new accounts/);
+    assert.equal(await server.server.core.accounts.find('bot3@localhost'), undefined);
+  });
+});
+
 describe('web pages (sign-up by invitation, over HTTPS)', () => {
   let server: TestServer;
   let base: string;

@@ -11,6 +11,8 @@ export interface WebSettings {
   /** Who may create an account on the web: everyone, no one, or whoever has the invite code. */
   signup: SignupMode;
   signupInviteCode?: string | undefined;
+  /** Accounts one address may create per hour; 0 or unset: no limit. */
+  signupsPerHour?: number | undefined;
 }
 
 export interface WebContext extends WebSettings {

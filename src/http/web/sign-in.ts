@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { addressKey } from '../../core/login-throttle.ts';
+import { addressKey, LoginThrottle } from '../../core/login-throttle.ts';
 import { isShorterThanPolicy } from '../../core/password-policy.ts';
 import { isPapillonError } from '../../util/errors.ts';
 import { field, formOf, queryOf } from './forms.ts';
@@ -160,10 +160,24 @@ export function registerSignIn(app: FastifyInstance, ctx: WebContext): void {
     return sendPage(reply, 200, signUpPage(ctx, anonymousCsrf(request, reply), { target }));
   });
 
-  app.post('/signup', async (request, reply) => signUp(ctx, request, reply));
+  // Counts accounts created (not failures): open sign-up should not mint accounts by the
+  // thousand for one bot. Per process, like the sign-in throttles.
+  const perHour = ctx.signupsPerHour ?? 0;
+  const created =
+    perHour > 0
+      ? new LoginThrottle({ maxFailures: perHour, windowMs: HOUR_MS, lockoutMs: HOUR_MS })
+      : undefined;
+  app.post('/signup', async (request, reply) => signUp(ctx, request, reply, created));
 }
 
-async function signUp(ctx: WebContext, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+const HOUR_MS = 60 * 60 * 1000;
+
+async function signUp(
+  ctx: WebContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  created: LoginThrottle | undefined,
+): Promise<FastifyReply> {
   const { core } = ctx;
   const form = formOf(request);
   if (!anonymousCsrfValid(request, form)) return csrfRejected(reply);
@@ -200,11 +214,19 @@ async function signUp(ctx: WebContext, request: FastifyRequest, reply: FastifyRe
   if (isShorterThanPolicy(password, ctx.passwordMinLength)) {
     return again(400, `Choose a password of at least ${ctx.passwordMinLength} characters.`);
   }
+  const where = addressKey(request.ip);
+  if (created && !created.check(where)) {
+    request.log.warn({ ip: request.ip, handle }, 'web sign-up refused: too many accounts from this address');
+    reply.header('retry-after', '3600');
+    return again(429, 'Too many new accounts from your address. Try again in an hour.');
+  }
   let accountId: string;
   try {
     const account = await core.accounts.create({ handle, password, displayName: displayName || undefined });
     accountId = account.id;
+    created?.fail(where); // one more account from this address
   } catch (err) {
+    created?.cancel(where);
     if (isPapillonError(err, 'handle-taken')) return again(409, `${handle} is taken; choose another name.`);
     if (
       isPapillonError(err, 'bad-handle') ||
