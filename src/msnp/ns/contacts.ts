@@ -6,7 +6,7 @@ import { decodeParam, encodeParam } from '../codec/index.ts';
 import { MsnpError } from '../errors.ts';
 import { listVersion, type NsHandler, tridOf } from './handler.ts';
 import { findGroup, friendlyName, groupIdFor, type ListName, onList, sendLists } from './lists.ts';
-import { PHONE_PROPERTIES } from './profile.ts';
+import { ASK_WHEN_ADDED, PHONE_PROPERTIES } from './profile.ts';
 import { MsnpReply } from './reply.ts';
 
 /** Only the phone properties go into SYN (others, like the avatar, can be large). */
@@ -35,18 +35,24 @@ export const SYN: NsHandler = {
       }
     }
     sendLists(s, tridOf(c), snapshot, {
-      own: await core.accounts.properties(account.id, PHONE_PROPERTY_NAMES),
+      own: await core.accounts.properties(account.id, [...PHONE_PROPERTY_NAMES, ASK_WHEN_ADDED]),
       byContact,
     });
   },
 };
 
-/** §8.7 `GTC trid A|N`: kept for the session only (the "ask me" dialog is client-side). */
+/**
+ * §8.7 `GTC trid A|N`: whether the client asks its user when someone adds them (the
+ * dialog is the client's). Kept as an account preference so the next sign-in's SYN,
+ * on any MSN client, says the same.
+ */
 export const GTC: NsHandler = {
   state: 'online',
   async run(s, c) {
     const mode = c.args[1];
     if (mode !== 'A' && mode !== 'N') throw new MsnpReply(MsnpError.invalidParameter, true);
+    if (!s.account) throw new MsnpReply(MsnpError.notLoggedIn);
+    await s.ctx.core.accounts.setProperty(s.account.id, ASK_WHEN_ADDED, mode === 'N' ? 'no' : null);
     if (s.dialect?.versionInReplies) s.send('GTC', tridOf(c), await listVersion(s), mode);
     else s.send('GTC', tridOf(c), mode);
   },

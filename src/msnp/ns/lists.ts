@@ -1,7 +1,7 @@
 import type { ContactView, ListsSnapshot } from '../../core/relationships.ts';
 import type { GroupRow } from '../../store/types.ts';
 import { encodeParam } from '../codec/index.ts';
-import { PHONE_PROPERTIES } from './profile.ts';
+import { gtcMode, PHONE_PROPERTIES } from './profile.ts';
 import type { NsSession } from './session.ts';
 
 /** Profile properties shown in SYN: the user's own, and those of contacts who let the user see them. */
@@ -84,7 +84,7 @@ export function sendLists(
 
   if (dialect.lists === 'iterated') {
     s.send('SYN', trid, version);
-    s.send('GTC', trid, version, 'A');
+    s.send('GTC', trid, version, gtcMode(properties.own));
     s.send('BLP', trid, version, privacy);
     if (dialect.phones) {
       // §8.2 MSNP5–7: every phone key, unset ones empty.
@@ -127,7 +127,7 @@ export function sendLists(
 
   if (dialect.lists === 'flat') {
     s.send('SYN', trid, version, contacts.length, groups.length + 1);
-    s.send('GTC', 'A');
+    s.send('GTC', gtcMode(properties.own));
     s.send('BLP', privacy);
     for (const [key, value] of phoneLines(properties.own, false)) s.send('PRP', key, value);
     s.send('LSG', 0, encodeParam('Other Contacts'), 0);
@@ -144,7 +144,7 @@ export function sendLists(
 
   const stamp = abchTimestamp(Date.now());
   s.send('SYN', trid, stamp, stamp, contacts.length, groups.length);
-  s.send('GTC', 'A');
+  s.send('GTC', gtcMode(properties.own));
   s.send('BLP', privacy);
   s.send('PRP', 'MFN', encodeParam(snapshot.account.displayName));
   for (const [key, value] of phoneLines(properties.own, false)) s.send('PRP', key, value);

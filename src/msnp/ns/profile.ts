@@ -5,6 +5,14 @@ import { listVersion, type NsHandler, tridOf } from './handler.ts';
 import { MsnpReply } from './reply.ts';
 import type { NsSession } from './session.ts';
 
+/** The account preference behind GTC: `no` when the user is not asked on being added (GTC N). */
+export const ASK_WHEN_ADDED = 'privacy.ask-when-added';
+
+/** `A` (ask) unless the account said `GTC N`. */
+export function gtcMode(own: Record<string, string>): 'A' | 'N' {
+  return own[ASK_WHEN_ADDED] === 'no' ? 'N' : 'A';
+}
+
 async function setOwnName(s: NsSession, raw: string): Promise<string> {
   if (!s.account) throw new MsnpReply(MsnpError.notLoggedIn);
   try {
