@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { unmappedAddress } from '../util/address.ts';
 import { writeBatched } from '../util/batched-write.ts';
 import type { MsnpTransport } from './transport.ts';
 
@@ -10,9 +11,9 @@ export class TcpTransport implements MsnpTransport {
   readonly viaGateway = false;
 
   constructor(private readonly socket: Socket) {
-    this.remoteAddress = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    this.remoteAddress = unmappedAddress(socket.remoteAddress);
     this.remotePort = socket.remotePort ?? 0;
-    this.localAddress = (socket.localAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+    this.localAddress = unmappedAddress(socket.localAddress ?? '127.0.0.1');
   }
 
   write(data: Buffer): void {

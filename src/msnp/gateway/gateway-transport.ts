@@ -1,3 +1,4 @@
+import { unmappedAddress } from '../../util/address.ts';
 import type { MsnpTransport } from '../transport.ts';
 
 /**
@@ -36,9 +37,9 @@ export class GatewayTransport implements MsnpTransport {
   private readonly onOverflow: (() => void) | undefined;
 
   constructor(options: GatewayTransportOptions) {
-    this.remoteAddress = options.remoteAddress.replace(/^::ffff:/, '');
+    this.remoteAddress = unmappedAddress(options.remoteAddress);
     this.remotePort = options.remotePort;
-    this.localAddress = options.localAddress.replace(/^::ffff:/, '');
+    this.localAddress = unmappedAddress(options.localAddress);
     this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.onOverflow = options.onOverflow;
   }

@@ -1,5 +1,6 @@
 import type { Core } from '../../core/core.ts';
 import type { Logger } from '../../server/logger.ts';
+import { unmappedAddress } from '../../util/address.ts';
 import type { DispatchReferrals } from '../dispatch.ts';
 import type { SbCookies } from '../sb/cookies.ts';
 import type { SbSession } from '../sb/session.ts';
@@ -24,5 +25,5 @@ export interface MsnpContext {
 }
 
 export function hostFor(ctx: MsnpContext, localAddress: string): string {
-  return ctx.publicHost ?? localAddress.replace(/^::ffff:/, '');
+  return ctx.publicHost ?? unmappedAddress(localAddress);
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AccountRow } from '../../store/types.ts';
+import { unmappedAddress } from '../../util/address.ts';
 import type { Dialect } from '../dialects/dialect.ts';
 
 export interface ProfileInput {
@@ -47,7 +48,7 @@ export function profileMessage(input: ProfileInput): string {
   if (dialect.profile === 'passport-client-address' || dialect.profile === 'abch') {
     // COMPAT: MSN Messenger reads ClientPort byte-swapped (§6); 0 over the HTTP gateway.
     const port = input.viaGateway ? 0 : input.clientPort;
-    lines.push(`ClientIP: ${input.clientAddress.replace(/^::ffff:/, '')}`);
+    lines.push(`ClientIP: ${unmappedAddress(input.clientAddress)}`);
     lines.push(`ClientPort: ${((port & 0xff) << 8) | ((port & 0xff00) >> 8)}`);
   }
   if (dialect.profile === 'abch') lines.push('ABCHMigrated: 1');

@@ -4,6 +4,7 @@ import { TLSSocket } from 'node:tls';
 import type { BusSubscription, JsonValue } from '../../bus/types.ts';
 import type { DomainEvent } from '../../core/events.ts';
 import type { AccountRow } from '../../store/types.ts';
+import { unmappedAddress } from '../../util/address.ts';
 import { writeBatched } from '../../util/batched-write.ts';
 import { TaskQueue } from '../../util/task-queue.ts';
 import { hasControlCharacters } from '../../util/text.ts';
@@ -194,7 +195,7 @@ export class XmppSession {
   }
 
   get remoteAddress(): string {
-    return (this.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    return unmappedAddress(this.socket.remoteAddress);
   }
 
   private async onElement(el: XmlElement): Promise<void> {
