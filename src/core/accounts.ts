@@ -89,7 +89,12 @@ export class Accounts {
   }
 
   async setDisplayName(accountId: string, name: string): Promise<AccountRow> {
-    const updated = await this.store.updateAccount(accountId, { displayName: checkDisplayName(name) });
+    const displayName = checkDisplayName(name);
+    // Unchanged (an XMPP vCard set repeats the FN; clients re-send REA/PRP MFN at sign-in):
+    // nothing to store, and watchers need not hear it again.
+    const current = await this.store.getAccountById(accountId);
+    if (current?.displayName === displayName) return current;
+    const updated = await this.store.updateAccount(accountId, { displayName });
     if (!updated) throw new PapillonError('no-such-account', 'no such account');
     // Watchers show the display name with the presence, so they hear of the change.
     await this.presence.broadcast(accountId);

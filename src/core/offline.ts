@@ -1,4 +1,4 @@
-import type { Store } from '../store/types.ts';
+import type { OfflineMessageRow, Store } from '../store/types.ts';
 import { PapillonError } from '../util/errors.ts';
 import { newId } from '../util/ids.ts';
 import type { DomainEvents } from './events.ts';
@@ -55,18 +55,29 @@ export class OfflineMessages {
     return message;
   }
 
-  /** Takes the recipient's undelivered messages, oldest first; a second claim gets none of them. */
-  async claim(recipientId: string): Promise<OfflineMessage[]> {
-    const rows = await this.store.claimOffline(recipientId, this.clock());
-    return rows.map((row) => ({
-      id: row.id,
-      senderHandle: row.senderHandle,
-      sentAt: row.sentAt,
-      content: JSON.parse(row.payload) as OfflineContent,
-    }));
+  /**
+   * Takes the recipient's undelivered messages (only those `senderHandle` sent, when
+   * given), oldest first; a second claim gets none of them.
+   */
+  async claim(recipientId: string, senderHandle?: string): Promise<OfflineMessage[]> {
+    return (await this.store.claimOffline(recipientId, this.clock(), senderHandle)).map(toMessage);
+  }
+
+  /** The recipient's undelivered messages, oldest first, left where they are. */
+  async pending(recipientId: string): Promise<OfflineMessage[]> {
+    return (await this.store.listOffline(recipientId)).map(toMessage);
   }
 
   count(recipientId: string): Promise<number> {
     return this.store.countOffline(recipientId);
   }
+}
+
+function toMessage(row: OfflineMessageRow): OfflineMessage {
+  return {
+    id: row.id,
+    senderHandle: row.senderHandle,
+    sentAt: row.sentAt,
+    content: JSON.parse(row.payload) as OfflineContent,
+  };
 }

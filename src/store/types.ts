@@ -252,10 +252,13 @@ export interface Store {
   /** Resolves only once the message is durably stored. */
   enqueueOffline(message: NewOfflineMessage): Promise<void>;
   /**
-   * Atomically marks the recipient's undelivered messages delivered and returns them
-   * in the order they were stored. Concurrent claims never return the same message.
+   * Atomically marks the recipient's undelivered messages (only `senderHandle`'s, when
+   * given) delivered and returns them in the order they were stored. Concurrent claims
+   * never return the same message.
    */
-  claimOffline(recipientId: string, now: number): Promise<OfflineMessageRow[]>;
+  claimOffline(recipientId: string, now: number, senderHandle?: string): Promise<OfflineMessageRow[]>;
+  /** The recipient's undelivered messages in storage order, left undelivered (a peek). */
+  listOffline(recipientId: string): Promise<OfflineMessageRow[]>;
   countOffline(recipientId: string): Promise<number>;
   /** Deletes delivered messages delivered before `before`; returns how many. */
   purgeDeliveredOffline(before: number): Promise<number>;

@@ -684,6 +684,34 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         );
       });
 
+      it("lists undelivered messages without claiming them, and claims one sender's alone", async () => {
+        const recipient = await account();
+        const from = (sender: string, text: string): NewOfflineMessage => ({
+          ...offline(recipient.id, text),
+          senderHandle: sender,
+        });
+        const [x1, y1, x2] = [
+          from('x@example.test', 'x1'),
+          from('y@example.test', 'y1'),
+          from('x@example.test', 'x2'),
+        ];
+        for (const m of [x1, y1, x2]) await store.enqueueOffline(m);
+        const peeked = await store.listOffline(recipient.id);
+        assert.deepEqual(
+          peeked,
+          [x1, y1, x2].map((m) => ({ ...m, deliveredAt: null })),
+        );
+        assert.equal(await store.countOffline(recipient.id), 3);
+        assert.deepEqual(await store.claimOffline(recipient.id, 9_000, 'x@example.test'), [
+          { ...x1, deliveredAt: 9_000 },
+          { ...x2, deliveredAt: 9_000 },
+        ]);
+        assert.deepEqual(await store.listOffline(recipient.id), [{ ...y1, deliveredAt: null }]);
+        assert.deepEqual(await store.claimOffline(recipient.id, 9_500, 'x@example.test'), []);
+        assert.deepEqual(await store.claimOffline(recipient.id, 9_600), [{ ...y1, deliveredAt: 9_600 }]);
+        assert.deepEqual(await store.listOffline(recipient.id), []);
+      });
+
       it('returns nothing for a recipient without messages', async () => {
         const nobody = await account();
         assert.equal(await store.countOffline(nobody.id), 0);

@@ -39,6 +39,21 @@ describe('offline messages', () => {
     assert.equal(await fx.core.offline.count(bob.id), 0);
   });
 
+  it('can be looked at without taking them, and taken one sender at a time', async () => {
+    const dan = await fx.core.accounts.create({ handle: 'o-dan@localhost', password: 'pw' });
+    await fx.core.offline.save(dan.id, 'o-x@localhost', { kind: 'chat', text: 'x1' });
+    await fx.core.offline.save(dan.id, 'o-y@localhost', { kind: 'chat', text: 'y1', senderName: 'Y' });
+    await fx.core.offline.save(dan.id, 'o-x@localhost', { kind: 'chat', text: 'x2' });
+    const texts = (messages: { content: { text: string } }[]) => messages.map((m) => m.content.text);
+    assert.deepEqual(texts(await fx.core.offline.pending(dan.id)), ['x1', 'y1', 'x2']);
+    assert.deepEqual(texts(await fx.core.offline.pending(dan.id)), ['x1', 'y1', 'x2']);
+    assert.deepEqual(texts(await fx.core.offline.claim(dan.id, 'o-x@localhost')), ['x1', 'x2']);
+    const rest = await fx.core.offline.pending(dan.id);
+    assert.deepEqual(texts(rest), ['y1']);
+    assert.equal(rest[0]?.content.senderName, 'Y');
+    assert.deepEqual(texts(await fx.core.offline.claim(dan.id)), ['y1']);
+  });
+
   it('two endpoints claiming at once never both get a message', async () => {
     const bob = await fx.core.accounts.create({ handle: 'o-bob2@localhost', password: 'pw' });
     for (let i = 0; i < 20; i++)

@@ -3,6 +3,7 @@ import { decodeParam, encodeParam } from '../codec/index.ts';
 import { MsnpError } from '../errors.ts';
 import { statusFromMsnp } from '../status.ts';
 import { type NsHandler, tridOf } from './handler.ts';
+import { OfflineDelivery } from './offline-delivery.ts';
 import { parsePersonalMessage } from './personal-message.ts';
 import { sendPersonalMessage, sendPresence } from './render-presence.ts';
 import { MsnpReply } from './reply.ts';
@@ -38,6 +39,8 @@ export const CHG: NsHandler = {
       s.initialPresenceDone = true;
       await sendInitialPresence(s, trid);
       if (dialect.challenges) sendChallenge(s);
+      // Messages kept while the account was offline: rung in after the ILN burst.
+      await OfflineDelivery.start(s);
     }
   },
 };

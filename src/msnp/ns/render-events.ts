@@ -1,8 +1,8 @@
 import type { DomainEvent } from '../../core/events.ts';
 import { encodeParam } from '../codec/index.ts';
-import { hostFor } from './context.ts';
 import { listVersion } from './handler.ts';
 import { sendPersonalMessage, sendPresence } from './render-presence.ts';
+import { sendRing } from './ring.ts';
 import type { NsSession } from './session.ts';
 
 /** Domain events in MSNP words, for this session's dialect. */
@@ -34,32 +34,14 @@ export async function renderEvent(s: NsSession, event: DomainEvent): Promise<voi
         s.send('REM', 0, 'RL', event.contactHandle);
       }
       return;
-    case 'conversation-invite': {
-      // §12.2 `RNG sessid host:port CKI cookie caller callername`.
-      const cookie = s.ctx.sbCookies.issue({
-        kind: 'answer',
-        accountId: account.id,
-        conversationId: event.conversationId,
-        dialectVersion: dialect.version,
-        clientId: s.clientId,
-      });
-      const address = `${hostFor(s.ctx, s.transport.localAddress)}:${s.ctx.sbPort}`;
-      s.send(
-        'RNG',
-        event.conversationId,
-        address,
-        'CKI',
-        cookie,
-        event.inviterHandle,
-        encodeParam(event.inviterName),
-      );
+    case 'conversation-invite':
+      sendRing(s, event.conversationId, event.inviterHandle, event.inviterName);
       return;
-    }
     case 'lists-changed':
     case 'offline-stored':
     case 'sign-out':
       // Lists: MSNP2–12 has one session per account, which made the change itself.
-      // Offline messages reach MSNP clients through OIM / a server switchboard (later issue).
+      // Offline messages: MSNP2–12 clients get them at sign-in (offline-delivery.ts).
       return;
   }
 }

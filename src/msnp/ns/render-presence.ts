@@ -1,5 +1,6 @@
 import type { AccountPresence } from '../../core/presence-model.ts';
 import { encodeParam } from '../codec/index.ts';
+import { isMsnObject, pictureMsnObject } from '../msn-object.ts';
 import { msnpStatus } from '../status.ts';
 import { personalMessageXml } from './personal-message.ts';
 import type { NsSession } from './session.ts';
@@ -27,10 +28,22 @@ export function sendPresence(
   const args: (string | number)[] = [msnpStatus(presence.status), handle, encodeParam(presence.displayName)];
   if (dialect.clientId) {
     args.push(presence.capabilities.msnpClientId ?? '0');
-    if (dialect.msnObject && presence.avatar) args.push(encodeParam(presence.avatar));
+    const msnObject = dialect.msnObject ? msnObjectOf(handle, presence) : undefined;
+    if (msnObject) args.push(encodeParam(msnObject));
   }
   if (kind === 'ILN') s.send('ILN', trid, ...args);
   else s.send('NLN', ...args);
+}
+
+/**
+ * The MSN object shown for a contact (MSNP9+): their MSN client's own (sent with `CHG`)
+ * if any, else one for the picture the server stores for them, which the switchboard
+ * serves itself (sb/picture-server.ts); else none (§9.3: the msnobj is optional).
+ */
+export function msnObjectOf(handle: string, presence: AccountPresence): string | undefined {
+  if (presence.avatar && isMsnObject(presence.avatar)) return presence.avatar;
+  if (presence.picture) return pictureMsnObject(handle, presence.picture);
+  return undefined;
 }
 
 /** §9.5 `UBX handle len` + the contact's personal message and media (MSNP11+). */

@@ -18,6 +18,7 @@ import type { MsnpContext } from '../ns/context.ts';
 import { tridOf } from '../ns/handler.ts';
 import type { MsnpTransport } from '../transport.ts';
 import { contentOf, payloadFor } from './message-content.ts';
+import { type PictureOwner, PictureServer } from './picture-server.ts';
 
 /** §2.2: the switchboard dropped a client whose MSG payload exceeded 1664 bytes. */
 export const MAX_SB_MESSAGE_BYTES = 1664;
@@ -43,6 +44,18 @@ export class SbSession {
   private readonly queue = new TaskQueue((err) => {
     this.log.error({ err }, 'switchboard command failed; closing');
     this.close();
+  });
+  /** Answers display-picture requests for pictures the server stores (sb/picture-server.ts). */
+  private readonly pictures = new PictureServer({
+    requester: () => this.account?.handle,
+    owner: (handle) => this.pictureOwner(handle),
+    send: (owner, payload) => {
+      if (this.state === 'closed') return;
+      this.transport.write(
+        encodePayloadCommand('MSG', [owner.handle, encodeParam(owner.displayName)], payload),
+      );
+    },
+    log: () => this.log,
   });
 
   constructor(
@@ -141,13 +154,18 @@ export class SbSession {
       this.close();
       return;
     }
-    const others = this.enter(account, ticket.dialectVersion, ticket.clientId, ticket.conversationId);
+    // The roster and ANS OK go out before joining: whatever the others send the moment
+    // this endpoint joins (messages the XMPP bridge queued while ringing, the server's
+    // offline delivery in ns/offline-delivery.ts) must follow them (§12.2).
+    const others = this.ctx.core.conversations.others(ticket.conversationId, this.endpointId);
+    const joinClientId = dialectFor(ticket.dialectVersion)?.joinClientId;
     others.forEach((p, i) => {
       const args: (string | number)[] = [trid, i + 1, others.length, p.handle, encodeParam(p.displayName)];
-      if (this.dialect?.joinClientId) args.push(p.capabilities.msnpClientId ?? '0');
+      if (joinClientId) args.push(p.capabilities.msnpClientId ?? '0');
       this.send('IRO', ...args);
     });
     this.send('ANS', trid, 'OK');
+    this.enter(account, ticket.dialectVersion, ticket.clientId, ticket.conversationId);
   }
 
   private enter(
@@ -187,7 +205,7 @@ export class SbSession {
   }
 
   /** §12.4 `MSG trid U|N|A|D len` + payload, relayed as `MSG handle friendly len`; ACK/NAK by mode. */
-  private msg(c: MsnpCommand, trid: string): void {
+  private async msg(c: MsnpCommand, trid: string): Promise<void> {
     const mode = c.args[1];
     const payload = c.payload ?? Buffer.alloc(0);
     if (mode !== 'U' && mode !== 'N' && mode !== 'A' && mode !== 'D') {
@@ -202,16 +220,39 @@ export class SbSession {
       return;
     }
     if (!this.conversationId) return;
-    const members = this.ctx.core.conversations.get(this.conversationId)?.members.size ?? 1;
+    // P2P messages for a picture the server serves stay here (nothing to relay); held
+    // INVITE chunks that turn out not to be the server's are relayed after the fact.
+    const relay = await this.pictures.take(payload);
+    if (this.state === 'closed' || !this.conversationId) return;
+    let everyone = true;
+    for (const message of relay) everyone = this.relay(this.conversationId, message);
+    if (mode === 'A' || mode === 'D') this.send(everyone ? 'ACK' : 'NAK', trid);
+    else if (mode === 'N' && !everyone) this.send('NAK', trid);
+  }
+
+  /** Sends `payload` to the others in the conversation; true if every one of them got it. */
+  private relay(conversationId: string, payload: Buffer): boolean {
+    const members = this.ctx.core.conversations.get(conversationId)?.members.size ?? 1;
     const delivered = this.ctx.core.conversations.send(
-      this.conversationId,
+      conversationId,
       this.endpointId,
       contentOf(payload),
       payload,
     );
-    const everyone = delivered > 0 && delivered === members - 1;
-    if (mode === 'A' || mode === 'D') this.send(everyone ? 'ACK' : 'NAK', trid);
-    else if (mode === 'N' && !everyone) this.send('NAK', trid);
+    return delivered > 0 && delivered === members - 1;
+  }
+
+  /** Another participant `handle` of this conversation, if the server stores a picture for them. */
+  private async pictureOwner(handle: string): Promise<PictureOwner | undefined> {
+    if (!this.conversationId || !this.account) return undefined;
+    const self = this.account.id;
+    const participant = this.ctx.core.conversations
+      .others(this.conversationId, this.endpointId)
+      .find((p) => p.handle === handle && p.accountId !== self);
+    if (!participant) return undefined;
+    const picture = await this.ctx.core.pictures.get(participant.accountId);
+    if (!picture) return undefined;
+    return { handle: participant.handle, displayName: participant.displayName, picture };
   }
 
   private onEvent(event: ConversationEvent): void {
@@ -255,6 +296,7 @@ export class SbSession {
     if (this.state === 'closed') return;
     const conversationId = this.conversationId;
     this.state = 'closed';
+    this.pictures.close();
     this.ctx.sbSessions.delete(this);
     if (conversationId) this.ctx.core.conversations.leave(conversationId, this.endpointId, reason);
     this.transport.close();

@@ -438,19 +438,30 @@ export class KyselyStore implements Store {
     }
   }
 
-  async claimOffline(recipientId: string, now: number): Promise<OfflineMessageRow[]> {
+  async claimOffline(recipientId: string, now: number, senderHandle?: string): Promise<OfflineMessageRow[]> {
     // A single UPDATE … RETURNING: a row is claimed by whichever statement flips its
     // delivered_at first. On PostgreSQL a concurrent claim waits for the row lock and
     // then re-checks `delivered_at is null`, so it skips rows already claimed.
-    const rows = await this.#db
+    let query = this.#db
       .updateTable('offline_message')
       .set({ delivered_at: now })
       .where('recipient_id', '=', recipientId)
-      .where('delivered_at', 'is', null)
-      .returningAll()
-      .execute();
+      .where('delivered_at', 'is', null);
+    if (senderHandle !== undefined) query = query.where('sender_handle', '=', senderHandle);
+    const rows = await query.returningAll().execute();
     // RETURNING has no guaranteed order.
     return rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toOfflineMessage);
+  }
+
+  async listOffline(recipientId: string): Promise<OfflineMessageRow[]> {
+    const rows = await this.#db
+      .selectFrom('offline_message')
+      .selectAll()
+      .where('recipient_id', '=', recipientId)
+      .where('delivered_at', 'is', null)
+      .orderBy('seq')
+      .execute();
+    return rows.map(toOfflineMessage);
   }
 
   async countOffline(recipientId: string): Promise<number> {
