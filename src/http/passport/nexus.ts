@@ -1,11 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { usableHost } from '../host.ts';
 import { sendExact } from './raw-reply.ts';
 
 /** What to name when the request has no usable Host header (HTTP/1.0 clients). */
 const DEFAULT_HOST = 'login.passport.com';
-/** A host name or bracketed IPv6 literal, with an optional port. */
-const HOST_HEADER =
-  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
 
 /**
  * The host the client reached us by, as given in its Host header: `login.passport.com`
@@ -14,8 +12,7 @@ const HOST_HEADER =
  * back to the default.
  */
 export function requestHost(request: FastifyRequest): string {
-  const host = request.headers.host?.trim();
-  return host !== undefined && host.length <= 261 && HOST_HEADER.test(host) ? host : DEFAULT_HOST;
+  return usableHost(request) ?? DEFAULT_HOST;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { usableHost } from '../host.ts';
 
 /**
  * Headers on every web page and OAuth response:
@@ -28,15 +29,10 @@ export function sameSecret(a: string | undefined, b: string | undefined): boolea
   return timingSafeEqual(digest(a), digest(b));
 }
 
-/** A host[:port] or bracketed IPv6 literal[:port], as a Host header may hold. */
-const HOST =
-  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
-
 /** `scheme://host[:port]` of the request, or undefined when the Host header is unusable. */
 export function requestOrigin(request: FastifyRequest): string | undefined {
-  const host = request.headers.host?.trim();
-  if (host === undefined || host.length > 261 || !HOST.test(host)) return undefined;
-  return `${request.protocol}://${host.toLowerCase()}`;
+  const host = usableHost(request);
+  return host === undefined ? undefined : `${request.protocol}://${host.toLowerCase()}`;
 }
 
 /**
