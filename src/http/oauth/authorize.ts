@@ -6,7 +6,7 @@ import { html } from '../web/html.ts';
 import { csrfField, messagePage, page, sendPage } from '../web/layout.ts';
 import { csrfRejected, currentSession, sessionCsrfValid } from '../web/session.ts';
 import { single } from './errors.ts';
-import { withParameters } from './redirect-uri.ts';
+import { soleRedirectUri, withParameters } from './redirect-uri.ts';
 import { scopeWords } from './scope-words.ts';
 
 /** The parameters of an authorization request that the consent form carries back. */
@@ -67,21 +67,16 @@ async function check(core: Core, params: URLSearchParams, implicit: boolean): Pr
   const client = await core.oauth.getClient(clientId);
   if (client === undefined)
     return { kind: 'page', message: 'The app asking for access is not registered here.' };
-  let redirectUri: string;
-  if (givenRedirect !== undefined) {
-    // RFC 9700 §2.1 / RFC 6749 §3.1.2.3: compared exactly with a registered URI.
-    if (!client.redirectUris.includes(givenRedirect)) {
-      return { kind: 'page', message: 'The app asked to send you to an address it has not registered.' };
-    }
-    redirectUri = givenRedirect;
-  } else if (client.redirectUris.length === 1 && client.redirectUris[0] !== undefined) {
-    // RFC 6749 §3.1.2.3: may be omitted when exactly one is registered.
-    redirectUri = client.redirectUris[0];
-  } else {
+  const redirectUri = givenRedirect ?? soleRedirectUri(client);
+  if (redirectUri === undefined) {
     return {
       kind: 'page',
       message: 'The request does not say where to send you back (redirect_uri is missing).',
     };
+  }
+  // RFC 9700 §2.1 / RFC 6749 §3.1.2.3: compared exactly with a registered URI.
+  if (!client.redirectUris.includes(redirectUri)) {
+    return { kind: 'page', message: 'The app asked to send you to an address it has not registered.' };
   }
 
   // The error goes where the response would: the fragment for the implicit grant (§4.2.2.1).

@@ -9,6 +9,11 @@ export function noStore(reply: FastifyReply): FastifyReply {
   return reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
 }
 
+/** A JSON body that holds or concerns a credential: never cached. */
+export function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
+  return noStore(reply).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
 /**
  * RFC 6749 §5.2 error response: JSON `{ error, error_description }`, 400, except
  * `invalid_client`: 401 with a WWW-Authenticate challenge for the scheme clients
@@ -17,10 +22,7 @@ export function noStore(reply: FastifyReply): FastifyReply {
 export function sendOAuthError(reply: FastifyReply, code: OAuthErrorCode, description: string): FastifyReply {
   const status = code === 'invalid_client' ? 401 : code === 'server_error' ? 500 : 400;
   if (code === 'invalid_client') reply.header('www-authenticate', `Basic realm="${REALM}", charset="UTF-8"`);
-  return noStore(reply)
-    .code(status)
-    .header('content-type', 'application/json; charset=utf-8')
-    .send(JSON.stringify({ error: code, error_description: description }));
+  return sendJson(reply.code(status), { error: code, error_description: description });
 }
 
 /** Runs an endpoint's work and answers an OAuthError it throws per RFC 6749 §5.2. */
@@ -50,4 +52,14 @@ export function single(params: URLSearchParams, name: string): string | undefine
  */
 export function allowAnyOrigin(reply: FastifyReply): FastifyReply {
   return reply.header('access-control-allow-origin', '*');
+}
+
+/** The answer to a CORS preflight (Fetch §3.2.2) for an endpoint `allowAnyOrigin` serves. */
+export function sendPreflight(reply: FastifyReply, methods: string, headers: string): FastifyReply {
+  return allowAnyOrigin(reply)
+    .header('access-control-allow-methods', methods)
+    .header('access-control-allow-headers', headers)
+    .header('access-control-max-age', '600')
+    .code(204)
+    .send();
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/core.ts';
 import { addressKey } from '../../core/login-throttle.ts';
 import { queryOf } from '../web/forms.ts';
-import { allowAnyOrigin, noStore, REALM } from './errors.ts';
+import { allowAnyOrigin, REALM, sendJson, sendPreflight } from './errors.ts';
 
 function bearerError(reply: FastifyReply, status: number, error: string | undefined, description?: string) {
   // RFC 6750 §3: a request with no token gets the bare challenge; a bad one names the error.
@@ -14,11 +14,7 @@ function bearerError(reply: FastifyReply, status: number, error: string | undefi
     error === undefined
       ? { error: 'invalid_token', error_description: 'no access token' }
       : { error, error_description: description };
-  return noStore(allowAnyOrigin(reply))
-    .code(status)
-    .header('www-authenticate', challenge)
-    .header('content-type', 'application/json; charset=utf-8')
-    .send(JSON.stringify(body));
+  return sendJson(allowAnyOrigin(reply).code(status).header('www-authenticate', challenge), body);
 }
 
 /**
@@ -45,16 +41,16 @@ export function registerMe(app: FastifyInstance, core: Core): void {
       core.oauth.validateAccessToken(token),
     );
     if (result.status === 'throttled') {
-      return noStore(allowAnyOrigin(reply))
-        .code(429)
-        .header('retry-after', '60')
-        .send({ error: 'too_many_requests', error_description: 'too many invalid tokens; wait a minute' });
+      return sendJson(allowAnyOrigin(reply).code(429).header('retry-after', '60'), {
+        error: 'too_many_requests',
+        error_description: 'too many invalid tokens; wait a minute',
+      });
     }
     if (result.status === 'failed') {
       return bearerError(reply, 401, 'invalid_token', 'the access token is unknown, revoked or expired');
     }
     const { account, scopes } = result.value;
-    return noStore(allowAnyOrigin(reply)).send({
+    return sendJson(allowAnyOrigin(reply), {
       id: account.id,
       name: account.displayName,
       ...(scopes.includes('wl.emails')
@@ -63,12 +59,5 @@ export function registerMe(app: FastifyInstance, core: Core): void {
     });
   });
 
-  app.options('/v5.0/me', async (_request, reply) =>
-    allowAnyOrigin(reply)
-      .header('access-control-allow-methods', 'GET')
-      .header('access-control-allow-headers', 'Authorization')
-      .header('access-control-max-age', '600')
-      .code(204)
-      .send(),
-  );
+  app.options('/v5.0/me', async (_request, reply) => sendPreflight(reply, 'GET', 'Authorization'));
 }

@@ -1,3 +1,10 @@
+import type { OAuthClient } from '../../core/oauth-api.ts';
+
+/** RFC 6749 §3.1.2.3: the redirect URI may be left out when exactly one is registered. */
+export function soleRedirectUri(client: OAuthClient): string | undefined {
+  return client.redirectUris.length === 1 ? client.redirectUris[0] : undefined;
+}
+
 /**
  * `uri` with the parameters added to its query (RFC 6749 §4.1.2: the query the URI
  * already has is kept), or to its fragment (§4.2.2, the implicit grant's tokens).

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/core.ts';
 import { type OAuthClient, OAuthError, type TokenSet } from '../../core/oauth-api.ts';
 import { formOf } from '../web/forms.ts';
-import { allowAnyOrigin, answeringOAuthErrors, noStore, single } from './errors.ts';
+import { allowAnyOrigin, answeringOAuthErrors, noStore, sendJson, sendPreflight, single } from './errors.ts';
+import { soleRedirectUri } from './redirect-uri.ts';
 
 /** RFC 6749 §2.3.1: `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`. */
 function basicCredentials(
@@ -60,10 +61,6 @@ function requireForm(request: FastifyRequest): URLSearchParams {
   return form;
 }
 
-function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
-  return noStore(reply).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
-}
-
 /** RFC 6749 §5.1 successful response. */
 function tokenResponse(tokens: TokenSet): Record<string, unknown> {
   return {
@@ -92,10 +89,8 @@ export function registerTokenEndpoints(app: FastifyInstance, core: Core): void {
         // §4.1.3; the code is bound to this client and redirect URI, and PKCE is checked (RFC 7636 §4.6).
         const code = single(form, 'code');
         if (code === undefined) throw new OAuthError('invalid_request', 'code is missing');
-        let redirectUri = single(form, 'redirect_uri');
         // §4.1.3: required if the authorization request had it; with one registered URI it may have been left out.
-        if (redirectUri === undefined && client.redirectUris.length === 1)
-          redirectUri = client.redirectUris[0];
+        const redirectUri = single(form, 'redirect_uri') ?? soleRedirectUri(client);
         if (redirectUri === undefined) throw new OAuthError('invalid_request', 'redirect_uri is missing');
         const codeVerifier = single(form, 'code_verifier');
         const tokens = await core.oauth.redeemCode({
@@ -164,12 +159,7 @@ export function registerTokenEndpoints(app: FastifyInstance, core: Core): void {
 
   // Browsers preflight a cross-origin POST with an Authorization header (Fetch §3.2.2).
   const preflight = async (_request: FastifyRequest, reply: FastifyReply) =>
-    allowAnyOrigin(reply)
-      .header('access-control-allow-methods', 'POST')
-      .header('access-control-allow-headers', 'Authorization, Content-Type')
-      .header('access-control-max-age', '600')
-      .code(204)
-      .send();
+    sendPreflight(reply, 'POST', 'Authorization, Content-Type');
 
   const methodNotAllowed = async (_request: FastifyRequest, reply: FastifyReply) =>
     sendJson(reply.code(405).header('allow', 'POST'), {
