@@ -24,13 +24,8 @@ export interface PassportRoutesOptions {
  */
 export async function passportRoutes(app: FastifyInstance, options: PassportRoutesOptions): Promise<void> {
   // SOAP bodies as plain strings; rst.ts parses them itself (with DTDs refused and
-  // no entity expansion). Clients send `text/xml; charset=utf-8`; anything else,
-  // including no Content-Type, is read as text too and judged by its content.
-  app.addContentTypeParser(
-    ['text/xml', 'application/xml', 'application/soap+xml'],
-    { parseAs: 'string' },
-    (_request, body, done) => done(null, body),
-  );
+  // no entity expansion). Clients send `text/xml; charset=utf-8`; that and anything
+  // else, including no Content-Type, is read as text and judged by its content.
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   registerNexus(app);

@@ -4,8 +4,9 @@ import type { Core } from '../../core/core.ts';
 import type { IssuedTicket } from '../../core/tickets.ts';
 import type { AccountRow } from '../../store/types.ts';
 import { randomToken } from '../../util/ids.ts';
+import { escapeXml } from '../../util/xml.ts';
 import { sendExact } from './raw-reply.ts';
-import { children, escapeXml, parseSoap, path, text, type XmlNode, XmlRejected } from './xml.ts';
+import { children, parseSoap, path, text, type XmlNode, XmlRejected } from './xml.ts';
 
 /**
  * The Passport SOAP security-token service, `POST https://login.live.com/RST.srf`

@@ -1,8 +1,9 @@
 import { XMLParser } from 'fast-xml-parser';
+import { isXmlChar } from '../../util/xml.ts';
 
 /**
  * Small XML helpers for the Passport SOAP endpoint: a parser set up for untrusted
- * input, navigation by local name, and escaping for the responses we write.
+ * input and navigation by local name. Responses are escaped with util/xml.ts.
  */
 
 /** A parsed element as fast-xml-parser returns it: text, or an object of children and `@_` attributes. */
@@ -104,47 +105,4 @@ export function attribute(node: XmlNode | undefined, name: string): string | und
   if (node === undefined || typeof node === 'string') return undefined;
   const value = node[`@_${name}`];
   return typeof value === 'string' ? value : undefined;
-}
-
-/**
- * Escapes text for XML element content and (double- or single-quoted) attribute
- * values. Characters XML 1.0 does not allow at all (most C0 controls, lone
- * surrogates) become U+FFFD, so the output is always well-formed.
- */
-export function escapeXml(value: string): string {
-  let out = '';
-  for (const ch of value) {
-    switch (ch) {
-      case '&':
-        out += '&amp;';
-        break;
-      case '<':
-        out += '&lt;';
-        break;
-      case '>':
-        out += '&gt;';
-        break;
-      case '"':
-        out += '&quot;';
-        break;
-      case "'":
-        out += '&apos;';
-        break;
-      default:
-        out += isXmlChar(ch.codePointAt(0) ?? 0) ? ch : '\uFFFD';
-    }
-  }
-  return out;
-}
-
-/** XML 1.0 §2.2 `Char`. */
-function isXmlChar(code: number): boolean {
-  return (
-    code === 0x9 ||
-    code === 0xa ||
-    code === 0xd ||
-    (code >= 0x20 && code <= 0xd7ff) ||
-    (code >= 0xe000 && code <= 0xfffd) ||
-    (code >= 0x10000 && code <= 0x10ffff)
-  );
 }
