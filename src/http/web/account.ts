@@ -37,7 +37,8 @@ interface Messages {
 
 async function accountPage(ctx: WebContext, session: SignedIn, messages: Messages): Promise<SafeHtml> {
   const { core } = ctx;
-  const account = (await core.accounts.findById(session.account.id)) ?? session.account;
+  // Fresh: the session lookup read it in this request, and a change that succeeds redirects instead.
+  const account = session.account;
   const properties = await core.accounts.properties(account.id, [PERSONAL_MESSAGE]);
   const avatar = account.picture;
   const authorized = await core.oauth.authorizedApps(account.id);
@@ -291,15 +292,11 @@ export function registerAccount(app: FastifyInstance, ctx: WebContext): void {
     const confidential = field(form, 'type') === 'confidential';
     const again = (error: string) =>
       show(reply, session, 400, { error, app: { name, redirectUris: uriText, confidential } });
-    const redirectUris = [
-      ...new Set(
-        uriText
-          .split(/\r?\n/)
-          .map((u) => u.trim())
-          .filter((u) => u !== ''),
-      ),
-    ];
-    // The name and each URI are checked by core (RFC 6749 §3.1.2, RFC 8252 §7); its words are shown.
+    const redirectUris = uriText
+      .split(/\r?\n/)
+      .map((u) => u.trim())
+      .filter((u) => u !== '');
+    // Core checks the name and URIs and drops repeats (RFC 6749 §3.1.2, RFC 8252 §7); its words are shown.
     let registered: Awaited<ReturnType<typeof core.oauth.registerClient>>;
     try {
       registered = await core.oauth.registerClient({

@@ -16,7 +16,7 @@ export function page(options: PageOptions): SafeHtml {
     ? html`<nav aria-label="Account">
         <a href="/account">${who.account.displayName}</a>
         <form method="post" action="/signout">
-          <input type="hidden" name="csrf" value="${who.csrf}">
+          ${csrfField(who.csrf)}
           <button type="submit" class="link">Sign out</button>
         </form>
       </nav>`

@@ -1,4 +1,5 @@
 import type { Core } from '../../core/core.ts';
+import { normalizeHandle } from '../../util/handle.ts';
 
 export type SignupMode = 'open' | 'closed' | 'invite';
 
@@ -31,6 +32,6 @@ export const DEFAULT_WEB_SETTINGS: WebSettings = {
  * `alice@<domain>`; a full address is taken as typed (lower-cased).
  */
 export function handleFromInput(input: string, domain: string): string {
-  const trimmed = input.trim().toLowerCase();
-  return trimmed.includes('@') ? trimmed : `${trimmed}@${domain}`;
+  const handle = normalizeHandle(input);
+  return handle.includes('@') ? handle : `${handle}@${domain}`;
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { addressKey, LoginThrottle } from '../../core/login-throttle.ts';
 import { isShorterThanPolicy } from '../../core/password-policy.ts';
 import { isPapillonError } from '../../util/errors.ts';
+import { handleDomain } from '../../util/handle.ts';
 import { field, formOf, queryOf } from './forms.ts';
 import { html, type SafeHtml } from './html.ts';
 import { csrfField, messagePage, notice, page, sendPage } from './layout.ts';
@@ -207,7 +208,7 @@ async function signUp(
 
   if (name === '') return again(400, 'Choose an account name.');
   const handle = handleFromInput(name, ctx.domain);
-  if (!handle.endsWith(`@${ctx.domain}`) || handle.indexOf('@') !== handle.lastIndexOf('@')) {
+  if (handleDomain(handle) !== ctx.domain) {
     return again(400, `Accounts on this server end in @${ctx.domain}; choose the name before it.`);
   }
   if (password !== field(form, 'confirm')) return again(400, 'The two passwords are not the same.');
