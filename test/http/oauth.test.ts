@@ -7,10 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type { OAuthClient } from '../../src/core/oauth-api.ts';
-import { startTestServer, type TestServer } from '../support/papillon-server.ts';
-import { csrfOf, WebClient, type WebResponse } from '../support/web-client.ts';
+import { csrfOf, serverForSuite, WebClient, type WebResponse } from '../support/web-client.ts';
 
 const PASSWORD = 'correct horse battery';
 const REDIRECT = 'https://app.example/callback';
@@ -45,8 +44,7 @@ async function signIn(browser: WebClient, handle: string, password = PASSWORD): 
 }
 
 describe('OAuth 2.0 authorization server', () => {
-  let server: TestServer;
-  let base: string;
+  const web = serverForSuite();
   let browser: WebClient;
   let api: WebClient;
   let pub: OAuthClient;
@@ -56,9 +54,7 @@ describe('OAuth 2.0 authorization server', () => {
   let otherConfSecret: string;
 
   before(async () => {
-    server = await startTestServer();
-    base = `http://127.0.0.1:${server.port('http')}`;
-    const core = server.server.core;
+    const { core, base } = web;
     await core.accounts.create({ handle: 'alice@localhost', password: PASSWORD, displayName: 'Alice' });
     pub = (
       await core.oauth.registerClient({
@@ -88,10 +84,6 @@ describe('OAuth 2.0 authorization server', () => {
     api = new WebClient(base);
     const signedIn = await signIn(browser, 'alice@localhost');
     assert.equal(signedIn.status, 303);
-  });
-
-  after(async () => {
-    await server?.stop();
   });
 
   /** Runs GET authorize → consent → Allow, and returns where the browser was sent. */
@@ -151,19 +143,19 @@ describe('OAuth 2.0 authorization server', () => {
       const res = await api.get('/.well-known/oauth-authorization-server');
       assert.equal(res.status, 200);
       const meta = res.json as Record<string, unknown>;
-      assert.equal(meta.issuer, base);
-      assert.equal(meta.authorization_endpoint, `${base}/oauth/authorize`);
-      assert.equal(meta.token_endpoint, `${base}/oauth/token`);
-      assert.equal(meta.revocation_endpoint, `${base}/oauth/revoke`);
-      assert.equal(meta.introspection_endpoint, `${base}/oauth/introspect`);
+      assert.equal(meta.issuer, web.base);
+      assert.equal(meta.authorization_endpoint, `${web.base}/oauth/authorize`);
+      assert.equal(meta.token_endpoint, `${web.base}/oauth/token`);
+      assert.equal(meta.revocation_endpoint, `${web.base}/oauth/revoke`);
+      assert.equal(meta.introspection_endpoint, `${web.base}/oauth/introspect`);
       assert.deepEqual(meta.code_challenge_methods_supported, ['S256']);
       assert.deepEqual(meta.response_types_supported, ['code', 'token']);
       assert.ok((meta.scopes_supported as string[]).includes('wl.messenger'));
       assert.ok((meta.token_endpoint_auth_methods_supported as string[]).includes('client_secret_basic'));
       const other = await api.get('/.well-known/oauth-authorization-server', {
-        host: `localhost:${server.port('http')}`,
+        host: `localhost:${web.server.port('http')}`,
       });
-      assert.equal((other.json as { issuer: string }).issuer, `http://localhost:${server.port('http')}`);
+      assert.equal((other.json as { issuer: string }).issuer, `http://localhost:${web.server.port('http')}`);
     });
   });
 
@@ -244,7 +236,7 @@ describe('OAuth 2.0 authorization server', () => {
     });
 
     it('sends a signed-out browser to the sign-in page, and back afterwards', async () => {
-      const stranger = new WebClient(base);
+      const stranger = new WebClient(web.base);
       const { challenge } = pkce();
       const path = authorizePath({
         response_type: 'code',
@@ -270,7 +262,7 @@ describe('OAuth 2.0 authorization server', () => {
         return: back,
       });
       assert.equal(done.status, 303);
-      assert.equal(done.location, `${base}${back}`);
+      assert.equal(done.location, `${web.base}${back}`);
       const consentPage = await stranger.get(back);
       assert.equal(consentPage.status, 200);
     });
@@ -543,7 +535,7 @@ describe('OAuth 2.0 authorization server', () => {
 
     it('works at Live paths: oauth20_authorize.srf, oauth20_token.srf, oauth20_desktop.srf', async () => {
       const { verifier, challenge } = pkce();
-      const desktop = `${base}/oauth20_desktop.srf`;
+      const desktop = `${web.base}/oauth20_desktop.srf`;
       const answer = await consent(
         {
           response_type: 'code',
@@ -727,7 +719,7 @@ describe('OAuth 2.0 authorization server', () => {
   describe('GET /v5.0/me', () => {
     it('answers the profile for a Bearer header or an access_token parameter', async () => {
       const tokens = await publicTokens('wl.messenger wl.emails');
-      const alice = await server.server.core.accounts.get('alice@localhost');
+      const alice = await web.core.accounts.get('alice@localhost');
       const viaHeader = await api.get('/v5.0/me', { authorization: `Bearer ${tokens.access_token}` });
       assert.equal(viaHeader.status, 200);
       assert.deepEqual(viaHeader.json, {
@@ -764,13 +756,12 @@ describe('OAuth 2.0 authorization server', () => {
 });
 
 describe('OAuth with the implicit grant turned off (oauthImplicit=false)', () => {
-  let server: TestServer;
+  const web = serverForSuite({ PAPILLON_OAUTH_IMPLICIT: 'false' });
   let browser: WebClient;
   let client: OAuthClient;
 
   before(async () => {
-    server = await startTestServer({ PAPILLON_OAUTH_IMPLICIT: 'false' });
-    const core = server.server.core;
+    const core = web.core;
     await core.accounts.create({ handle: 'bob@localhost', password: PASSWORD });
     client = (
       await core.oauth.registerClient({
@@ -780,12 +771,8 @@ describe('OAuth with the implicit grant turned off (oauthImplicit=false)', () =>
         ownerId: null,
       })
     ).client;
-    browser = new WebClient(`http://127.0.0.1:${server.port('http')}`);
+    browser = new WebClient(web.base);
     await signIn(browser, 'bob@localhost');
-  });
-
-  after(async () => {
-    await server?.stop();
   });
 
   it('refuses response_type=token with unsupported_response_type, and leaves it out of the metadata', async () => {

@@ -5,14 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { MultipartBody, parseMultipart } from '../../src/http/web/forms.ts';
 import { escapeHtml, html, raw } from '../../src/http/web/html.ts';
 import { localReturnPath } from '../../src/http/web/security.ts';
 import { loadConfig } from '../../src/server/config.ts';
 import { isPapillonError } from '../../src/util/errors.ts';
-import { startTestServer, type TestServer } from '../support/papillon-server.ts';
-import { csrfOf, WebClient, type WebResponse } from '../support/web-client.ts';
+import { csrfOf, serverForSuite, WebClient, type WebResponse } from '../support/web-client.ts';
 
 const PASSWORD = 'correct horse battery';
 
@@ -89,20 +88,10 @@ describe('web building blocks', () => {
 });
 
 describe('web pages (sign-up open)', () => {
-  let server: TestServer;
-  let base: string;
-
-  before(async () => {
-    server = await startTestServer({ PAPILLON_PASSWORD_MIN_LENGTH: '10' });
-    base = `http://127.0.0.1:${server.port('http')}`;
-  });
-
-  after(async () => {
-    await server?.stop();
-  });
+  const web = serverForSuite({ PAPILLON_PASSWORD_MIN_LENGTH: '10' });
 
   it('serves its stylesheet and pages usable on a phone, with the security headers', async () => {
-    const browser = new WebClient(base);
+    const browser = new WebClient(web.base);
     const css = await browser.get('/static/papillon.css');
     assert.equal(css.status, 200);
     assert.match(String(css.headers['content-type']), /^text\/css/);
@@ -128,30 +117,30 @@ describe('web pages (sign-up open)', () => {
   });
 
   it('signs up, rejecting a forged or missing CSRF token', async () => {
-    const browser = new WebClient(base);
+    const browser = new WebClient(web.base);
     await browser.get('/signup');
     const fields = { name: 'carol', displayName: 'Carol', password: PASSWORD, confirm: PASSWORD };
     const forged = await browser.post('/signup', { ...fields, csrf: 'forged' });
     assert.equal(forged.status, 403);
-    const stranger = new WebClient(base);
+    const stranger = new WebClient(web.base);
     const noCookie = await stranger.post('/signup', {
       ...fields,
       csrf: csrfOf((await browser.get('/signup')).body),
     });
     assert.equal(noCookie.status, 403);
-    assert.equal(await server.server.core.accounts.find('carol@localhost'), undefined);
+    assert.equal(await web.core.accounts.find('carol@localhost'), undefined);
 
     const res = await signUp(browser, fields);
     assert.equal(res.status, 303, res.body);
-    assert.equal(res.location, `${base}/account?done=welcome`);
+    assert.equal(res.location, `${web.base}/account?done=welcome`);
     const cookie = browser.cookies.get('papillon_session');
     assert.ok(cookie);
     assert.match(cookie.raw, /; HttpOnly/);
     assert.match(cookie.raw, /; SameSite=Lax/);
     assert.doesNotMatch(cookie.raw, /Secure/);
-    const carol = await server.server.core.accounts.get('carol@localhost');
+    const carol = await web.core.accounts.get('carol@localhost');
     assert.equal(carol.displayName, 'Carol');
-    assert.ok(await server.server.core.credentials.verifyPassword('carol@localhost', PASSWORD));
+    assert.ok(await web.core.credentials.verifyPassword('carol@localhost', PASSWORD));
     const account = await browser.get('/account?done=welcome');
     assert.equal(account.status, 200);
     assert.match(account.body, /carol@localhost/);
@@ -159,7 +148,7 @@ describe('web pages (sign-up open)', () => {
   });
 
   it('explains why a sign-up is refused', async () => {
-    const browser = new WebClient(base);
+    const browser = new WebClient(web.base);
     const cases: Array<[Record<string, string>, number, RegExp]> = [
       [{ name: 'dave', password: 'short', confirm: 'short' }, 400, /at least 10 characters/],
       [{ name: 'dave', password: PASSWORD, confirm: `${PASSWORD}!` }, 400, /not the same/],
@@ -178,13 +167,13 @@ describe('web pages (sign-up open)', () => {
       assert.match(res.body, message);
       assert.equal(browser.cookies.get('papillon_session'), undefined);
     }
-    assert.equal(await server.server.core.accounts.find('dave@localhost'), undefined);
+    assert.equal(await web.core.accounts.find('dave@localhost'), undefined);
   });
 
   it('signs in and out; a bad return URL goes to the account page', async () => {
-    const core = server.server.core;
+    const core = web.core;
     await core.accounts.create({ handle: 'erin@localhost', password: PASSWORD, displayName: 'Erin' });
-    const browser = new WebClient(base);
+    const browser = new WebClient(web.base);
     const form = await browser.get('/signin?return=//evil.example/x');
     const res = await browser.post('/signin', {
       csrf: csrfOf(form.body),
@@ -193,7 +182,7 @@ describe('web pages (sign-up open)', () => {
       return: '//evil.example/x',
     });
     assert.equal(res.status, 303);
-    assert.equal(res.location, `${base}/account`);
+    assert.equal(res.location, `${web.base}/account`);
     const page = await browser.get('/account');
     assert.equal(page.status, 200);
     const forgedOut = await browser.post('/signout', { csrf: 'nope' });
@@ -208,10 +197,10 @@ describe('web pages (sign-up open)', () => {
   });
 
   it('throttles repeated sign-in failures per address and account', async () => {
-    const core = server.server.core;
+    const core = web.core;
     await core.accounts.create({ handle: 'frank@localhost', password: PASSWORD });
     await core.accounts.create({ handle: 'grace@localhost', password: PASSWORD });
-    const browser = new WebClient(base);
+    const browser = new WebClient(web.base);
     for (let i = 0; i < 5; i += 1) {
       const res = await signIn(browser, 'frank', 'wrong password');
       assert.equal(res.status, 400);
@@ -224,7 +213,7 @@ describe('web pages (sign-up open)', () => {
     assert.match(locked.body, /Too many attempts/);
     assert.equal(browser.cookies.get('papillon_session'), undefined);
     // Another account from the same address is not locked out.
-    const other = await signIn(new WebClient(base), 'grace', PASSWORD);
+    const other = await signIn(new WebClient(web.base), 'grace', PASSWORD);
     assert.equal(other.status, 303);
   });
 
@@ -234,17 +223,17 @@ describe('web pages (sign-up open)', () => {
     let accountId: string;
 
     before(async () => {
-      const core = server.server.core;
+      const core = web.core;
       accountId = (
         await core.accounts.create({ handle: 'heidi@localhost', password: PASSWORD, displayName: 'Heidi' })
       ).id;
-      browser = new WebClient(base);
+      browser = new WebClient(web.base);
       assert.equal((await signIn(browser, 'heidi')).status, 303);
       csrf = csrfOf((await browser.get('/account')).body);
     });
 
     it('refuses every form without the session CSRF token', async () => {
-      const core = server.server.core;
+      const core = web.core;
       const posts: Array<[string, Record<string, string>]> = [
         ['/account/name', { displayName: 'Hacked' }],
         ['/account/message', { message: 'hacked' }],
@@ -274,11 +263,11 @@ describe('web pages (sign-up open)', () => {
     });
 
     it('changes the display name, escaping it in every page', async () => {
-      const core = server.server.core;
+      const core = web.core;
       const name = '<script>alert("x")</script> & co';
       const res = await browser.post('/account/name', { csrf, displayName: name });
       assert.equal(res.status, 303);
-      assert.equal(res.location, `${base}/account?done=name`);
+      assert.equal(res.location, `${web.base}/account?done=name`);
       assert.equal((await core.accounts.get('heidi@localhost')).displayName, name);
       const page = await browser.get('/account?done=name');
       assert.doesNotMatch(page.body, /<script>/);
@@ -292,7 +281,7 @@ describe('web pages (sign-up open)', () => {
     });
 
     it('sets the personal message: stored, and shown through the endpoints signed in', async () => {
-      const core = server.server.core;
+      const core = web.core;
       await core.presence.set(accountId, 'test-endpoint', { status: 'online', statusText: 'from a client' });
       const res = await browser.post('/account/message', { csrf, message: '  <b>On holiday</b>  ' });
       assert.equal(res.status, 303);
@@ -313,7 +302,7 @@ describe('web pages (sign-up open)', () => {
     });
 
     it('uploads a picture (stored with its SHA-1) and refuses what is not one', async () => {
-      const core = server.server.core;
+      const core = web.core;
       const res = await browser.postMultipart(
         '/account/avatar',
         { csrf },
@@ -336,7 +325,7 @@ describe('web pages (sign-up open)', () => {
       assert.equal(image.status, 200);
       assert.equal(image.headers['content-type'], 'image/png');
       assert.deepEqual(image.bytes, PNG);
-      assert.equal((await new WebClient(base).get('/account/avatar')).status, 303);
+      assert.equal((await new WebClient(web.base).get('/account/avatar')).status, 303);
 
       const text = await browser.postMultipart(
         '/account/avatar',
@@ -374,7 +363,7 @@ describe('web pages (sign-up open)', () => {
     });
 
     it('changes the password only with the current one, and within the policy', async () => {
-      const core = server.server.core;
+      const core = web.core;
       const next = 'a much better passphrase';
       const wrong = await browser.post('/account/password', {
         csrf,
@@ -409,7 +398,7 @@ describe('web pages (sign-up open)', () => {
       assert.equal(mismatch.status, 400);
       assert.ok(await core.credentials.verifyPassword('heidi@localhost', PASSWORD));
       // Someone else signed in with the old password (another browser)…
-      const intruder = new WebClient(base);
+      const intruder = new WebClient(web.base);
       assert.equal((await signIn(intruder, 'heidi')).status, 303);
       assert.equal((await intruder.get('/account')).status, 200);
       const ok = await browser.post('/account/password', {
@@ -428,7 +417,7 @@ describe('web pages (sign-up open)', () => {
     });
 
     it('registers apps (secret shown once), lists and deletes them', async () => {
-      const core = server.server.core;
+      const core = web.core;
       const pub = await browser.post('/account/clients', {
         csrf,
         name: 'My <b>app</b>',
@@ -489,7 +478,7 @@ describe('web pages (sign-up open)', () => {
     });
 
     it('lists the apps with access and revokes one', async () => {
-      const core = server.server.core;
+      const core = web.core;
       const { client } = await core.oauth.registerClient({
         name: 'Chat <client>',
         redirectUris: ['https://chat.example/cb'],
@@ -516,20 +505,10 @@ describe('web pages (sign-up open)', () => {
 });
 
 describe('web pages (sign-up closed)', () => {
-  let server: TestServer;
-  let base: string;
-
-  before(async () => {
-    server = await startTestServer({ PAPILLON_SIGNUP: 'closed' });
-    base = `http://127.0.0.1:${server.port('http')}`;
-  });
-
-  after(async () => {
-    await server?.stop();
-  });
+  const web = serverForSuite({ PAPILLON_SIGNUP: 'closed' });
 
   it('refuses sign-up and does not offer it', async () => {
-    const browser = new WebClient(base);
+    const browser = new WebClient(web.base);
     const page = await browser.get('/signup');
     assert.equal(page.status, 403);
     assert.match(page.body, /does not take sign-ups/);
@@ -542,27 +521,17 @@ describe('web pages (sign-up closed)', () => {
       confirm: PASSWORD,
     });
     assert.equal(post.status, 403);
-    assert.equal(await server.server.core.accounts.find('ivan@localhost'), undefined);
+    assert.equal(await web.core.accounts.find('ivan@localhost'), undefined);
   });
 });
 
 describe('web pages (sign-ups per address limited)', () => {
-  let server: TestServer;
-  let base: string;
-
-  before(async () => {
-    server = await startTestServer({ PAPILLON_SIGNUPS_PER_HOUR: '2' });
-    base = `http://127.0.0.1:${server.port('http')}`;
-  });
-
-  after(async () => {
-    await server?.stop();
-  });
+  const web = serverForSuite({ PAPILLON_SIGNUPS_PER_HOUR: '2' });
 
   it('creates two accounts from one address, then refuses a third for an hour', async () => {
     const outcome = async (name: string) =>
       (
-        await signUp(new WebClient(base), {
+        await signUp(new WebClient(web.base), {
           name,
           displayName: name,
           password: PASSWORD,
@@ -573,7 +542,7 @@ describe('web pages (sign-ups per address limited)', () => {
     // A refused attempt (name taken) does not count as an account made.
     assert.equal(await outcome('bot1'), 409);
     assert.equal(await outcome('bot2'), 303);
-    const third = await signUp(new WebClient(base), {
+    const third = await signUp(new WebClient(web.base), {
       name: 'bot3',
       password: PASSWORD,
       confirm: PASSWORD,
@@ -581,28 +550,18 @@ describe('web pages (sign-ups per address limited)', () => {
     assert.equal(third.status, 429);
     assert.equal(third.headers['retry-after'], '3600');
     assert.match(third.body, /Too many new accounts/);
-    assert.equal(await server.server.core.accounts.find('bot3@localhost'), undefined);
+    assert.equal(await web.core.accounts.find('bot3@localhost'), undefined);
   });
 });
 
 describe('web pages (sign-up by invitation, over HTTPS)', () => {
-  let server: TestServer;
-  let base: string;
-
-  before(async () => {
-    server = await startTestServer({
-      PAPILLON_SIGNUP: 'invite',
-      PAPILLON_SIGNUP_INVITE_CODE: 'butterfly-2024',
-    });
-    base = `https://localhost:${server.port('https')}`;
-  });
-
-  after(async () => {
-    await server?.stop();
-  });
+  const web = serverForSuite(
+    { PAPILLON_SIGNUP: 'invite', PAPILLON_SIGNUP_INVITE_CODE: 'butterfly-2024' },
+    'https',
+  );
 
   it('asks for the invitation code, and marks cookies Secure over HTTPS', async () => {
-    const browser = new WebClient(base, server.ca);
+    const browser = new WebClient(web.base, web.server.ca);
     const form = await browser.get('/signup');
     assert.equal(form.status, 200);
     assert.match(form.body, /Invitation code/);
@@ -611,7 +570,7 @@ describe('web pages (sign-up by invitation, over HTTPS)', () => {
     const wrong = await browser.post('/signup', { csrf: csrfOf(form.body), ...fields, invite: 'guess' });
     assert.equal(wrong.status, 403);
     assert.match(wrong.body, /invitation code is not right/);
-    assert.equal(await server.server.core.accounts.find('judy@localhost'), undefined);
+    assert.equal(await web.core.accounts.find('judy@localhost'), undefined);
     const right = await browser.post('/signup', {
       csrf: csrfOf(wrong.body),
       ...fields,
@@ -621,9 +580,9 @@ describe('web pages (sign-up by invitation, over HTTPS)', () => {
     const cookie = browser.cookies.get('papillon_session');
     assert.ok(cookie);
     assert.match(cookie.raw, /; HttpOnly; SameSite=Lax; Secure$/);
-    assert.ok(await server.server.core.accounts.find('judy@localhost'));
+    assert.ok(await web.core.accounts.find('judy@localhost'));
     // A Secure cookie is not sent over plain HTTP.
-    const plain = new WebClient(`http://127.0.0.1:${server.port('http')}`);
+    const plain = new WebClient(`http://127.0.0.1:${web.server.port('http')}`);
     for (const [name, c] of browser.cookies) plain.cookies.set(name, c);
     assert.equal((await plain.get('/account')).status, 303);
     assert.equal((await browser.get('/account')).status, 200);

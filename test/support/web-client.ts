@@ -1,5 +1,8 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { after, before } from 'node:test';
+import type { Core } from '../../src/core/core.ts';
+import { startTestServer, type TestServer } from './papillon-server.ts';
 
 export interface WebResponse {
   status: number;
@@ -135,4 +138,35 @@ export function csrfOf(html: string): string {
   const match = /name="csrf" value="([^"]+)"/.exec(html);
   if (!match?.[1]) throw new Error(`no CSRF field in:\n${html.slice(0, 2000)}`);
   return match[1];
+}
+
+/** The server of a `describe`'s tests, its core, and the address of its web pages. */
+export interface WebSuite {
+  server: TestServer;
+  core: Core;
+  base: string;
+}
+
+/**
+ * Starts a server (with `env` added to the test configuration) before the enclosing
+ * `describe`'s tests and stops it after them; the returned object is filled in by then.
+ * Over `https` the pages are at `https://localhost:PORT`, the name its certificate holds.
+ */
+export function serverForSuite(
+  env: Record<string, string> = {},
+  scheme: 'http' | 'https' = 'http',
+): WebSuite {
+  const suite = {} as WebSuite;
+  before(async () => {
+    suite.server = await startTestServer(env);
+    suite.core = suite.server.server.core;
+    suite.base =
+      scheme === 'https'
+        ? `https://localhost:${suite.server.port('https')}`
+        : `http://127.0.0.1:${suite.server.port('http')}`;
+  });
+  after(async () => {
+    await suite.server?.stop();
+  });
+  return suite;
 }
