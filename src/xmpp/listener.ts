@@ -37,7 +37,7 @@ export async function startXmppListeners(
   const secureContext: SecureContext | undefined = options.tls
     ? createSecureContext({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' })
     : undefined;
-  const context: Omit<XmppContext, 'bridge'> & { bridge?: ConversationBridge } = {
+  const context: XmppContext = {
     core,
     logger,
     domain: options.domain,
@@ -47,8 +47,8 @@ export async function startXmppListeners(
     maxStanzaBytes: options.maxStanzaBytes,
     idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
     sessions: new Map(),
+    bridge: new ConversationBridge(core, logger),
   };
-  context.bridge = new ConversationBridge(context as XmppContext);
   const all = new Set<XmppSession>();
   const track = (session: XmppSession, socket: import('node:net').Socket) => {
     all.add(session);
@@ -58,7 +58,7 @@ export async function startXmppListeners(
   const plain = createServer((socket) => {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
-    track(new XmppSession(context as XmppContext, socket, false), socket);
+    track(new XmppSession(context, socket, false), socket);
   });
   const port = await listen(plain, options.bind, options.port);
 
@@ -69,7 +69,7 @@ export async function startXmppListeners(
       { cert: options.tls?.cert, key: options.tls?.key, minVersion: 'TLSv1.2' },
       (socket) => {
         socket.setNoDelay(true);
-        track(new XmppSession(context as XmppContext, socket, true), socket);
+        track(new XmppSession(context, socket, true), socket);
       },
     );
     direct.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'XMPP TLS handshake failed'));
@@ -83,7 +83,7 @@ export async function startXmppListeners(
   return {
     port,
     tlsPort,
-    context: context as XmppContext,
+    context,
     async stop() {
       const closed = Promise.all([
         new Promise((r) => plain.close(r)),

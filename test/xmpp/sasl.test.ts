@@ -49,8 +49,8 @@ function assertFailure(step: SaslStep, condition: string): void {
 function assertSuccess(step: SaslStep, account: AccountRow): void {
   assert.equal(step.kind, 'success', `expected success, got ${JSON.stringify(step)}`);
   if (step.kind !== 'success') return;
-  assert.equal(step.accountId, account.id);
-  assert.equal(step.handle, account.handle);
+  assert.equal(step.account.id, account.id);
+  assert.equal(step.account.handle, account.handle);
 }
 
 /** RFC 5802 §5.1 saslname encoding, client side. */

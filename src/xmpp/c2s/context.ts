@@ -2,6 +2,7 @@ import type { SecureContext } from 'node:tls';
 import type { Core } from '../../core/core.ts';
 import type { Logger } from '../../server/logger.ts';
 import type { ConversationBridge } from '../modules/conversation-bridge.ts';
+import type { XmlElement } from '../stream/element.ts';
 import type { XmppSession } from './session.ts';
 
 /** What every XMPP client session of this node shares. */
@@ -27,4 +28,31 @@ export interface XmppContext {
 /** The bus channel XMPP uses to reach an account's XMPP sessions on any node. */
 export function xmppChannel(accountId: string): string {
   return `xmpp:${accountId}`;
+}
+
+/** A stanza routed between XMPP sessions over the bus (channel `xmpp:<account>`). */
+export interface RoutedStanza {
+  /** Resources to deliver to; null: every available resource. */
+  targets: string[] | null;
+  /** A resource to leave out (the sender's own, for its presence). */
+  except?: string;
+  kind: 'message' | 'presence' | 'iq';
+  /** The stanza, serialized, with from/to as the sender's server stamped them. */
+  xml: string;
+}
+
+/** Sends a stanza to an account's XMPP sessions on every node (delivered by router.ts `deliverRouted`). */
+export function routeStanza(
+  core: Core,
+  accountId: string,
+  stanza: XmlElement,
+  targets: string[] | null = null,
+  except?: string,
+): Promise<void> {
+  return core.bus.publish(xmppChannel(accountId), {
+    targets,
+    ...(except === undefined ? {} : { except }),
+    kind: stanza.name as RoutedStanza['kind'],
+    xml: stanza.toString(),
+  });
 }

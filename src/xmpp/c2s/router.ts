@@ -2,27 +2,13 @@ import type { DomainEvent } from '../../core/events.ts';
 import { handleIq } from '../modules/iq.ts';
 import { handleMessage } from '../modules/message.ts';
 import { handlePresence, sendContactPresence } from '../modules/presence.ts';
-import { pushRoster } from '../modules/roster.ts';
-import { xml } from '../stream/element.ts';
-import { xmppChannel } from './context.ts';
+import { pushRoster, subscriptionPresence } from '../modules/roster.ts';
+import { type XmlElement, xml } from '../stream/element.ts';
+import { type RoutedStanza, routeStanza } from './context.ts';
 import type { XmppSession } from './session.ts';
 
-/** A stanza routed between XMPP sessions over the bus (channel `xmpp:<account>`). */
-export interface RoutedStanza {
-  /** Resources to deliver to; null: every available resource. */
-  targets: string[] | null;
-  /** A resource to leave out (the sender's own, for its presence). */
-  except?: string;
-  kind: 'message' | 'presence' | 'iq';
-  /** The stanza, serialized, with from/to as the sender's server stamped them. */
-  xml: string;
-}
-
 /** A stanza from the client (after binding). */
-export async function handleStanza(
-  s: XmppSession,
-  el: import('../stream/element.ts').XmlElement,
-): Promise<void> {
+export async function handleStanza(s: XmppSession, el: XmlElement): Promise<void> {
   if (el.name === 'message') return handleMessage(s, el);
   if (el.name === 'presence') return handlePresence(s, el);
   return handleIq(s, el);
@@ -50,15 +36,12 @@ export async function renderDomainEvent(s: XmppSession, event: DomainEvent): Pro
       // RFC 6121 §3.1.3: an inbound request the user must answer (auto-approved ones just appear in the roster).
       if (!s.available) return;
       const view = await s.ctx.core.relationships.contact(account.id, event.contactId);
-      if (view.derived.pendingIn) {
-        s.send(xml('presence', { type: 'subscribe', from: event.contactHandle, to: s.bare }));
-      }
+      if (view.derived.pendingIn) s.send(subscriptionPresence(s, 'subscribe', event.contactHandle));
       return;
     }
     case 'contact-removed-me':
       // RFC 6121 §3.3.3: the contact unsubscribed.
-      if (s.available)
-        s.send(xml('presence', { type: 'unsubscribe', from: event.contactHandle, to: s.bare }));
+      if (s.available) s.send(subscriptionPresence(s, 'unsubscribe', event.contactHandle));
       return;
     case 'sign-out':
       if (event.endpointId !== null && event.endpointId !== s.endpointId) return;
@@ -81,11 +64,11 @@ export async function onSessionEnd(s: XmppSession): Promise<void> {
   for (const target of s.directedPresence) {
     const account = await s.ctx.core.accounts.find(target);
     if (account) {
-      await s.ctx.core.bus.publish(xmppChannel(account.id), {
-        targets: null,
-        kind: 'presence',
-        xml: xml('presence', { type: 'unavailable', from: s.jid, to: target }).toString(),
-      });
+      await routeStanza(
+        s.ctx.core,
+        account.id,
+        xml('presence', { type: 'unavailable', from: s.jid, to: target }),
+      );
     }
   }
   s.directedPresence.clear();
@@ -93,10 +76,11 @@ export async function onSessionEnd(s: XmppSession): Promise<void> {
   s.available = false;
   // The user's other resources learn that this one left.
   if (!s.account) return;
-  await s.ctx.core.bus.publish(xmppChannel(s.account.id), {
-    targets: null,
-    except: s.resource,
-    kind: 'presence',
-    xml: xml('presence', { type: 'unavailable', from: s.jid }).toString(),
-  });
+  await routeStanza(
+    s.ctx.core,
+    s.account.id,
+    xml('presence', { type: 'unavailable', from: s.jid }),
+    null,
+    s.resource,
+  );
 }

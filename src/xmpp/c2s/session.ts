@@ -6,6 +6,7 @@ import type { DomainEvent } from '../../core/events.ts';
 import type { AccountRow } from '../../store/types.ts';
 import { unmappedAddress } from '../../util/address.ts';
 import { writeBatched } from '../../util/batched-write.ts';
+import { randomToken } from '../../util/ids.ts';
 import { TaskQueue } from '../../util/task-queue.ts';
 import { hasControlCharacters } from '../../util/text.ts';
 import { NS } from '../namespaces.ts';
@@ -15,8 +16,8 @@ import { errorReply, StanzaError } from '../stanza-error.ts';
 import { type XmlElement, xml } from '../stream/element.ts';
 import { XmppStreamParser } from '../stream/parser.ts';
 import type { StreamErrorCondition } from '../stream/stream-errors.ts';
-import { type XmppContext, xmppChannel } from './context.ts';
-import { deliverRouted, handleStanza, onSessionEnd, type RoutedStanza, renderDomainEvent } from './router.ts';
+import { type RoutedStanza, type XmppContext, xmppChannel } from './context.ts';
+import { deliverRouted, handleStanza, onSessionEnd, renderDomainEvent } from './router.ts';
 
 type State = 'stream' | 'authenticated' | 'bound' | 'closed';
 
@@ -46,7 +47,7 @@ export class XmppSession {
   readonly shownResources = new Map<string, string>();
   /** RFC 6121 §4.6: JIDs this session sent directed presence to. */
   readonly directedPresence = new Set<string>();
-  readonly streamId = randomBytes(12).toString('base64url');
+  readonly streamId = randomToken(12);
 
   private socket: Socket;
   private parser: XmppStreamParser;
@@ -149,10 +150,7 @@ export class XmppSession {
 
   private onStreamOpen(attrs: Record<string, string>): void {
     // RFC 6120 §4.7: we answer with our own header, then check what the client sent.
-    this.send(
-      `<?xml version='1.0'?><stream:stream xmlns='${NS.client}' xmlns:stream='${NS.streams}' id='${this.streamId}' from='${this.ctx.domain}' version='1.0' xml:lang='en'>`,
-    );
-    this.streamOpened = true;
+    this.openStream();
     if (attrs.xmlns !== NS.client) {
       this.streamError('invalid-namespace', 'the default namespace must be jabber:client');
     } else if ((attrs.to ?? '').toLowerCase() !== this.ctx.domain) {
@@ -163,6 +161,20 @@ export class XmppSession {
     } else {
       this.sendFeatures();
     }
+  }
+
+  /** RFC 6120 §4.7.1: our stream header (§4.9.1.2: also before a stream error when the client opened none). */
+  private openStream(): void {
+    this.send(
+      `<?xml version='1.0'?><stream:stream xmlns='${NS.client}' xmlns:stream='${NS.streams}' id='${this.streamId}' from='${this.ctx.domain}' version='1.0' xml:lang='en'>`,
+    );
+    this.streamOpened = true;
+  }
+
+  /** A new stream follows on the same connection: after STARTTLS (§5.4.3.3) and SASL success (§6.4.6). */
+  private restartStream(): void {
+    this.parser = this.newParser();
+    this.streamOpened = false;
   }
 
   private sendFeatures(): void {
@@ -252,8 +264,7 @@ export class XmppSession {
       return;
     }
     if (step.kind === 'failure') return this.saslFailure(step.condition, step.text);
-    const account = await this.ctx.core.accounts.findById(step.accountId);
-    if (!account) return this.saslFailure('not-authorized');
+    const account = step.account;
     const mechanismName = this.mechanism?.name;
     this.mechanism = undefined;
     this.account = account;
@@ -266,9 +277,7 @@ export class XmppSession {
       ),
     );
     this.log.info({ mechanism: mechanismName }, `${account.handle} authenticated`);
-    // RFC 6120 §6.4.6: a new stream follows success.
-    this.parser = this.newParser();
-    this.streamOpened = false;
+    this.restartStream();
   }
 
   private saslFailure(condition: string, text?: string): void {
@@ -289,8 +298,7 @@ export class XmppSession {
     const secure = new TLSSocket(plain, { isServer: true, secureContext: this.ctx.secureContext });
     this.socket = secure;
     this.secure = true;
-    this.parser = this.newParser();
-    this.streamOpened = false;
+    this.restartStream();
     this.attach(secure);
     secure.on('secureConnect', () => this.log.debug('TLS established'));
   }
@@ -369,11 +377,7 @@ export class XmppSession {
   /** RFC 6120 §4.9: the error, then the stream close, then the connection. */
   streamError(condition: StreamErrorCondition, text?: string): void {
     if (this.state === 'closed') return;
-    if (!this.streamOpened) {
-      this.send(
-        `<?xml version='1.0'?><stream:stream xmlns='${NS.client}' xmlns:stream='${NS.streams}' id='${this.streamId}' from='${this.ctx.domain}' version='1.0'>`,
-      );
-    }
+    if (!this.streamOpened) this.openStream();
     const error = xml('stream:error', {}, xml(condition, { xmlns: NS.streamErrors }));
     if (text) error.append(xml('text', { xmlns: NS.streamErrors, 'xml:lang': 'en' }, text));
     this.send(error);
@@ -394,21 +398,21 @@ export class XmppSession {
   close(): void {
     if (this.state === 'closed') return;
     this.send('</stream:stream>');
-    const wasBound = this.state === 'bound';
-    this.state = 'closed';
-    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.end();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 2_000).unref();
-    if (wasBound) this.ended = this.cleanup();
   }
 
   private onTransportClosed(): void {
-    if (this.state !== 'closed') {
-      const wasBound = this.state === 'bound';
-      this.state = 'closed';
-      if (this.idleTimer) clearTimeout(this.idleTimer);
-      if (wasBound) this.ended = this.cleanup();
-    }
+    if (this.state !== 'closed') this.end();
+  }
+
+  /** The session is over, whichever side ended it: a bound one is cleaned up. */
+  private end(): void {
+    const wasBound = this.state === 'bound';
+    this.state = 'closed';
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (wasBound) this.ended = this.cleanup();
   }
 
   /** RFC 6121 §4.6.3: an unclean end counts as unavailable presence. */

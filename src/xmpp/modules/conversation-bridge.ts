@@ -1,7 +1,9 @@
 import type { ConversationEvent, MessageContent, Participant } from '../../core/conversations.ts';
+import type { Core } from '../../core/core.ts';
+import type { Logger } from '../../server/logger.ts';
 import type { AccountRow } from '../../store/types.ts';
 import { isPapillonError } from '../../util/errors.ts';
-import { type XmppContext, xmppChannel } from '../c2s/context.ts';
+import { routeStanza } from '../c2s/context.ts';
 import { NS } from '../namespaces.ts';
 import { type XmlElement, xml } from '../stream/element.ts';
 import { xmppResources } from './message.ts';
@@ -41,7 +43,10 @@ export class ConversationBridge {
   /** `${xmppAccountId}|${conversationId}`. */
   private readonly byConversation = new Map<string, Entry>();
 
-  constructor(private readonly ctx: XmppContext) {}
+  constructor(
+    private readonly core: Core,
+    private readonly logger: Logger,
+  ) {}
 
   /**
    * Sends XMPP `content` from `sender` to `recipient`'s MSNP side, ringing them into a
@@ -49,7 +54,7 @@ export class ConversationBridge {
    * invisible, blocking): the caller keeps the message offline instead.
    */
   async send(sender: AccountRow, recipient: AccountRow, content: MessageContent): Promise<boolean> {
-    const conversations = this.ctx.core.conversations;
+    const conversations = this.core.conversations;
     let entry = this.byPair.get(`${sender.id}|${recipient.id}`);
     if (entry && !conversations.get(entry.conversationId)) {
       this.forget(entry);
@@ -78,7 +83,7 @@ export class ConversationBridge {
   /** An MSN user rang this XMPP account into their conversation (`CAL`): join it once. */
   accept(account: AccountRow, conversationId: string): void {
     if (this.byConversation.has(`${account.id}|${conversationId}`)) return;
-    const conversation = this.ctx.core.conversations.get(conversationId);
+    const conversation = this.core.conversations.get(conversationId);
     if (!conversation) return;
     // Rung by another XMPP user's bridge (for this account's MSN client): XMPP-to-XMPP
     // messages are routed directly, so joining would deliver them a second time.
@@ -97,7 +102,7 @@ export class ConversationBridge {
     };
     const entry: Entry = { conversationId, account, participant, queue: [], joined };
     this.byConversation.set(`${account.id}|${conversationId}`, entry);
-    const others = this.ctx.core.conversations.join(conversationId, participant, (event) =>
+    const others = this.core.conversations.join(conversationId, participant, (event) =>
       this.onEvent(entry, event),
     );
     // A 1:1 conversation someone else opened is also where this account's replies go.
@@ -107,7 +112,7 @@ export class ConversationBridge {
   }
 
   private onEvent(entry: Entry, event: ConversationEvent): void {
-    const conversations = this.ctx.core.conversations;
+    const conversations = this.core.conversations;
     switch (event.type) {
       case 'joined': {
         entry.joined = true;
@@ -127,7 +132,7 @@ export class ConversationBridge {
         return;
       case 'message':
         void this.deliver(entry, event.from, event.content).catch((err: unknown) =>
-          this.ctx.logger.error({ err }, 'bridging a message to XMPP failed'),
+          this.logger.error({ err }, 'bridging a message to XMPP failed'),
         );
         return;
     }
@@ -141,17 +146,12 @@ export class ConversationBridge {
     else if (content.kind === 'typing') stanza.append(xml('composing', { xmlns: NS.chatStates }));
     else if (content.kind === 'nudge') stanza.append(xml('attention', { xmlns: NS_ATTENTION }));
     else return;
-    const core = this.ctx.core;
-    const available = (await xmppResources(core, entry.account.id)).some((r) => r.available);
+    const available = (await xmppResources(this.core, entry.account.id)).some((r) => r.available);
     if (available) {
-      await core.bus.publish(xmppChannel(entry.account.id), {
-        targets: null,
-        kind: 'message',
-        xml: stanza.toString(),
-      });
+      await routeStanza(this.core, entry.account.id, stanza);
     } else if (content.kind === 'text') {
       // Nobody to show it to any more: nothing is lost, it waits offline.
-      await core.offline.save(entry.account.id, from.handle, {
+      await this.core.offline.save(entry.account.id, from.handle, {
         kind: 'chat',
         text: content.text,
         senderName: from.displayName,

@@ -1,5 +1,5 @@
 import { bareJid, parseJid } from '../../util/jid.ts';
-import { xmppChannel } from '../c2s/context.ts';
+import { routeStanza } from '../c2s/context.ts';
 import type { XmppSession } from '../c2s/session.ts';
 import { NS } from '../namespaces.ts';
 import { StanzaError } from '../stanza-error.ts';
@@ -97,20 +97,15 @@ export async function handleIq(s: XmppSession, iq: XmlElement): Promise<void> {
     // To a full JID: that resource answers (own other resources included).
     const target = await s.ctx.core.accounts.find(bareJid(to));
     const connected = target ? await xmppResources(s.ctx.core, target.id) : [];
-    if (!target || !connected.some((r) => r.resource === to.resource)) {
+    if (
+      !target ||
+      !connected.some((r) => r.resource === to.resource) ||
+      (forOtherAccount && !(await s.ctx.core.relationships.canSee(s.account?.id ?? '', target.id)))
+    ) {
       if (type === 'get' || type === 'set') throw new StanzaError('cancel', 'service-unavailable');
       return;
     }
-    if (forOtherAccount && !(await s.ctx.core.relationships.canSee(s.account?.id ?? '', target.id))) {
-      if (type === 'get' || type === 'set') throw new StanzaError('cancel', 'service-unavailable');
-      return;
-    }
-    await s.ctx.core.bus.publish(xmppChannel(target.id), {
-      targets: [to.resource],
-      kind: 'iq',
-      xml: iq.toString(),
-    });
-    return;
+    return routeStanza(s.ctx.core, target.id, iq, [to.resource]);
   }
   if (type === 'result' || type === 'error') return; // answers to the server's own requests
   const payload = iq.getChildren();

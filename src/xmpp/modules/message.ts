@@ -3,7 +3,7 @@ import type { ConnectedEndpoint } from '../../core/presence.ts';
 import type { AccountRow } from '../../store/types.ts';
 import { isPapillonError } from '../../util/errors.ts';
 import { bareJid, parseJid } from '../../util/jid.ts';
-import { xmppChannel } from '../c2s/context.ts';
+import { routeStanza } from '../c2s/context.ts';
 import type { XmppSession } from '../c2s/session.ts';
 import { StanzaError } from '../stanza-error.ts';
 import type { XmlElement } from '../stream/element.ts';
@@ -54,7 +54,7 @@ export async function handleMessage(s: XmppSession, el: XmlElement): Promise<voi
   const core = s.ctx.core;
   const recipient = await core.accounts.find(bareJid(to));
   if (type === 'error') {
-    if (recipient && to.resource) await route(s, recipient, [to.resource], el);
+    if (recipient && to.resource) await routeStanza(core, recipient.id, el, [to.resource]);
     return;
   }
   if (!recipient) throw new StanzaError('cancel', 'service-unavailable');
@@ -69,13 +69,13 @@ export async function handleMessage(s: XmppSession, el: XmlElement): Promise<voi
   const endpoints = await core.presence.endpoints(recipient.id);
   const resources = xmppResourcesOf(endpoints);
   if (to.resource && resources.some((r) => r.resource === to.resource)) {
-    return route(s, recipient, [to.resource], el);
+    return routeStanza(core, recipient.id, el, [to.resource]);
   }
   if (to.resource && to.resource !== 'msn' && type === 'headline') return;
   const targets = resources.filter((r) => r.available && r.priority >= 0).map((r) => r.resource);
   // The recipient's MSN client(s) get it through a switchboard conversation.
   const reachedMsn = await sendToMsn(s, account, recipient, endpoints, el, type);
-  if (targets.length > 0) return route(s, recipient, targets, el);
+  if (targets.length > 0) return routeStanza(core, recipient.id, el, targets);
   if (!reachedMsn) await keepOffline(s, account, recipient, el, type);
 }
 
@@ -96,15 +96,6 @@ async function sendToMsn(
   return s.ctx.bridge.send(sender, recipient, content);
 }
 
-async function route(
-  s: XmppSession,
-  recipient: AccountRow,
-  targets: string[],
-  el: XmlElement,
-): Promise<void> {
-  await s.ctx.core.bus.publish(xmppChannel(recipient.id), { targets, kind: 'message', xml: el.toString() });
-}
-
 async function keepOffline(
   s: XmppSession,
   sender: AccountRow,
@@ -115,11 +106,12 @@ async function keepOffline(
   const body = el.getChildText('body');
   // Chat states and receipts alone are not worth keeping (XEP-0160 §4).
   if (body === undefined || (type !== 'chat' && type !== 'normal')) return;
+  const subject = el.getChildText('subject');
   try {
     await s.ctx.core.offline.save(recipient.id, sender.handle, {
       kind: type,
       text: body,
-      ...(el.getChildText('subject') !== undefined ? { subject: el.getChildText('subject') } : {}),
+      ...(subject !== undefined ? { subject } : {}),
       senderName: sender.displayName,
       xml: el.toString(),
     });

@@ -1,13 +1,13 @@
 import type { AccountPresence, Status } from '../../core/presence-model.ts';
 import { isPapillonError } from '../../util/errors.ts';
 import { bareJid, parseJid } from '../../util/jid.ts';
-import { xmppChannel } from '../c2s/context.ts';
+import { routeStanza } from '../c2s/context.ts';
 import type { XmppSession } from '../c2s/session.ts';
 import { NS } from '../namespaces.ts';
 import { StanzaError } from '../stanza-error.ts';
 import { type XmlElement, xml } from '../stream/element.ts';
 import { deliverOffline } from './offline.ts';
-import { cancelSubscriptionFrom, subscriptionKey } from './roster.ts';
+import { cancelSubscriptionFrom, subscriptionKey, subscriptionPresence } from './roster.ts';
 
 /**
  * RFC 6121 §4.7.2.1 `<show/>` ↔ the core statuses. XMPP has four; MSN has more, so
@@ -139,12 +139,7 @@ async function broadcastPresence(s: XmppSession, el: XmlElement): Promise<void> 
     { from: s.jid, type: el.attrs.type },
     ...el.children.filter((c) => typeof c !== 'string'),
   );
-  await core.bus.publish(xmppChannel(account.id), {
-    targets: null,
-    except: s.resource,
-    kind: 'presence',
-    xml: own.toString(),
-  });
+  await routeStanza(core, account.id, own, null, s.resource);
   s.lastPresence = unavailable ? undefined : own;
   if (unavailable) {
     // §4.6.2: those who got directed presence hear that we left.
@@ -171,12 +166,10 @@ async function initialPresence(s: XmppSession): Promise<void> {
     // already), so later changes are announced as changes (roster.ts pushRoster).
     if (!s.shownSubscriptions.has(view.contact.id))
       s.shownSubscriptions.set(view.contact.id, subscriptionKey(view));
-    if (view.derived.subscription === 'to' || view.derived.subscription === 'both') {
-      const presence = await core.presence.ofContact(view);
-      if (presence.status !== 'offline') sendContactPresence(s, view.contact.handle, presence);
-    }
-    if (view.derived.pendingIn)
-      s.send(xml('presence', { type: 'subscribe', from: view.contact.handle, to: s.bare }));
+    // Offline unless subscribed ("to" or "both").
+    const presence = await core.presence.ofContact(view);
+    if (presence.status !== 'offline') sendContactPresence(s, view.contact.handle, presence);
+    if (view.derived.pendingIn) s.send(subscriptionPresence(s, 'subscribe', view.contact.handle));
   }
   for (const other of s.ctx.sessions.get(account.id)?.values() ?? []) {
     if (other !== s && other.available) {
@@ -201,11 +194,7 @@ async function sendDirected(s: XmppSession, targetHandle: string, stanza: XmlEle
   const target = await s.ctx.core.accounts.find(targetHandle);
   if (!target || !s.account) return;
   if (!(await s.ctx.core.relationships.canSee(s.account.id, target.id))) return; // blocked: silently dropped (§4.6)
-  await s.ctx.core.bus.publish(xmppChannel(target.id), {
-    targets: null,
-    kind: 'presence',
-    xml: stanza.toString(),
-  });
+  await routeStanza(s.ctx.core, target.id, stanza);
 }
 
 /**
@@ -232,11 +221,7 @@ async function subscription(s: XmppSession, type: string, handle: string): Promi
       // §3.1.3: already subscribed, so nothing changes: the contact's server answers
       // `subscribed` on the contact's behalf (the client may have lost its state).
       if (before.derived.subscription === 'to' || before.derived.subscription === 'both') {
-        await core.bus.publish(xmppChannel(account.id), {
-          targets: null,
-          kind: 'presence',
-          xml: xml('presence', { type: 'subscribed', from: contact.handle, to: s.bare }).toString(),
-        });
+        await routeStanza(core, account.id, subscriptionPresence(s, 'subscribed', contact.handle));
       }
     } else if (type === 'unsubscribe') await core.relationships.removeForward(account.id, contact.id);
     else if (type === 'subscribed') {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ContactView, ListsSnapshot } from '../../core/relationships.ts';
 import type { AccountRow, GroupRow } from '../../store/types.ts';
 import { isPapillonError } from '../../util/errors.ts';
-import { parseJid } from '../../util/jid.ts';
+import { bareJid, parseJid } from '../../util/jid.ts';
 import type { XmppSession } from '../c2s/session.ts';
 import { NS } from '../namespaces.ts';
 import { StanzaError } from '../stanza-error.ts';
@@ -80,7 +80,7 @@ export async function rosterSet(s: XmppSession, iq: XmlElement): Promise<XmlElem
   const jid = parseJid(item.attrs.jid ?? '');
   if (!jid || jid.resource || !jid.local)
     throw new StanzaError('modify', 'bad-request', 'the item needs a bare JID');
-  const handle = `${jid.local}@${jid.domain}`;
+  const handle = bareJid(jid);
   const core = s.ctx.core;
   const contact = await core.accounts.find(handle);
   if (item.attrs.subscription === 'remove') {
@@ -140,6 +140,15 @@ async function setGroups(s: XmppSession, contactId: string, names: string[]): Pr
     if (!current.has(id)) await core.relationships.addToGroup(account.id, contactId, id);
 }
 
+/** RFC 6121 §3: a subscription request or answer from a contact's bare JID to the user. */
+export function subscriptionPresence(
+  s: XmppSession,
+  type: 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed',
+  contactHandle: string,
+): XmlElement {
+  return xml('presence', { type, from: contactHandle, to: s.bare });
+}
+
 /** What the client was last told of a contact's subscription, to spot approvals and cancellations. */
 export function subscriptionKey(view: ContactView): string {
   return `${view.derived.subscription}${view.derived.ask ? '+ask' : ''}`;
@@ -180,10 +189,9 @@ export async function pushRoster(s: XmppSession, contactId: string | null): Prom
     if (before === after || !s.available) continue;
     const hadTo = before.startsWith('to') || before.startsWith('both');
     const hasTo = view.derived.subscription === 'to' || view.derived.subscription === 'both';
-    if (!hadTo && hasTo)
-      s.send(xml('presence', { type: 'subscribed', from: view.contact.handle, to: s.bare }));
+    if (!hadTo && hasTo) s.send(subscriptionPresence(s, 'subscribed', view.contact.handle));
     if (hadTo && !hasTo && view.mine.forward)
-      s.send(xml('presence', { type: 'unsubscribed', from: view.contact.handle, to: s.bare }));
+      s.send(subscriptionPresence(s, 'unsubscribed', view.contact.handle));
     // §3.3.3 / §3.2.3: the user no longer gets the contact's presence, so is told the
     // contact's resource is gone (whichever side ended the subscription).
     const shown = s.shownResources.get(view.contact.handle);

@@ -1,4 +1,5 @@
 import type { Core } from '../../core/core.ts';
+import type { AccountRow } from '../../store/types.ts';
 import { normalizeHandle } from '../../util/handle.ts';
 import { OAuthBearer, XMessengerOAuth2 } from './oauth.ts';
 import { Plain } from './plain.ts';
@@ -13,7 +14,7 @@ import { Scram } from './scram.ts';
 export type SaslStep =
   | { kind: 'challenge'; data: Buffer }
   /** RFC 6120 §6.3.10: `additionalData` goes into `<success/>`. */
-  | { kind: 'success'; accountId: string; handle: string; additionalData?: Buffer }
+  | { kind: 'success'; account: AccountRow; additionalData?: Buffer }
   | { kind: 'failure'; condition: SaslFailureCondition; text?: string };
 
 /** RFC 6120 §6.5. */
@@ -101,6 +102,12 @@ const MAX_IDENTITY_LENGTH = 1023;
 
 export function failure(condition: SaslFailureCondition, text?: string): SaslStep {
   return text === undefined ? { kind: 'failure', condition } : { kind: 'failure', condition, text };
+}
+
+export function success(account: AccountRow, additionalData?: Buffer): SaslStep {
+  return additionalData === undefined
+    ? { kind: 'success', account }
+    : { kind: 'success', account, additionalData };
 }
 
 export function challenge(data: Buffer | string): SaslStep {

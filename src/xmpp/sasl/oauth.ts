@@ -11,6 +11,7 @@ import {
   type SaslFailureCondition,
   type SaslMechanism,
   type SaslStep,
+  success,
 } from './mechanism.ts';
 import { OneMessageMechanism } from './one-message.ts';
 
@@ -41,10 +42,6 @@ async function checkToken(
     return account?.handle === grant.handle.toLowerCase() ? account : undefined;
   });
   return result.status === 'ok' ? { account: result.value } : { error };
-}
-
-function success(account: AccountRow): SaslStep {
-  return { kind: 'success', accountId: account.id, handle: account.handle };
 }
 
 /** RFC 6750 §2.1 `b64token`: an access token as it can appear after `Bearer `. */

@@ -5,6 +5,7 @@ import {
   failure,
   MAX_SASL_MESSAGE_BYTES,
   type SaslStep,
+  success,
 } from './mechanism.ts';
 import { OneMessageMechanism } from './one-message.ts';
 
@@ -43,6 +44,6 @@ export class Plain extends OneMessageMechanism {
     // and MSNP and Passport logins check it unprepared too.
     const result = await this.ctx.core.verifyPasswordGuarded(this.ctx.address, handle, password);
     if (result.status !== 'ok') return failure('not-authorized');
-    return { kind: 'success', accountId: result.value.id, handle: result.value.handle };
+    return success(result.value);
   }
 }

@@ -14,6 +14,7 @@ import {
   type SaslFailureCondition,
   type SaslMechanism,
   type SaslStep,
+  success,
 } from './mechanism.ts';
 
 /** RFC 5802 §5.1: the server's part of the nonce; 24 random bytes (the brief asks ≥ 18). */
@@ -154,14 +155,12 @@ export class Scram implements SaslMechanism {
         : undefined;
     });
     if (result.status !== 'ok') return this.#fail('not-authorized');
+    // The account was read at client-first, a round trip ago: one deleted since does not sign in.
+    const current = await this.ctx.core.accounts.findById(result.value.account.id);
+    if (current === undefined) return this.#fail('not-authorized');
     this.#state = 'done';
     // RFC 5802 §5.1 server-final-message `v=`, carried in <success/> (RFC 6120 §6.3.10).
-    return {
-      kind: 'success',
-      accountId: result.value.account.id,
-      handle: result.value.account.handle,
-      additionalData: Buffer.from(`v=${result.value.serverSignature}`, 'utf8'),
-    };
+    return success(current, Buffer.from(`v=${result.value.serverSignature}`, 'utf8'));
   }
 
   #fail(condition: SaslFailureCondition, text?: string): SaslStep {
