@@ -477,6 +477,11 @@ export class RawXmppClient {
     return this.iq(xml('iq', { type: 'get' }, xml('query', { xmlns: NS.roster, ver })));
   }
 
+  /** A roster set (RFC 6121 §2.1.5) of these items; resolves with the result or error. */
+  async rosterSet(...items: XmlElement[]): Promise<XmlElement> {
+    return this.iq(xml('iq', { type: 'set' }, xml('query', { xmlns: NS.roster }, ...items)));
+  }
+
   /** Closes our stream (RFC 6120 §4.4) and waits for the connection to end. */
   async close(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
     if (this.isClosed) return;

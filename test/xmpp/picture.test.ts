@@ -50,6 +50,8 @@ describe('the account picture across protocols', () => {
       return /SHA1D="([^"]*)"/.exec(object)?.[1];
     }
   };
+  const setVcard = (...children: ReturnType<typeof xml>[]) =>
+    alice.iq(xml('iq', { type: 'set' }, xml('vCard', { xmlns: 'vcard-temp' }, ...children)));
   const vcardOf = async (handle: string) =>
     (await bob.iq(xml('iq', { type: 'get', to: handle }, xml('vCard', { xmlns: 'vcard-temp' })))).getChild(
       'vCard',
@@ -113,17 +115,9 @@ describe('the account picture across protocols', () => {
   });
 
   it('a vCard PHOTO set over XMPP replaces it everywhere, the web page included', async () => {
-    await alice.iq(
-      xml(
-        'iq',
-        { type: 'set' },
-        xml(
-          'vCard',
-          { xmlns: 'vcard-temp' },
-          xml('FN', {}, 'Alice'),
-          xml('PHOTO', {}, xml('TYPE', {}, 'image/gif'), xml('BINVAL', {}, GIF.toString('base64'))),
-        ),
-      ),
+    await setVcard(
+      xml('FN', {}, 'Alice'),
+      xml('PHOTO', {}, xml('TYPE', {}, 'image/gif'), xml('BINVAL', {}, GIF.toString('base64'))),
     );
     assert.equal(await nextPhoto((p) => p === sha1(GIF)), sha1(GIF));
     assert.equal(await nextMsnObjectSha1(), Buffer.from(sha1(GIF), 'hex').toString('base64'));
@@ -140,17 +134,9 @@ describe('the account picture across protocols', () => {
 
   it('refuses a PHOTO that is not an image, and changes nothing', async () => {
     await assert.rejects(
-      alice.iq(
-        xml(
-          'iq',
-          { type: 'set' },
-          xml(
-            'vCard',
-            { xmlns: 'vcard-temp' },
-            xml('FN', {}, 'Not Alice'),
-            xml('PHOTO', {}, xml('BINVAL', {}, Buffer.from('<svg onload=alert(1)>').toString('base64'))),
-          ),
-        ),
+      setVcard(
+        xml('FN', {}, 'Not Alice'),
+        xml('PHOTO', {}, xml('BINVAL', {}, Buffer.from('<svg onload=alert(1)>').toString('base64'))),
       ),
       /not-acceptable/,
     );
@@ -160,7 +146,7 @@ describe('the account picture across protocols', () => {
   });
 
   it('a vCard without PHOTO removes the picture: contacts see an empty <photo/>', async () => {
-    await alice.iq(xml('iq', { type: 'set' }, xml('vCard', { xmlns: 'vcard-temp' }, xml('FN', {}, 'Alice'))));
+    await setVcard(xml('FN', {}, 'Alice'));
     assert.equal(await nextPhoto((p) => p === ''), '');
     assert.equal((await vcardOf('alice@localhost'))?.getChild('PHOTO'), undefined);
     for (;;) {

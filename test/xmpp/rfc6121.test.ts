@@ -95,20 +95,12 @@ describe('XMPP IM (RFC 6121) over real sockets', () => {
       assert.ok(first.getChild('query', ROSTER)?.attrs.ver, '§2.6: a version with the roster');
       await b.roster();
 
-      const set = await a.iq(
+      const set = await a.rosterSet(
         xml(
-          'iq',
-          { type: 'set' },
-          xml(
-            'query',
-            { xmlns: ROSTER },
-            xml(
-              'item',
-              { jid: 'ben@localhost', name: 'Benny' },
-              xml('group', {}, 'Friends'),
-              xml('group', {}, 'Ça & <Co> 😀'),
-            ),
-          ),
+          'item',
+          { jid: 'ben@localhost', name: 'Benny' },
+          xml('group', {}, 'Friends'),
+          xml('group', {}, 'Ça & <Co> 😀'),
         ),
       );
       assert.equal(set.attrs.type, 'result');
@@ -130,17 +122,7 @@ describe('XMPP IM (RFC 6121) over real sockets', () => {
       const got = await b.roster();
       const ben = items(got).find((i) => i.attrs.jid === 'ben@localhost');
       assert.deepEqual(groupsOf(ben), ['Friends', 'Ça & <Co> 😀']);
-      await a.iq(
-        xml(
-          'iq',
-          { type: 'set' },
-          xml(
-            'query',
-            { xmlns: ROSTER },
-            xml('item', { jid: 'ben@localhost', name: 'B.' }, xml('group', {}, 'Work')),
-          ),
-        ),
-      );
+      await a.rosterSet(xml('item', { jid: 'ben@localhost', name: 'B.' }, xml('group', {}, 'Work')));
       await b.expect(is.push('ben@localhost', (i) => i.attrs.name === 'B.' && groupsOf(i).join() === 'Work'));
       const updated = items(await a.roster()).find((i) => i.attrs.jid === 'ben@localhost');
       assert.equal(updated?.attrs.name, 'B.');
@@ -149,38 +131,18 @@ describe('XMPP IM (RFC 6121) over real sockets', () => {
       // §2.5: remove.
       a.drain();
       b.drain();
-      const removed = await a.iq(
-        xml(
-          'iq',
-          { type: 'set' },
-          xml('query', { xmlns: ROSTER }, xml('item', { jid: 'ben@localhost', subscription: 'remove' })),
-        ),
-      );
+      const removed = await a.rosterSet(xml('item', { jid: 'ben@localhost', subscription: 'remove' }));
       assert.equal(removed.attrs.type, 'result');
       for (const c of [a, b])
         await c.expect(is.push('ben@localhost', (i) => i.attrs.subscription === 'remove'));
       assert.deepEqual(items(await a.roster()), []);
 
       // §2.5.3: removing what is not there; §2.3.3: one item per set.
-      const missing = await a.iq(
-        xml(
-          'iq',
-          { type: 'set' },
-          xml('query', { xmlns: ROSTER }, xml('item', { jid: 'ben@localhost', subscription: 'remove' })),
-        ),
-      );
+      const missing = await a.rosterSet(xml('item', { jid: 'ben@localhost', subscription: 'remove' }));
       assert.equal(errorCondition(missing), 'item-not-found');
-      const two = await a.iq(
-        xml(
-          'iq',
-          { type: 'set' },
-          xml(
-            'query',
-            { xmlns: ROSTER },
-            xml('item', { jid: 'ben@localhost' }),
-            xml('item', { jid: 'cat@localhost' }),
-          ),
-        ),
+      const two = await a.rosterSet(
+        xml('item', { jid: 'ben@localhost' }),
+        xml('item', { jid: 'cat@localhost' }),
       );
       assert.equal(errorCondition(two), 'bad-request');
       for (const c of [a, b, uninterested]) await c.close();
@@ -196,13 +158,7 @@ describe('XMPP IM (RFC 6121) over real sockets', () => {
       await abe.expect(presenceFrom('bea@localhost'));
       await bea.expect(presenceFrom('abe@localhost'));
 
-      const removed = await abe.iq(
-        xml(
-          'iq',
-          { type: 'set' },
-          xml('query', { xmlns: ROSTER }, xml('item', { jid: 'bea@localhost', subscription: 'remove' })),
-        ),
-      );
+      const removed = await abe.rosterSet(xml('item', { jid: 'bea@localhost', subscription: 'remove' }));
       assert.equal(removed.attrs.type, 'result');
       await abe.expect(is.push('bea@localhost', (i) => i.attrs.subscription === 'remove'));
       assert.equal(
@@ -227,13 +183,7 @@ describe('XMPP IM (RFC 6121) over real sockets', () => {
       const quiet = await login('cal', 'quiet');
       await quiet.presence(); // never asks for the roster
       const editor = await online('cal', 'editor');
-      await editor.iq(
-        xml(
-          'iq',
-          { type: 'set' },
-          xml('query', { xmlns: ROSTER }, xml('item', { jid: 'deb@localhost', name: 'Debbie' })),
-        ),
-      );
+      await editor.rosterSet(xml('item', { jid: 'deb@localhost', name: 'Debbie' }));
       await editor.expect(is.push('deb@localhost', (i) => i.attrs.name === 'Debbie'));
       const stray = (el: XmlElement) =>
         el.name === 'presence' && (el.attrs.type === 'subscribed' || el.attrs.type === 'unsubscribed');
@@ -252,9 +202,7 @@ describe('XMPP IM (RFC 6121) over real sockets', () => {
       assert.equal(current.attrs.type, 'result');
       assert.equal(current.getChild('query', ROSTER), undefined, '§2.6.3: an empty result when up to date');
 
-      await c.iq(
-        xml('iq', { type: 'set' }, xml('query', { xmlns: ROSTER }, xml('item', { jid: 'dan@localhost' }))),
-      );
+      await c.rosterSet(xml('item', { jid: 'dan@localhost' }));
       const push = await c.expect(is.push('dan@localhost'));
       const v2 = push.getChild('query', ROSTER)?.attrs.ver;
       assert.ok(v2 && v2 !== v1, 'the push carries the new version');

@@ -1,11 +1,22 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { LocalBus } from '../../src/bus/local.ts';
-import { createCore } from '../../src/core/core.ts';
+import { type Core, createCore } from '../../src/core/core.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { createMechanism } from '../../src/xmpp/sasl/mechanism.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
 import { RawXmppClient, targetOf } from '../support/xmpp-raw.ts';
+
+/** A public OAuth client of `core`'s authorization server. */
+async function registerApp(core: Core, name: string) {
+  const { client } = await core.oauth.registerClient({
+    name,
+    redirectUris: ['http://127.0.0.1:9/cb'],
+    confidential: false,
+    ownerId: null,
+  });
+  return client;
+}
 
 /**
  * Issue 5, done when: "a token without wl.messenger, an expired, revoked or unknown token
@@ -20,12 +31,7 @@ describe('XMPP sign-in with OAuth tokens from the real authorization server', ()
     server = await startTestServer();
     const core = server.server.core;
     const account = await core.accounts.create({ handle: 'tina@localhost', password: 'tina-secret' });
-    const { client } = await core.oauth.registerClient({
-      name: 'Test app',
-      redirectUris: ['http://127.0.0.1:9/cb'],
-      confidential: false,
-      ownerId: null,
-    });
+    const client = await registerApp(core, 'Test app');
     const issue = async (scopes: Parameters<typeof core.oauth.issueTokens>[0]['scopes']) =>
       (await core.oauth.issueTokens({ clientId: client.id, accountId: account.id, scopes, refresh: false }))
         .accessToken;
@@ -76,12 +82,7 @@ describe('XMPP sign-in with OAuth tokens from the real authorization server', ()
     const bus = new LocalBus();
     const core = createCore(store, bus, { clock: () => now, oauthAccessTokenSeconds: 60 });
     const account = await core.accounts.create({ handle: 'old@localhost', password: 'old-secret' });
-    const { client } = await core.oauth.registerClient({
-      name: 'Old app',
-      redirectUris: ['http://127.0.0.1:9/cb'],
-      confidential: false,
-      ownerId: null,
-    });
+    const client = await registerApp(core, 'Old app');
     const { accessToken } = await core.oauth.issueTokens({
       clientId: client.id,
       accountId: account.id,
