@@ -100,6 +100,10 @@ describe('MSN ↔ XMPP conversations', () => {
     await xan.waitFor(
       (el) => el.is('message') && el.getChild('attention', 'urn:xmpp:attention:0') !== undefined,
     );
+    // A control character XML cannot carry (an MSN client sends whatever it likes) reaches
+    // the XMPP user as U+FFFD instead of breaking the XML stream and dropping the connection.
+    sb.sendPayload('MSG', [sb.trid(), 'N'], textMessage('bell\u0007 rings'));
+    await xan.waitFor((el) => el.is('message') && el.getChildText('body') === 'bell\ufffd rings');
     sb.sendPayload('MSG', [sb.trid(), 'N'], textMessage('Are you there?'));
     await xan.waitFor((el) => el.is('message') && el.getChildText('body') === 'Are you there?');
     await xan.xmpp.send(xml('message', { to: 'mia@localhost', type: 'chat' }, xml('body', {}, 'Yes!')));

@@ -1,3 +1,4 @@
+import { escapeXml, escapeXmlText } from '../../util/xml.ts';
 /**
  * A parsed or built XML element: what stanzas are made of. Names are local names;
  * the namespace is the `xmlns` attribute, set by the parser on every element whose
@@ -101,12 +102,7 @@ export function xml(
   return new XmlElement(name, attrs).append(...children);
 }
 
-export function escapeText(text: string): string {
-  return text.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
-}
-
-export function escapeAttr(text: string): string {
-  return text.replace(/[&<>"']/g, (c) =>
-    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;',
-  );
-}
+/** Element content; characters XML cannot hold become U+FFFD (util/xml.ts). */
+export const escapeText = escapeXmlText;
+/** Attribute values; characters XML cannot hold become U+FFFD (util/xml.ts). */
+export const escapeAttr = escapeXml;
