@@ -1,4 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { unmappedAddress } from '../util/address.ts';
+import { AtMostEvery } from '../util/at-most-every.ts';
 
 /**
  * Slows password guessing, for every protocol that checks a password (Passport
@@ -51,7 +53,7 @@ export class LoginThrottle {
   readonly #maxKeys: number;
   readonly #clock: () => number;
   readonly #entries = new Map<string, Entry>();
-  #lastSweep = 0;
+  readonly #sweep: AtMostEvery;
 
   constructor(options: LoginThrottleOptions = {}) {
     this.maxFailures = options.maxFailures ?? 5;
@@ -59,6 +61,7 @@ export class LoginThrottle {
     this.lockoutMs = options.lockoutMs ?? 60_000;
     this.#maxKeys = options.maxKeys ?? 100_000;
     this.#clock = options.clock ?? Date.now;
+    this.#sweep = new AtMostEvery(this.windowMs);
   }
 
   /**
@@ -160,8 +163,7 @@ export class LoginThrottle {
   #makeRoom(now: number): void {
     if (this.#entries.size < this.#maxKeys) return;
     // A full sweep at most once per window, so a flood of new keys costs O(1) each.
-    if (now - this.#lastSweep >= this.windowMs) {
-      this.#lastSweep = now;
+    if (this.#sweep.due(now)) {
       for (const [key, entry] of this.#entries) {
         if (entry.lockedUntil <= now && now - entry.windowStart >= this.windowMs) this.#entries.delete(key);
       }
@@ -182,8 +184,8 @@ export class LoginThrottle {
  */
 export function addressKey(address: string | undefined): string {
   if (address === undefined || address === '') return 'unknown';
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped?.[1] !== undefined && isIPv4(mapped[1])) return mapped[1];
+  const unmapped = unmappedAddress(address);
+  if (unmapped !== address && isIPv4(unmapped)) return unmapped;
   if (!isIPv6(address)) return address;
   const [head = '', tail] = address.toLowerCase().split('%')[0]?.split('::') ?? [''];
   const groups = head === '' ? [] : head.split(':');

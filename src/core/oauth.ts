@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AccountRow, NewOAuthToken, OAuthClientRow, OAuthTokenRow, Store } from '../store/types.ts';
+import { AtMostEvery } from '../util/at-most-every.ts';
 import { isPapillonError } from '../util/errors.ts';
 import { newClientId, randomToken } from '../util/ids.ts';
 import { hasControlCharacters } from '../util/text.ts';
@@ -64,7 +65,7 @@ export interface AccessTokenInfo {
 export class OAuthService implements OAuthApi, TokenValidator {
   readonly accessTokenSeconds: number;
   readonly #clock: () => number;
-  #lastPurge = 0;
+  readonly #purge = new AtMostEvery(PURGE_INTERVAL_MS);
 
   constructor(
     private readonly store: Store,
@@ -472,9 +473,7 @@ export class OAuthService implements OAuthApi, TokenValidator {
   }
 
   async #purgeIfDue(now: number): Promise<void> {
-    if (now - this.#lastPurge < PURGE_INTERVAL_MS) return;
-    this.#lastPurge = now;
-    await this.store.purgeOAuth(now - CODE_RETENTION_MS, now);
+    if (this.#purge.due(now)) await this.store.purgeOAuth(now - CODE_RETENTION_MS, now);
   }
 }
 

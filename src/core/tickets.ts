@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AccountRow, Store } from '../store/types.ts';
+import { AtMostEvery } from '../util/at-most-every.ts';
 import { randomToken } from '../util/ids.ts';
 
 /** The store purpose of the tickets MSNP8–12 clients present in `USR … TWN S`. */
@@ -31,7 +32,7 @@ export interface IssuedTicket {
  * Only its SHA-256 is stored.
  */
 export class LoginTickets {
-  #lastPurge = 0;
+  readonly #purge = new AtMostEvery(PURGE_INTERVAL_MS);
 
   constructor(
     private readonly store: Store,
@@ -40,7 +41,7 @@ export class LoginTickets {
 
   async issue(accountId: string): Promise<IssuedTicket> {
     const now = this.clock();
-    await this.#purgeIfDue(now);
+    if (this.#purge.due(now)) await this.store.purgeTickets(now);
     const t = randomToken(32);
     const expiresAt = now + LOGIN_TICKET_LIFETIME_MS;
     await this.store.saveTicket({
@@ -64,12 +65,6 @@ export class LoginTickets {
     if (token === undefined) return undefined;
     const accountId = await this.store.redeemTicket(hashToken(token), MSNP_LOGIN_PURPOSE, this.clock());
     return accountId === undefined ? undefined : this.store.getAccountById(accountId);
-  }
-
-  async #purgeIfDue(now: number): Promise<void> {
-    if (now - this.#lastPurge < PURGE_INTERVAL_MS) return;
-    this.#lastPurge = now;
-    await this.store.purgeTickets(now);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { AccountRow, Store } from '../store/types.ts';
+import { AtMostEvery } from '../util/at-most-every.ts';
 import { randomToken } from '../util/ids.ts';
 import type { WebSessionApi } from './oauth-api.ts';
 import { hashToken } from './tickets.ts';
@@ -16,7 +17,7 @@ const MAX_TOKEN_LENGTH = 512;
  * (also 32 random bytes) is stored as is, since it grants nothing without the cookie.
  */
 export class WebSessions implements WebSessionApi {
-  #lastPurge = 0;
+  readonly #purge = new AtMostEvery(PURGE_INTERVAL_MS);
 
   constructor(
     private readonly store: Store,
@@ -25,7 +26,7 @@ export class WebSessions implements WebSessionApi {
 
   async create(accountId: string): Promise<{ token: string; csrf: string; expiresAt: number }> {
     const now = this.clock();
-    await this.#purgeIfDue(now);
+    if (this.#purge.due(now)) await this.store.purgeWebSessions(now);
     const token = randomToken(32);
     const csrf = randomToken(32);
     const expiresAt = now + WEB_SESSION_LIFETIME_MS;
@@ -63,11 +64,5 @@ export class WebSessions implements WebSessionApi {
   async endOthers(accountId: string, keepToken?: string): Promise<number> {
     const keep = keepToken === undefined || keepToken === '' ? undefined : hashToken(keepToken);
     return this.store.deleteWebSessionsOf(accountId, keep);
-  }
-
-  async #purgeIfDue(now: number): Promise<void> {
-    if (now - this.#lastPurge < PURGE_INTERVAL_MS) return;
-    this.#lastPurge = now;
-    await this.store.purgeWebSessions(now);
   }
 }
