@@ -97,7 +97,7 @@ export class Accounts {
     const updated = await this.store.updateAccount(accountId, { displayName });
     if (!updated) throw new PapillonError('no-such-account', 'no such account');
     // Watchers show the display name with the presence, so they hear of the change.
-    await this.presence.broadcast(accountId);
+    await this.presence.broadcast(updated);
     return updated;
   }
 

@@ -1,14 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { PictureInfo, PictureType, Store } from '../store/types.ts';
+import type { PictureType, Store, StoredPicture } from '../store/types.ts';
 import { PapillonError } from '../util/errors.ts';
 import type { Presence } from './presence.ts';
 
 /** The largest picture accepted: XEP-0153 §5 asks for small avatars, MSN's were 96×96. */
 export const MAX_PICTURE_BYTES = 256 * 1024;
-
-export interface StoredPicture extends PictureInfo {
-  data: Buffer;
-}
 
 /** The image type by its signature (magic bytes), never by what an uploader claimed. */
 export function sniffImage(data: Buffer): PictureType | undefined {
@@ -52,27 +48,21 @@ export class Pictures {
     const before = await this.store.getAccountById(accountId);
     if (!before) throw new PapillonError('no-such-account', 'no such account');
     if (before.picture?.sha1 === picture.sha1 && before.picture.type === type) return picture;
-    if (!(await this.store.setPicture(accountId, picture))) {
-      throw new PapillonError('no-such-account', 'no such account');
-    }
-    await this.presence.broadcast(accountId);
+    const updated = await this.store.setPicture(accountId, picture);
+    if (!updated) throw new PapillonError('no-such-account', 'no such account');
+    await this.presence.broadcast(updated);
     return picture;
   }
 
   async remove(accountId: string): Promise<void> {
     const before = await this.store.getAccountById(accountId);
     if (!before?.picture) return;
-    await this.store.setPicture(accountId, null);
-    await this.presence.broadcast(accountId);
+    const updated = await this.store.setPicture(accountId, null);
+    if (updated) await this.presence.broadcast(updated);
   }
 
   /** The picture with its image, if the account has one. */
-  async get(accountId: string): Promise<StoredPicture | undefined> {
-    const account = await this.store.getAccountById(accountId);
-    if (!account?.picture) return undefined;
-    const data = await this.store.getPictureData(accountId);
-    // Row and image change in one transaction; a mismatch means it changed in between.
-    if (!data || data.length !== account.picture.size) return undefined;
-    return { ...account.picture, data };
+  get(accountId: string): Promise<StoredPicture | undefined> {
+    return this.store.getPicture(accountId);
   }
 }

@@ -116,10 +116,10 @@ export class Presence {
     });
   }
 
-  /** Re-sends the account's presence to its watchers (after a display-name change). */
-  async broadcast(accountId: string): Promise<void> {
-    const { account, endpoints } = await this.load(accountId);
-    if (account) await this.publishToWatchers(account, asSeenByOthers(aggregateOf(account, endpoints)));
+  /** Re-sends the account's presence to its watchers, after a change of the row the caller just wrote. */
+  async broadcast(account: AccountRow): Promise<void> {
+    const presence = aggregateOf(account, await this.endpoints(account.id));
+    await this.publishToWatchers(account, asSeenByOthers(presence));
   }
 
   private async load(

@@ -114,7 +114,7 @@ export class Relationships {
     }
     const patch: RelationshipPatch = { forward: true };
     if (nickname !== undefined) patch.nickname = nickname;
-    const view = await this.change(ownerId, contact.id, patch);
+    const view = await this.change(ownerId, contact.id, patch, contact);
     if (!existing?.forward) {
       const owner = await this.requireAccount(ownerId);
       // The contact's view changed too (a new reverse-list entry / roster item).
@@ -162,7 +162,7 @@ export class Relationships {
   /** Allow list; leaves the block list (MSN keeps AL and BL disjoint). */
   async allow(ownerId: string, contactHandle: string): Promise<ContactView> {
     const contact = await this.requireHandle(contactHandle, ownerId);
-    return this.changeVisibility(ownerId, contact.id, { allow: true, block: false });
+    return this.changeVisibility(ownerId, contact.id, { allow: true, block: false }, contact);
   }
 
   async unallow(ownerId: string, contactId: string): Promise<ContactView> {
@@ -172,7 +172,7 @@ export class Relationships {
   /** Block list; leaves the allow list. */
   async block(ownerId: string, contactHandle: string): Promise<ContactView> {
     const contact = await this.requireHandle(contactHandle, ownerId);
-    return this.changeVisibility(ownerId, contact.id, { block: true, allow: false });
+    return this.changeVisibility(ownerId, contact.id, { block: true, allow: false }, contact);
   }
 
   async unblock(ownerId: string, contactId: string): Promise<ContactView> {
@@ -180,8 +180,8 @@ export class Relationships {
   }
 
   async setNickname(ownerId: string, contactId: string, nickname: string | null): Promise<ContactView> {
-    await this.requireAccount(contactId);
-    return this.change(ownerId, contactId, { nickname });
+    const contact = await this.requireAccount(contactId);
+    return this.change(ownerId, contactId, { nickname }, contact);
   }
 
   /** MSN `BLP`: who sees the owner when on neither list. */
@@ -256,9 +256,10 @@ export class Relationships {
     ownerId: string,
     contactId: string,
     patch: RelationshipPatch,
+    contact?: AccountRow,
   ): Promise<ContactView> {
     const seeing = new Set(await this.visibility.watchers(ownerId));
-    const view = await this.change(ownerId, contactId, patch);
+    const view = await this.change(ownerId, contactId, patch, contact);
     await this.afterVisibilityChange(ownerId, seeing);
     // The contact's derived subscription (to / ask / pre-approval) changed too.
     await this.tellContact(contactId, ownerId);
@@ -279,10 +280,22 @@ export class Relationships {
     }
   }
 
-  private async change(ownerId: string, contactId: string, patch: RelationshipPatch): Promise<ContactView> {
-    const { listVersion } = await this.store.updateRelationship(ownerId, contactId, patch);
+  /** Applies `patch` and returns the owner's view of the contact (`contact`: its row, if already read). */
+  private async change(
+    ownerId: string,
+    contactId: string,
+    patch: RelationshipPatch,
+    contact?: AccountRow,
+  ): Promise<ContactView> {
+    const { value: mine, listVersion } = await this.store.updateRelationship(ownerId, contactId, patch);
     await this.events.publish(ownerId, { type: 'lists-changed', listVersion, contactId });
-    return this.contact(ownerId, contactId);
+    // `mine` is the row just written: only the two accounts and the contact's side are read.
+    const [owner, contactRow, theirs] = await Promise.all([
+      this.requireAccount(ownerId),
+      contact ?? this.requireAccount(contactId),
+      this.store.getRelationship(contactId, ownerId),
+    ]);
+    return this.view(owner, contactRow, mine, theirs);
   }
 
   private view(

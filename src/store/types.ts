@@ -23,7 +23,7 @@ export interface AccountRow {
   listVersion: number;
   /** Milliseconds since the epoch. */
   createdAt: number;
-  /** What presence needs of the account's picture; the image is `getPictureData`'s. */
+  /** What presence needs of the account's picture; the image is `getPicture`'s. */
   picture: PictureInfo | null;
 }
 
@@ -35,6 +35,10 @@ export interface PictureInfo {
   /** Bytes. */
   size: number;
   type: PictureType;
+}
+
+export interface StoredPicture extends PictureInfo {
+  data: Buffer;
 }
 
 export interface NewAccount {
@@ -287,12 +291,9 @@ export interface Store {
    * Replaces the picture (row and image together, atomically), or removes it with null.
    * Returns the updated account, undefined if there is no such account.
    */
-  setPicture(
-    accountId: string,
-    picture: (PictureInfo & { data: Buffer }) | null,
-  ): Promise<AccountRow | undefined>;
-  /** The image of the account's current picture. */
-  getPictureData(accountId: string): Promise<Buffer | undefined>;
+  setPicture(accountId: string, picture: StoredPicture | null): Promise<AccountRow | undefined>;
+  /** The account's current picture with its image, read together (one consistent read). */
+  getPicture(accountId: string): Promise<StoredPicture | undefined>;
 
   /**
    * Bumps the account's list version alone: for changes to what it sees that are

@@ -842,22 +842,22 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       it('stores the picture with the account row, replaces and removes it', async () => {
         const a = await account();
         const b = await account();
-        assert.equal(await store.getPictureData(a.id), undefined);
+        assert.equal(await store.getPicture(a.id), undefined);
         const info = { sha1: 'a'.repeat(40), size: png.length, type: 'image/png' as const };
         const updated = await store.setPicture(a.id, { ...info, data: png });
         assert.deepEqual(updated?.picture, info);
         assert.deepEqual((await store.getAccountById(a.id))?.picture, info);
         assert.deepEqual((await store.getAccountByHandle(a.handle))?.picture, info);
-        assert.deepEqual(await store.getPictureData(a.id), png);
+        assert.deepEqual(await store.getPicture(a.id), { ...info, data: png });
         const gif = Buffer.from('GIF89a-tiny');
         const next = { sha1: 'b'.repeat(40), size: gif.length, type: 'image/gif' as const };
         await store.setPicture(a.id, { ...next, data: gif });
         assert.deepEqual((await store.getAccountById(a.id))?.picture, next);
-        assert.deepEqual(await store.getPictureData(a.id), gif);
+        assert.deepEqual(await store.getPicture(a.id), { ...next, data: gif });
         assert.equal((await store.getAccountById(b.id))?.picture, null);
         assert.equal((await store.setPicture(a.id, null))?.picture, null);
         assert.equal((await store.getAccountById(a.id))?.picture, null);
-        assert.equal(await store.getPictureData(a.id), undefined);
+        assert.equal(await store.getPicture(a.id), undefined);
       });
 
       it('answers undefined for an unknown account and goes with a deleted one', async () => {
@@ -866,7 +866,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const a = await account();
         await store.setPicture(a.id, { ...info, data: png });
         await store.deleteAccount(a.id);
-        assert.equal(await store.getPictureData(a.id), undefined);
+        assert.equal(await store.getPicture(a.id), undefined);
       });
     });
 

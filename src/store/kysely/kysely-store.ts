@@ -32,6 +32,7 @@ import type {
   RelationshipPatch,
   RelationshipRow,
   Store,
+  StoredPicture,
   Versioned,
   WebSessionRow,
 } from '../types.ts';
@@ -193,16 +194,13 @@ export class KyselyStore implements Store {
 
   async setCredentials(accountId: string, credentials: PasswordCredentials): Promise<void> {
     const { account_id: _, ...columns } = credentialColumns(accountId, credentials);
-    try {
-      await this.#db
+    await unknownAccountOnForeignKey(`no account ${accountId}`, () =>
+      this.#db
         .insertInto('credential')
         .values({ account_id: accountId, ...columns })
         .onConflict((oc) => oc.column('account_id').doUpdateSet(columns))
-        .execute();
-    } catch (err) {
-      if (isForeignKeyViolation(err)) throw new PapillonError('no-such-account', `no account ${accountId}`);
-      throw err;
-    }
+        .execute(),
+    );
   }
 
   // Relationships --------------------------------------------------------------
@@ -419,8 +417,8 @@ export class KyselyStore implements Store {
   // Offline messages -------------------------------------------------------------
 
   async enqueueOffline(message: NewOfflineMessage): Promise<void> {
-    try {
-      await this.#db
+    await unknownAccountOnForeignKey(`no account ${message.recipientId}`, () =>
+      this.#db
         .insertInto('offline_message')
         .values({
           id: message.id,
@@ -430,12 +428,8 @@ export class KyselyStore implements Store {
           sent_at: message.sentAt,
           delivered_at: null,
         })
-        .execute();
-    } catch (err) {
-      if (isForeignKeyViolation(err))
-        throw new PapillonError('no-such-account', `no account ${message.recipientId}`);
-      throw err;
-    }
+        .execute(),
+    );
   }
 
   async claimOffline(recipientId: string, now: number, senderHandle?: string): Promise<OfflineMessageRow[]> {
@@ -486,8 +480,8 @@ export class KyselyStore implements Store {
   // Login tickets ------------------------------------------------------------------
 
   async saveTicket(ticket: NewLoginTicket): Promise<void> {
-    try {
-      await this.#db
+    await unknownAccountOnForeignKey(`no account ${ticket.accountId}`, () =>
+      this.#db
         .insertInto('login_ticket')
         .values({
           token_hash: ticket.tokenHash,
@@ -497,13 +491,8 @@ export class KyselyStore implements Store {
           expires_at: ticket.expiresAt,
           used_at: null,
         })
-        .execute();
-    } catch (err) {
-      if (isForeignKeyViolation(err)) {
-        throw new PapillonError('no-such-account', `no account ${ticket.accountId}`);
-      }
-      throw err;
-    }
+        .execute(),
+    );
   }
 
   async redeemTicket(tokenHash: string, purpose: string, now: number): Promise<string | undefined> {
@@ -532,10 +521,7 @@ export class KyselyStore implements Store {
 
   // The account's picture ---------------------------------------------------------
 
-  async setPicture(
-    accountId: string,
-    picture: (PictureInfo & { data: Buffer }) | null,
-  ): Promise<AccountRow | undefined> {
+  async setPicture(accountId: string, picture: StoredPicture | null): Promise<AccountRow | undefined> {
     return this.#db.transaction().execute(async (trx) => {
       const row = await trx
         .updateTable('account')
@@ -562,13 +548,16 @@ export class KyselyStore implements Store {
     });
   }
 
-  async getPictureData(accountId: string): Promise<Buffer | undefined> {
+  async getPicture(accountId: string): Promise<StoredPicture | undefined> {
+    // One statement: setPicture writes row and image in one transaction, so they match.
     const row = await this.#db
-      .selectFrom('account_picture')
-      .select('data')
-      .where('account_id', '=', accountId)
+      .selectFrom('account')
+      .innerJoin('account_picture', 'account_picture.account_id', 'account.id')
+      .select(['picture_sha1', 'picture_size', 'picture_type', 'data'])
+      .where('account.id', '=', accountId)
       .executeTakeFirst();
-    return row && Buffer.from(row.data, 'base64');
+    const info = row && toPictureInfo(row);
+    return info && { ...info, data: Buffer.from(row.data, 'base64') };
   }
 
   // Profile properties -------------------------------------------------------------
@@ -593,28 +582,26 @@ export class KyselyStore implements Store {
         .execute();
       return;
     }
-    try {
-      await this.#db
+    await unknownAccountOnForeignKey(`no account ${accountId}`, () =>
+      this.#db
         .insertInto('account_property')
         .values({ account_id: accountId, name, value })
         .onConflict((oc) => oc.columns(['account_id', 'name']).doUpdateSet({ value }))
-        .execute();
-    } catch (err) {
-      if (isForeignKeyViolation(err)) throw new PapillonError('no-such-account', `no account ${accountId}`);
-      throw err;
-    }
+        .execute(),
+    );
   }
 
   async bumpListVersion(accountId: string): Promise<number> {
-    return (await this.#listMutation(accountId, async () => ({ value: undefined, changed: true })))
-      .listVersion;
+    // One UPDATE: nothing is read to decide, so no transaction or owner lock is needed
+    // (it waits for, and follows, a list mutation holding the row).
+    return incrementListVersion(this.#db, accountId);
   }
 
   // OAuth 2.0 ----------------------------------------------------------------------
 
   async createOAuthClient(client: OAuthClientRow): Promise<void> {
-    try {
-      await this.#db
+    await unknownAccountOnForeignKey(`no account ${client.ownerId}`, () =>
+      this.#db
         .insertInto('oauth_client')
         .values({
           id: client.id,
@@ -624,12 +611,8 @@ export class KyselyStore implements Store {
           owner_id: client.ownerId,
           created_at: client.createdAt,
         })
-        .execute();
-    } catch (err) {
-      if (isForeignKeyViolation(err))
-        throw new PapillonError('no-such-account', `no account ${client.ownerId}`);
-      throw err;
-    }
+        .execute(),
+    );
   }
 
   async getOAuthClient(id: string): Promise<OAuthClientRow | undefined> {
@@ -653,8 +636,8 @@ export class KyselyStore implements Store {
   }
 
   async saveOAuthCode(code: NewOAuthCode): Promise<void> {
-    try {
-      await this.#db
+    await unknownAccountOnForeignKey(`no account ${code.accountId} or no client ${code.clientId}`, () =>
+      this.#db
         .insertInto('oauth_code')
         .values({
           code_hash: code.codeHash,
@@ -668,16 +651,8 @@ export class KyselyStore implements Store {
           expires_at: code.expiresAt,
           used_at: null,
         })
-        .execute();
-    } catch (err) {
-      if (isForeignKeyViolation(err)) {
-        throw new PapillonError(
-          'no-such-account',
-          `no account ${code.accountId} or no client ${code.clientId}`,
-        );
-      }
-      throw err;
-    }
+        .execute(),
+    );
   }
 
   async getOAuthCode(codeHash: string): Promise<OAuthCodeRow | undefined> {
@@ -836,8 +811,8 @@ export class KyselyStore implements Store {
   // Web sessions -------------------------------------------------------------------
 
   async createWebSession(session: WebSessionRow): Promise<void> {
-    try {
-      await this.#db
+    await unknownAccountOnForeignKey(`no account ${session.accountId}`, () =>
+      this.#db
         .insertInto('web_session')
         .values({
           token_hash: session.tokenHash,
@@ -846,13 +821,8 @@ export class KyselyStore implements Store {
           created_at: session.createdAt,
           expires_at: session.expiresAt,
         })
-        .execute();
-    } catch (err) {
-      if (isForeignKeyViolation(err)) {
-        throw new PapillonError('no-such-account', `no account ${session.accountId}`);
-      }
-      throw err;
-    }
+        .execute(),
+    );
   }
 
   async getWebSession(tokenHash: string): Promise<WebSessionRow | undefined> {
@@ -933,13 +903,7 @@ export class KyselyStore implements Store {
       const current = await this.#lockOwner(trx, ownerId);
       const { value, changed } = await change(trx);
       if (!changed) return { value, listVersion: current };
-      const bumped = await trx
-        .updateTable('account')
-        .set((eb) => ({ list_version: eb('list_version', '+', 1) }))
-        .where('id', '=', ownerId)
-        .returning('list_version')
-        .executeTakeFirstOrThrow();
-      return { value, listVersion: Number(bumped.list_version) };
+      return { value, listVersion: await incrementListVersion(trx, ownerId) };
     });
   }
 
@@ -970,6 +934,18 @@ export class KyselyStore implements Store {
     if (row === undefined) throw new PapillonError('no-such-account', `no account ${ownerId}`);
     return Number(row.list_version);
   }
+}
+
+/** Adds one to the account's list version and returns the new one. Throws `no-such-account`. */
+async function incrementListVersion(db: Kysely<Database>, accountId: string): Promise<number> {
+  const row = await db
+    .updateTable('account')
+    .set((eb) => ({ list_version: eb('list_version', '+', 1) }))
+    .where('id', '=', accountId)
+    .returning('list_version')
+    .executeTakeFirst();
+  if (row === undefined) throw new PapillonError('no-such-account', `no account ${accountId}`);
+  return Number(row.list_version);
 }
 
 // Relationship rows -----------------------------------------------------------------
@@ -1076,6 +1052,16 @@ function isForeignKeyViolation(err: unknown): boolean {
   return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }
 
+/** Runs an insert whose foreign keys name accounts (or clients): a dangling one is `no-such-account`. */
+async function unknownAccountOnForeignKey<T>(message: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (isForeignKeyViolation(err)) throw new PapillonError('no-such-account', message);
+    throw err;
+  }
+}
+
 // Row mapping -----------------------------------------------------------------------
 // Number() on 64-bit columns: pg returns int8 as a string unless the pool installs a
 // type parser (the postgres opener does); this keeps the store right either way.
@@ -1098,11 +1084,16 @@ function toAccount(row: Selectable<AccountTable>): AccountRow {
     privacy: row.privacy,
     listVersion: Number(row.list_version),
     createdAt: Number(row.created_at),
-    picture:
-      row.picture_sha1 === null || row.picture_size === null || !isPictureType(row.picture_type)
-        ? null
-        : { sha1: row.picture_sha1, size: Number(row.picture_size), type: row.picture_type },
+    picture: toPictureInfo(row) ?? null,
   };
+}
+
+function toPictureInfo(
+  row: Pick<AccountTable, 'picture_sha1' | 'picture_size' | 'picture_type'>,
+): PictureInfo | undefined {
+  const { picture_sha1: sha1, picture_size: size, picture_type: type } = row;
+  if (sha1 === null || size === null || !isPictureType(type)) return undefined;
+  return { sha1, size: Number(size), type };
 }
 
 function isPictureType(type: string | null): type is PictureType {
@@ -1150,8 +1141,9 @@ function splitScopes(text: string): string[] {
 
 async function insertOAuthTokens(db: Kysely<Database>, tokens: readonly NewOAuthToken[]): Promise<void> {
   if (tokens.length === 0) return;
-  try {
-    await db
+  const [first] = tokens;
+  await unknownAccountOnForeignKey(`no account ${first?.accountId} or no client ${first?.clientId}`, () =>
+    db
       .insertInto('oauth_token')
       .values(
         tokens.map((t) => ({
@@ -1169,17 +1161,8 @@ async function insertOAuthTokens(db: Kysely<Database>, tokens: readonly NewOAuth
           last_used_at: null,
         })),
       )
-      .execute();
-  } catch (err) {
-    if (isForeignKeyViolation(err)) {
-      const [first] = tokens;
-      throw new PapillonError(
-        'no-such-account',
-        `no account ${first?.accountId} or no client ${first?.clientId}`,
-      );
-    }
-    throw err;
-  }
+      .execute(),
+  );
 }
 
 function toOAuthClient(row: Selectable<OAuthClientTable>): OAuthClientRow {
