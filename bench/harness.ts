@@ -11,13 +11,16 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import {
   canBindLoopbackAliases,
   checkOpenFiles,
+  cpuShare,
   Failures,
   mb,
   monotonicUs,
+  ms,
   numberOption,
   out,
   pool,
   printProfile,
+  type Samples,
   schedShare,
   schedStat,
   sleep,
@@ -227,6 +230,37 @@ export interface Usage {
   sched: string;
 }
 
+export type Latency = ReturnType<Samples['summary']>;
+
+/** What phase 1 (`Harness.fastPhase`) measured. */
+export interface FastPhase {
+  received: number;
+  usage: Usage;
+  latency: Latency;
+  lost: number;
+}
+
+/** `p50 …, p99 …, max …` of a phase's latency. */
+export function latencyFigures(latency: Latency): string {
+  return `p50 ${ms(latency.p50)}, p99 ${ms(latency.p99)}, max ${ms(latency.max)}`;
+}
+
+/**
+ * Phase 1's throughput (`verb`: what the server did with each message) against
+ * `targetPerSecond`, its latency and the CPU both processes used.
+ */
+export function printFastPhase(fast: FastPhase, verb: string, targetPerSecond: number): void {
+  const wall = fast.usage.wallMs;
+  out(
+    `  ${verb} ${fast.received} messages in ${(wall / 1000).toFixed(1)} s: ${((fast.received / wall) * 1000).toFixed(0)} msgs/s; ` +
+      `target ≥ ${targetPerSecond.toLocaleString('en')} msgs/s`,
+  );
+  out(`  latency ${latencyFigures(fast.latency)} (closed loop: mostly queueing, ≈ outstanding / rate)`);
+  out(
+    `  server CPU ${cpuShare(fast.usage.serverCpuMs, wall)}; bench CPU ${cpuShare(fast.usage.benchCpuMs, wall)}`,
+  );
+}
+
 export class Harness<O extends BaseOptions, C> {
   readonly dataDir: string;
   readonly profileDir: string;
@@ -413,12 +447,7 @@ export class Harness<O extends BaseOptions, C> {
     server: ServerProcess,
     traffic: TrafficBase<S>,
     label?: string,
-  ): Promise<{
-    received: number;
-    usage: Usage;
-    latency: ReturnType<TrafficBase<S>['samples']['summary']>;
-    lost: number;
-  }> {
+  ): Promise<FastPhase> {
     traffic.startWindow(this.o.window);
     await sleep(1000); // warm-up, not counted
     traffic.resetCounts();

@@ -12,7 +12,9 @@ import {
   BASE_DEFAULTS,
   type BaseOptions,
   type Harness,
+  latencyFigures,
   parseOptions as parseWith,
+  printFastPhase,
   runBench,
   signInMany,
   USAGE_RATE,
@@ -185,23 +187,12 @@ async function bench(h: Harness<Options, MsnpConn>, pairsWanted: number): Promis
 
   // Phase 1: as fast as possible, `window` outstanding per pair.
   const fast = await h.fastPhase(server, traffic);
-  const wall1 = fast.usage.wallMs;
   out();
   out(
     `messages, as fast as possible: ${pairs.length} pairs, ${o.window} outstanding per pair, ` +
       `mode U, ${sample}-byte text/plain payload, ${o.seconds} s (after 1 s warm-up)`,
   );
-  out(
-    `  relayed ${fast.received} messages in ${(wall1 / 1000).toFixed(1)} s: ${((fast.received / wall1) * 1000).toFixed(0)} msgs/s; ` +
-      `target ≥ ${TARGET_MSGS_PER_SECOND.toLocaleString('en')} msgs/s`,
-  );
-  out(
-    `  latency p50 ${ms(fast.latency.p50)}, p99 ${ms(fast.latency.p99)}, max ${ms(fast.latency.max)} ` +
-      `(closed loop: mostly queueing, ≈ outstanding / rate)`,
-  );
-  out(
-    `  server CPU ${cpuShare(fast.usage.serverCpuMs, wall1)}; bench CPU ${cpuShare(fast.usage.benchCpuMs, wall1)}`,
-  );
+  printFastPhase(fast, 'relayed', TARGET_MSGS_PER_SECOND);
   if (fast.lost > 0) out(`  ${fast.lost} messages never arrived`);
 
   // Phase 2: fixed offered rate.
@@ -215,7 +206,7 @@ async function bench(h: Harness<Options, MsnpConn>, pairsWanted: number): Promis
     );
     out(
       `  sent ${fixed.sent} (${((fixed.sent / wall2) * 1000).toFixed(0)}/s), relayed ${traffic.received}; ` +
-        `latency p50 ${ms(fixed.latency.p50)}, p99 ${ms(fixed.latency.p99)}, max ${ms(fixed.latency.max)}`,
+        `latency ${latencyFigures(fixed.latency)}`,
     );
     out(`  server CPU ${cpuShare(fixed.usage.serverCpuMs, wall2)}`);
     if (traffic.skipped > 0)

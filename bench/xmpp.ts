@@ -13,7 +13,9 @@ import {
   BASE_DEFAULTS,
   type BaseOptions,
   type Harness,
+  latencyFigures,
   parseOptions as parseWith,
+  printFastPhase,
   runBench,
   signInMany,
   USAGE_RATE,
@@ -151,23 +153,12 @@ async function bench(h: Harness<Options, XmppConn>): Promise<void> {
 
   // Phase 1: as fast as possible, `window` outstanding per sender.
   const fast = await h.fastPhase(server, traffic, 'messages as fast as possible');
-  const wall1 = fast.usage.wallMs;
   out();
   out(
     `messages, as fast as possible: ${peers.length} senders, ${o.window} outstanding each, random recipients, ` +
       `${sample}-byte <message type='chat'/>, ${o.seconds} s (after 1 s warm-up)`,
   );
-  out(
-    `  routed ${fast.received} messages in ${(wall1 / 1000).toFixed(1)} s: ${((fast.received / wall1) * 1000).toFixed(0)} msgs/s; ` +
-      `target ≥ ${TARGET_MSGS_PER_SECOND.toLocaleString('en')} msgs/s`,
-  );
-  out(
-    `  latency p50 ${ms(fast.latency.p50)}, p99 ${ms(fast.latency.p99)}, max ${ms(fast.latency.max)} ` +
-      `(closed loop: mostly queueing, ≈ outstanding / rate)`,
-  );
-  out(
-    `  server CPU ${cpuShare(fast.usage.serverCpuMs, wall1)}; bench CPU ${cpuShare(fast.usage.benchCpuMs, wall1)}`,
-  );
+  printFastPhase(fast, 'routed', TARGET_MSGS_PER_SECOND);
   out(`  server ${fast.usage.sched}`);
   reportBounces(traffic);
   if (fast.lost > 0) out(`  ${fast.lost} messages never arrived`);
@@ -189,7 +180,7 @@ async function bench(h: Harness<Options, XmppConn>): Promise<void> {
     );
     out(
       `  sent ${fixed.sent} (${((fixed.sent / wall2) * 1000).toFixed(0)}/s), routed ${traffic.received}; ` +
-        `latency p50 ${ms(fixed.latency.p50)}, p99 ${ms(fixed.latency.p99)}, max ${ms(fixed.latency.max)}; target p99 ≤ ${TARGET_P99_MS} ms`,
+        `latency ${latencyFigures(fixed.latency)}; target p99 ≤ ${TARGET_P99_MS} ms`,
     );
     out(
       `  server CPU ${cpuShare(fixed.usage.serverCpuMs, wall2)}; ` +
