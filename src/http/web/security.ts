@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { hasControlCharacters } from '../../util/text.ts';
 import { usableHost } from '../host.ts';
 
 /**
@@ -42,8 +43,7 @@ export function requestOrigin(request: FastifyRequest): string | undefined {
  */
 export function localReturnPath(value: string | undefined): string | undefined {
   if (value === undefined || value === '' || value.length > 4096) return undefined;
-  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return undefined;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
-  if (/[\u0000-\u001f\u007f\\]/.test(value)) return undefined;
+  if (!value.startsWith('/') || value.includes('\\') || value.startsWith('//')) return undefined;
+  if (hasControlCharacters(value)) return undefined;
   return value;
 }
