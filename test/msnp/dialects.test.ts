@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Dialect } from '../../src/msnp/dialects/dialect.ts';
 import { negotiateVersion } from '../../src/msnp/dialects/negotiate.ts';
 import { allDialects, dialectFor } from '../../src/msnp/dialects/table.ts';
 import { msnpStatus, statusFromMsnp } from '../../src/msnp/status.ts';
@@ -32,104 +33,30 @@ describe('dialect table', () => {
     );
   });
 
-  // The version boundaries documented in docs/msnp-reference.md, checked one by one.
-  const boundaries: Array<[string, (v: number) => unknown, Array<[number, unknown]>]> = [
-    [
-      'auth',
-      (v) => dialectFor(v)?.auth,
-      [
-        [7, 'md5'],
-        [8, 'twn'],
-      ],
-    ],
-    [
-      'INF',
-      (v) => dialectFor(v)?.inf,
-      [
-        [7, true],
-        [8, false],
-      ],
-    ],
-    [
-      'challenges',
-      (v) => dialectFor(v)?.challenges,
-      [
-        [5, false],
-        [6, true],
-      ],
-    ],
-    [
-      'groups',
-      (v) => dialectFor(v)?.groups,
-      [
-        [6, false],
-        [7, true],
-      ],
-    ],
-    [
-      'list layout',
-      (v) => dialectFor(v)?.lists,
-      [
-        [7, 'iterated'],
-        [8, 'flat'],
-        [9, 'flat'],
-        [10, 'guid'],
-      ],
-    ],
-    [
-      'ADD/ADC',
-      (v) => dialectFor(v)?.listCommand,
-      [
-        [9, 'ADD'],
-        [10, 'ADC'],
-      ],
-    ],
-    [
-      'client id',
-      (v) => dialectFor(v)?.clientId,
-      [
-        [7, false],
-        [8, true],
-      ],
-    ],
-    [
-      'MSN object',
-      (v) => dialectFor(v)?.msnObject,
-      [
-        [8, false],
-        [9, true],
-      ],
-    ],
-    [
-      'UUX/UBX',
-      (v) => dialectFor(v)?.personalMessage,
-      [
-        [10, false],
-        [11, true],
-      ],
-    ],
+  // The version boundaries documented in docs/msnp-reference.md, checked one by one:
+  // [what, dialect field, { version: value }].
+  const boundaries: Array<[string, keyof Dialect, Record<number, unknown>]> = [
+    ['auth', 'auth', { 7: 'md5', 8: 'twn' }],
+    ['INF', 'inf', { 7: true, 8: false }],
+    ['challenges', 'challenges', { 5: false, 6: true }],
+    ['groups', 'groups', { 6: false, 7: true }],
+    ['list layout', 'lists', { 7: 'iterated', 8: 'flat', 9: 'flat', 10: 'guid' }],
+    ['ADD/ADC', 'listCommand', { 9: 'ADD', 10: 'ADC' }],
+    ['client id', 'clientId', { 7: false, 8: true }],
+    ['MSN object', 'msnObject', { 8: false, 9: true }],
+    ['UUX/UBX', 'personalMessage', { 10: false, 11: true }],
     [
       'XFR NS form',
-      (v) => dialectFor(v)?.xfrNs,
-      [
-        [2, 'address'],
-        [3, 'address-zero'],
-        [6, 'address-zero'],
-        [7, 'address-zero-current'],
-      ],
+      'xfrNs',
+      { 2: 'address', 3: 'address-zero', 6: 'address-zero', 7: 'address-zero-current' },
     ],
-    [
-      'LST network id',
-      (v) => dialectFor(v)?.lstNetworkId,
-      [
-        [11, false],
-        [12, true],
-      ],
-    ],
+    ['LST network id', 'lstNetworkId', { 11: false, 12: true }],
   ];
-  for (const [what, read, cases] of boundaries) {
+  for (const [what, field, cases] of boundaries) {
     it(`${what} changes where the protocol changed it`, () => {
-      for (const [version, expected] of cases) assert.equal(read(version), expected, `MSNP${version}`);
+      for (const [version, expected] of Object.entries(cases)) {
+        assert.equal(dialectFor(Number(version))?.[field], expected, `MSNP${version}`);
+      }
     });
   }
 

@@ -2,12 +2,19 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { decodeParam, type MsnpCommand } from '../../src/msnp/codec/index.ts';
-import { MsnpTestClient } from '../support/msnp-client.ts';
+import type { MsnpTestClient } from '../support/msnp-client.ts';
 import { msnpSetStatus } from '../support/msnp-login.ts';
 import { frame, inviteSlp, P2PRequester, p2pPayload } from '../support/msnp-p2p.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
 import { connectXmpp, type TestXmppClient, xml } from '../support/xmpp-client.ts';
-import { openSwitchboard, type Person, signIn, sync, textMessage } from '../transcripts/msnp-session.ts';
+import {
+  newSwitchboard,
+  openSwitchboard,
+  type Person,
+  signIn,
+  sync,
+  textMessage,
+} from '../transcripts/msnp-session.ts';
 
 /** A "PNG" (right signature, random rest) spanning several 1202-byte chunks. */
 function picture(bytes: number): Buffer {
@@ -251,13 +258,7 @@ describe('stored display pictures for MSNP9–12 contacts', () => {
 
   /** Alice's switchboard with Bob (XMPP): XFR, USR, CAL, and Bob's bridge joins. */
   async function callXmppBob(): Promise<MsnpTestClient> {
-    const c = alice.client;
-    c.send(`XFR ${c.trid()} SB`);
-    const xfr = await c.expect('XFR');
-    const [host, port] = (xfr.args[2] ?? '').split(':');
-    const sb = await MsnpTestClient.connect(Number(port), host);
-    sb.send(`USR ${sb.trid()} alice@localhost ${xfr.args[4]}`);
-    await sb.expect('USR');
+    const sb = await newSwitchboard(alice.client, 'alice@localhost');
     sb.send(`CAL ${sb.trid()} bob@localhost`);
     assert.equal((await sb.expect('CAL')).args[1], 'RINGING');
     assert.equal((await sb.expect('JOI')).args[0], 'bob@localhost');

@@ -11,6 +11,8 @@ describe('MSNP bad input', () => {
     await server.server.core.accounts.create({ handle: 'robust@localhost', password: 'robust-pw' });
   });
   after(() => server.stop());
+  const signIn = (version: number) =>
+    msnpSignIn(server, { version, handle: 'robust@localhost', password: 'robust-pw' });
 
   const attacks: Array<[string, Buffer]> = [
     ['binary garbage', Buffer.from([0x00, 0xff, 0x13, 0x37, 0x0d, 0x0a])],
@@ -25,7 +27,7 @@ describe('MSNP bad input', () => {
       const client = await MsnpTestClient.connect(server.port('msnp'));
       client.sendRaw(bytes);
       await client.closed();
-      const ok = await msnpSignIn(server, { version: 8, handle: 'robust@localhost', password: 'robust-pw' });
+      const ok = await signIn(8);
       await ok.close();
     });
   }
@@ -48,11 +50,7 @@ describe('MSNP bad input', () => {
   });
 
   it('an unknown command gets 715 and the session goes on', async () => {
-    const client = await msnpSignIn(server, {
-      version: 8,
-      handle: 'robust@localhost',
-      password: 'robust-pw',
-    });
+    const client = await signIn(8);
     const trid = client.trid();
     client.send(`ZZZ ${trid} hello`);
     assert.deepEqual((await client.expect('715')).args, [String(trid)]);
@@ -62,22 +60,14 @@ describe('MSNP bad input', () => {
   });
 
   it('a command of another version ends the session (ADC in MSNP8)', async () => {
-    const client = await msnpSignIn(server, {
-      version: 8,
-      handle: 'robust@localhost',
-      password: 'robust-pw',
-    });
+    const client = await signIn(8);
     client.send(`ADC ${client.trid()} FL N=x@localhost F=x`);
     await client.expect('715');
     await client.closed();
   });
 
   it('a payload longer than its declared length does not desynchronise: the rest is a command', async () => {
-    const client = await msnpSignIn(server, {
-      version: 11,
-      handle: 'robust@localhost',
-      password: 'robust-pw',
-    });
+    const client = await signIn(11);
     await msnpSetStatus(client, 11, 'NLN', { first: true });
     const xml = '<Data><PSM>hi</PSM><CurrentMedia></CurrentMedia></Data>';
     client.sendRaw(Buffer.from(`UUX ${client.trid()} ${Buffer.byteLength(xml)}\r\n${xml}PNG\r\n`));
@@ -91,11 +81,7 @@ describe('MSNP bad input', () => {
       '<Data><PSM>unclosed',
       '<!DOCTYPE x [<!ENTITY a "aaaa">]><Data><PSM>&a;</PSM></Data>',
     ]) {
-      const client = await msnpSignIn(server, {
-        version: 11,
-        handle: 'robust@localhost',
-        password: 'robust-pw',
-      });
+      const client = await signIn(11);
       client.sendPayload('UUX', [client.trid()], xml);
       await client.expect('200');
       await client.closed();
@@ -103,12 +89,8 @@ describe('MSNP bad input', () => {
   });
 
   it('a second login of the same account signs the first out with OUT OTH', async () => {
-    const first = await msnpSignIn(server, { version: 9, handle: 'robust@localhost', password: 'robust-pw' });
-    const second = await msnpSignIn(server, {
-      version: 12,
-      handle: 'robust@localhost',
-      password: 'robust-pw',
-    });
+    const first = await signIn(9);
+    const second = await signIn(12);
     assert.deepEqual((await first.expect('OUT')).args, ['OTH']);
     await first.closed();
     second.send('PNG');
@@ -117,11 +99,7 @@ describe('MSNP bad input', () => {
   });
 
   it('a switchboard cookie works once; a forged one gets 911', async () => {
-    const client = await msnpSignIn(server, {
-      version: 8,
-      handle: 'robust@localhost',
-      password: 'robust-pw',
-    });
+    const client = await signIn(8);
     await msnpSetStatus(client, 8, 'NLN', { first: true });
     client.send(`XFR ${client.trid()} SB`);
     const xfr = await client.expect('XFR');
@@ -142,11 +120,7 @@ describe('MSNP bad input', () => {
   });
 
   it('XFR SB is refused (913) while appearing offline', async () => {
-    const client = await msnpSignIn(server, {
-      version: 8,
-      handle: 'robust@localhost',
-      password: 'robust-pw',
-    });
+    const client = await signIn(8);
     await msnpSetStatus(client, 8, 'HDN', { first: true });
     const trid = client.trid();
     client.send(`XFR ${trid} SB`);

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MsnpTestClient } from '../support/msnp-client.ts';
 import { msnpSetStatus, msnpSignIn } from '../support/msnp-login.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
-import { openSwitchboard, type Person, textMessage } from '../transcripts/msnp-session.ts';
+import { newSwitchboard, openSwitchboard, type Person, textMessage } from '../transcripts/msnp-session.ts';
 
 describe('switchboard rules', () => {
   let server: TestServer;
@@ -28,15 +27,7 @@ describe('switchboard rules', () => {
     await server.stop();
   });
 
-  async function soloSwitchboard(owner: Person): Promise<MsnpTestClient> {
-    owner.client.send(`XFR ${owner.client.trid()} SB`);
-    const xfr = await owner.client.expect('XFR');
-    const [host, port] = (xfr.args[2] ?? '').split(':');
-    const sb = await MsnpTestClient.connect(Number(port), host);
-    sb.send(`USR ${sb.trid()} ${owner.handle} ${xfr.args[4]}`);
-    await sb.expect('USR');
-    return sb;
-  }
+  const soloSwitchboard = (owner: Person) => newSwitchboard(owner.client, owner.handle);
 
   it('CAL to an offline user gets 217, to an unknown or malformed handle 208', async () => {
     const sb = await soloSwitchboard(people[0] as Person);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { MsnpCommand } from '../../src/msnp/codec/index.ts';
-import type { MsnpTestClient } from '../support/msnp-client.ts';
+import { MsnpTestClient } from '../support/msnp-client.ts';
 import { msnpSignIn } from '../support/msnp-login.ts';
 import type { TestServer } from '../support/papillon-server.ts';
 
@@ -85,18 +85,23 @@ export async function addContact(version: number, from: Person, to: Person): Pro
   return reply;
 }
 
-/** Opens a switchboard from `caller`, invites `callee`, who answers: both in. */
-export async function openSwitchboard(caller: Person, callee: Person, version: number) {
-  caller.client.send(`XFR ${caller.client.trid()} SB`);
-  const xfr = await caller.client.expect('XFR');
+/** `XFR SB` on `handle`'s notification connection `ns`, then `USR` at the switchboard it names. */
+export async function newSwitchboard(ns: MsnpTestClient, handle: string): Promise<MsnpTestClient> {
+  ns.send(`XFR ${ns.trid()} SB`);
+  const xfr = await ns.expect('XFR');
   assert.equal(xfr.args[1], 'SB');
   assert.equal(xfr.args[3], 'CKI');
   const [host, port] = (xfr.args[2] ?? '').split(':');
-  const { MsnpTestClient } = await import('../support/msnp-client.ts');
   const sb = await MsnpTestClient.connect(Number(port), host);
-  sb.send(`USR ${sb.trid()} ${caller.handle} ${xfr.args[4]}`);
+  sb.send(`USR ${sb.trid()} ${handle} ${xfr.args[4]}`);
   const usr = await sb.expect('USR');
-  assert.deepEqual(usr.args.slice(1, 3), ['OK', caller.handle]);
+  assert.deepEqual(usr.args.slice(1, 3), ['OK', handle]);
+  return sb;
+}
+
+/** Opens a switchboard from `caller`, invites `callee`, who answers: both in. */
+export async function openSwitchboard(caller: Person, callee: Person, version: number) {
+  const sb = await newSwitchboard(caller.client, caller.handle);
   const calTrid = sb.trid();
   sb.send(`CAL ${calTrid} ${callee.handle}`);
   const cal = await sb.expect('CAL');

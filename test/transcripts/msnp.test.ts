@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { personalMessageXml } from '../../src/msnp/ns/personal-message.ts';
-import { msnpLogin, msnpSetStatus } from '../support/msnp-login.ts';
+import { MsnpTestClient } from '../support/msnp-client.ts';
+import { msnpLogin, msnpSetStatus, msnpSignIn } from '../support/msnp-login.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
 import {
   addContact,
   expectAddedBy,
+  newSwitchboard,
   openSwitchboard,
   type Person,
   signIn,
@@ -149,7 +151,6 @@ describe('MSNP transcripts', () => {
         assert.equal((await calleeSb.expect('CAL')).args[1], 'RINGING');
         const rng = await carol.client.expect('RNG');
         assert.equal(rng.args[0], sessionId);
-        const { MsnpTestClient } = await import('../support/msnp-client.ts');
         const [host, port] = (rng.args[1] ?? '').split(':');
         const carolSb = await MsnpTestClient.connect(Number(port), host);
         const ans = carolSb.trid();
@@ -202,13 +203,7 @@ describe('MSNP transcripts', () => {
         );
         await bob.client.expect(version >= 10 ? 'ADC' : 'ADD');
         assert.deepEqual((await alice.client.expect('FLN')).args, [bob.handle]);
-        alice.client.send(`XFR ${alice.client.trid()} SB`);
-        const xfr = await alice.client.expect('XFR');
-        const { MsnpTestClient } = await import('../support/msnp-client.ts');
-        const [host, port] = (xfr.args[2] ?? '').split(':');
-        const sb = await MsnpTestClient.connect(Number(port), host);
-        sb.send(`USR ${sb.trid()} ${alice.handle} ${xfr.args[4]}`);
-        await sb.expect('USR');
+        const sb = await newSwitchboard(alice.client, alice.handle);
         const cal = sb.trid();
         sb.send(`CAL ${cal} ${bob.handle}`);
         assert.deepEqual((await sb.expect('217')).args, [String(cal)]);
@@ -248,7 +243,6 @@ describe('MSNP transcripts', () => {
 
       if (version >= 6) {
         it('a wrong QRY answer gets 540 and the connection closes', async () => {
-          const { msnpSignIn } = await import('../support/msnp-login.ts');
           const client = await msnpSignIn(server, { version, handle: h('carol'), password: 'carol-secret' });
           const trid = client.trid();
           client.send(`CHG ${trid} NLN${version >= 8 ? ' 0' : ''}`);
