@@ -48,10 +48,10 @@ export async function startMsnpListeners(
     sbCookies: new SbCookies(),
     dispatch: new DispatchReferrals(),
     challengeTimeoutMs: options.challengeTimeoutMs ?? 60_000,
+    loginTimeoutMs: options.loginTimeoutMs ?? 60_000,
     sessions: new Set(),
     sbSessions,
   };
-  const loginTimeoutMs = options.loginTimeoutMs ?? 60_000;
 
   const prepare = (socket: Socket) => {
     socket.setNoDelay(true);
@@ -62,32 +62,17 @@ export async function startMsnpListeners(
   const ns = createServer((socket) => {
     prepare(socket);
     const session = new NsSession(context, new TcpTransport(socket));
-    const loginTimer = setTimeout(() => {
-      if (session.state !== 'online') session.close();
-    }, loginTimeoutMs);
-    loginTimer.unref();
-    session.onOnline = () => clearTimeout(loginTimer);
     // Clients ping about every 50 s (QNG 50); five silent minutes means the peer is gone.
     socket.setTimeout(300_000, () => session.close());
     socket.on('data', (chunk) => session.receive(chunk));
-    socket.on('close', () => {
-      clearTimeout(loginTimer);
-      session.onTransportClosed();
-    });
+    socket.on('close', () => session.onTransportClosed());
   });
 
   const sb = createServer((socket) => {
     prepare(socket);
     const session = new SbSession(context, new TcpTransport(socket));
-    const loginTimer = setTimeout(() => {
-      if (!session.conversation) session.close();
-    }, loginTimeoutMs);
-    loginTimer.unref();
     socket.on('data', (chunk) => session.receive(chunk));
-    socket.on('close', () => {
-      clearTimeout(loginTimer);
-      session.close('closed');
-    });
+    socket.on('close', () => session.close('closed'));
   });
 
   const nsPort = await listen(ns, options.bind, options.nsPort);

@@ -6,7 +6,7 @@ export interface MsnpTransport {
   write(data: Buffer): void;
   /** Flushes what was written, then closes. Idempotent. */
   close(): void;
-  /** The client's IP address. */
+  /** The client's IP address; an IPv4-mapped one is written as IPv4 (util/address.ts). */
   readonly remoteAddress: string;
   readonly remotePort: number;
   /** The address the client reached us at: what XFR/RNG should name if no public host is configured. */

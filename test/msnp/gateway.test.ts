@@ -9,10 +9,10 @@ import { GatewaySessions } from '../../src/msnp/gateway/gateway-sessions.ts';
 import { msnpGatewayRoutes } from '../../src/msnp/gateway/routes.ts';
 import { type MsnpListeners, startMsnpListeners } from '../../src/msnp/listener.ts';
 import { createLogger } from '../../src/server/logger.ts';
-import { commandText, type MsnpTestClient, serverHasPayload } from '../support/msnp-client.ts';
+import { commandText, MsnpTestClient, serverHasPayload } from '../support/msnp-client.ts';
 import { msnpSetStatus, msnpSignIn, passport14Ticket, productIdFor } from '../support/msnp-login.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
-import { textMessage } from '../transcripts/msnp-session.ts';
+import { newSwitchboard, textMessage } from '../transcripts/msnp-session.ts';
 
 const CONTENT_TYPE = 'application/x-msn-messenger';
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -271,7 +271,6 @@ describe('MSNP HTTP gateway', () => {
     const rng = await bobTcp.expect('RNG');
     assert.equal(rng.args[0], sessionId);
     const [h, p] = (rng.args[1] ?? '').split(':');
-    const { MsnpTestClient } = await import('../support/msnp-client.ts');
     const bobSb = await MsnpTestClient.connect(Number(p), h);
     try {
       const ansTrid = bobSb.trid();
@@ -312,14 +311,8 @@ describe('MSNP HTTP gateway', () => {
 
   it('answers a switchboard invitation (RNG → ANS) over the gateway', async () => {
     const gw = aliceGw;
-    bobTcp.send(`XFR ${bobTcp.trid()} SB`);
-    const xfr = await bobTcp.expect('XFR');
-    const [h, p] = (xfr.args[2] ?? '').split(':');
-    const { MsnpTestClient } = await import('../support/msnp-client.ts');
-    const bobSb = await MsnpTestClient.connect(Number(p), h);
+    const bobSb = await newSwitchboard(bobTcp, bob.handle);
     try {
-      bobSb.send(`USR ${bobSb.trid()} ${bob.handle} ${xfr.args[4]}`);
-      await bobSb.expect('USR');
       bobSb.send(`CAL ${bobSb.trid()} ${alice.handle}`);
       const cal = await bobSb.expect('CAL');
       const sessionId = cal.args[2] ?? '';
@@ -574,5 +567,73 @@ describe('MSNP HTTP gateway sessions (short timeouts)', () => {
     assert.match(reply.messenger, /^Session=close/);
     const error = await sb.expect('911');
     assert.equal(error.args[0], '1');
+  });
+});
+
+describe('MSNP login deadline (TCP and gateway)', () => {
+  let server: TestServer;
+  let listeners: MsnpListeners;
+  let app: FastifyInstance;
+  let base: string;
+
+  before(async () => {
+    server = await startTestServer();
+    const logger = createLogger('silent');
+    const core = server.server.core;
+    listeners = await startMsnpListeners(core, logger, {
+      bind: '127.0.0.1',
+      nsPort: 0,
+      sbPort: 0,
+      domain: 'localhost',
+      loginTimeoutMs: 500,
+    });
+    app = buildHttpApp({
+      core,
+      logger,
+      version: 'test',
+      startedAt: Date.now(),
+      plugins: [msnpGatewayRoutes(listeners.context)],
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    assert.ok(address && typeof address === 'object');
+    base = `http://127.0.0.1:${address.port}`;
+    await core.accounts.create({ handle: 'gina@localhost', password: 'gina-secret' });
+  });
+  after(async () => {
+    await listeners.stop();
+    await app.close();
+    await server.stop();
+  });
+
+  it('closes a TCP connection that does not sign in, on the NS and on a switchboard', async () => {
+    const ns = await MsnpTestClient.connect(listeners.nsPort);
+    ns.send('VER 1 MSNP8 CVR0');
+    await ns.expect('VER');
+    const sb = await MsnpTestClient.connect(listeners.sbPort);
+    await Promise.all([ns.closed(2000), sb.closed(2000)]);
+  });
+
+  it('ends a gateway session that does not sign in; its next request hears Session=close', async () => {
+    const gw = new GatewayClient(base, 'NS');
+    await gw.send(`VER ${gw.trid()} MSNP8 CVR0`);
+    await gw.expect('VER');
+    await delay(800);
+    assert.match((await gw.poll()).messenger, /^Session=close/);
+  });
+
+  it('keeps a gateway session that signed in in time', async () => {
+    const core = server.server.core;
+    const ticket = await core.tickets.issue((await core.accounts.get('gina@localhost')).id);
+    const gw = new GatewayClient(base, 'NS');
+    await gw.send(`VER ${gw.trid()} MSNP8 CVR0`, `USR ${gw.trid()} TWN I gina@localhost`);
+    await gw.send(`USR ${gw.trid()} TWN S t=${ticket.t}&p=`);
+    assert.equal((await gw.expect('USR')).args[1], 'TWN');
+    assert.equal((await gw.expect('USR')).args[1], 'OK');
+    await delay(800);
+    await gw.send('PNG');
+    await gw.expect('QNG');
+    assert.equal(gw.closed, false);
+    await gw.send('OUT');
   });
 });

@@ -8,7 +8,7 @@ import { GatewayTransport } from './gateway-transport.ts';
 export type GatewayServerKind = 'NS' | 'SB';
 
 /** Why a gateway session ended (for the log). */
-export type GatewayCloseReason = 'closed' | 'idle' | 'login-timeout' | 'overflow' | 'shutdown';
+export type GatewayCloseReason = 'closed' | 'idle' | 'overflow' | 'shutdown';
 
 interface EntryCommon {
   /** The secret the client names in `SessionID=`. */
@@ -16,7 +16,6 @@ interface EntryCommon {
   /** A short name for the logs, which must not carry the SessionID (it is a bearer secret). */
   readonly logId: string;
   readonly transport: GatewayTransport;
-  readonly openedAt: number;
   /** The last time a request for this session arrived or was answered. */
   lastSeen: number;
   /** A request is being handled; a second one meanwhile is refused (§13). */
@@ -30,8 +29,6 @@ export type GatewayEntry =
 export interface GatewaySessionsOptions {
   /** A session with no request for this long is closed. §13: 60 s, as [ESC] does. */
   idleTimeoutMs?: number;
-  /** A session not signed in (NS) or not in a conversation (SB) by then is closed, as on TCP. */
-  loginTimeoutMs?: number;
   /** Opens beyond this many live sessions are refused. */
   maxSessions?: number;
   /** Output held for one session before it is dropped. */
@@ -66,7 +63,6 @@ export function newSessionId(): string {
  */
 export class GatewaySessions {
   readonly idleTimeoutMs: number;
-  readonly loginTimeoutMs: number;
   readonly maxSessions: number;
   private readonly maxBufferedBytes: number | undefined;
   private readonly entries = new Map<string, GatewayEntry>();
@@ -78,7 +74,6 @@ export class GatewaySessions {
     options: GatewaySessionsOptions = {},
   ) {
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    this.loginTimeoutMs = options.loginTimeoutMs ?? 60_000;
     this.maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
     this.maxBufferedBytes = options.maxBufferedBytes;
   }
@@ -113,8 +108,7 @@ export class GatewaySessions {
       ...(this.maxBufferedBytes !== undefined ? { maxBufferedBytes: this.maxBufferedBytes } : {}),
       onOverflow: () => this.close(id, 'overflow'),
     });
-    const now = Date.now();
-    const common = { id, logId, transport, openedAt: now, lastSeen: now, busy: false };
+    const common = { id, logId, transport, lastSeen: Date.now(), busy: false };
     const entry: GatewayEntry =
       kind === 'NS'
         ? { ...common, kind, session: new NsSession(this.ctx, transport) }
@@ -152,15 +146,13 @@ export class GatewaySessions {
     if (this.entries.size === 0) this.stopSweeper();
   }
 
-  /** Closes sessions that stopped polling, or never signed in. */
+  /**
+   * Closes sessions that stopped polling. One that never signs in closes itself
+   * (connection.ts), and the client's next request hears `Session=close`.
+   */
   sweep(now = Date.now()): void {
     for (const entry of [...this.entries.values()]) {
-      if (entry.busy) continue;
-      if (now - entry.lastSeen >= this.idleTimeoutMs) {
-        this.close(entry.id, 'idle');
-      } else if (!entry.transport.closed && !isReady(entry) && now - entry.openedAt >= this.loginTimeoutMs) {
-        this.close(entry.id, 'login-timeout');
-      }
+      if (!entry.busy && now - entry.lastSeen >= this.idleTimeoutMs) this.close(entry.id, 'idle');
     }
   }
 
@@ -172,10 +164,7 @@ export class GatewaySessions {
 
   private startSweeper(): void {
     if (this.sweeper) return;
-    const every = Math.max(
-      10,
-      Math.min(5_000, Math.floor(Math.min(this.idleTimeoutMs, this.loginTimeoutMs) / 4)),
-    );
+    const every = Math.max(10, Math.min(5_000, Math.floor(this.idleTimeoutMs / 4)));
     this.sweeper = setInterval(() => this.sweep(), every);
     this.sweeper.unref();
   }
@@ -184,9 +173,4 @@ export class GatewaySessions {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
   }
-}
-
-/** Signed in (NS) or in a conversation (SB): past the point the login timeout guards. */
-function isReady(entry: GatewayEntry): boolean {
-  return entry.kind === 'NS' ? entry.session.state === 'online' : entry.session.conversation !== undefined;
 }

@@ -8,11 +8,10 @@ import { listVersion, type NsHandler, tridOf } from './handler.ts';
 import { findGroup, friendlyName, groupIdFor, type ListName, onList, sendLists } from './lists.ts';
 import { ASK_WHEN_ADDED, PHONE_PROPERTIES } from './profile.ts';
 import { MsnpReply } from './reply.ts';
+import type { NsSession } from './session.ts';
 
 /** Only the phone properties go into SYN (others, like the avatar, can be large). */
 const PHONE_PROPERTY_NAMES = Object.values(PHONE_PROPERTIES);
-
-import type { NsSession } from './session.ts';
 
 function accountOf(s: NsSession) {
   if (!s.account) throw new MsnpReply(MsnpError.notLoggedIn);
@@ -27,8 +26,8 @@ export const SYN: NsHandler = {
     const core = s.ctx.core;
     const snapshot = await core.relationships.snapshot(account.id);
     const byContact = new Map<string, Record<string, string>>();
-    for (const view of snapshot.contacts) {
-      // Phone numbers of forward-list contacts who let this account see them.
+    // Phone numbers (BPR, MSNP5+) of forward-list contacts who let this account see them.
+    for (const view of s.dialect?.phones ? snapshot.contacts : []) {
       // `to`/`both`: on the forward list and allowed to see them (core/subscription.ts).
       if (view.derived.subscription === 'to' || view.derived.subscription === 'both') {
         byContact.set(view.contact.id, await core.accounts.properties(view.contact.id, PHONE_PROPERTY_NAMES));
@@ -51,8 +50,7 @@ export const GTC: NsHandler = {
   async run(s, c) {
     const mode = c.args[1];
     if (mode !== 'A' && mode !== 'N') throw new MsnpReply(MsnpError.invalidParameter, true);
-    if (!s.account) throw new MsnpReply(MsnpError.notLoggedIn);
-    await s.ctx.core.accounts.setProperty(s.account.id, ASK_WHEN_ADDED, mode === 'N' ? 'no' : null);
+    await s.ctx.core.accounts.setProperty(accountOf(s).id, ASK_WHEN_ADDED, mode === 'N' ? 'no' : null);
     if (s.dialect?.versionInReplies) s.send('GTC', tridOf(c), await listVersion(s), mode);
     else s.send('GTC', tridOf(c), mode);
   },
@@ -73,6 +71,13 @@ export const BLP: NsHandler = {
     else s.send('BLP', tridOf(c), mode);
   },
 };
+
+/** The account's group named `id` as the dialect names groups (§8.6); 224 if there is none. */
+async function requireGroup(s: NsSession, id: string) {
+  const group = findGroup(s, await s.ctx.core.relationships.groups(accountOf(s).id), id);
+  if (!group) throw new MsnpReply(MsnpError.invalidGroup);
+  return group;
+}
 
 async function contactByHandle(s: NsSession, handle: string): Promise<ContactView | undefined> {
   const contact = await s.ctx.core.accounts.find(handle);
@@ -99,9 +104,7 @@ async function addToList(
   if (handle === account.handle && list === 'FL') throw new MsnpReply(MsnpError.invalidParameter);
   const before = await contactByHandle(s, handle);
   if (!before) throw new MsnpReply(unknownUser);
-  const wantsGroup = groupId !== undefined && groupId !== '0';
-  const group = wantsGroup ? findGroup(s, await core.relationships.groups(account.id), groupId) : undefined;
-  if (wantsGroup && !group) throw new MsnpReply(MsnpError.invalidGroup);
+  const group = groupId !== undefined && groupId !== '0' ? await requireGroup(s, groupId) : undefined;
 
   if (list === 'FL') {
     if (before.mine.forward) {
@@ -223,9 +226,7 @@ export const REM: NsHandler = {
     const view = await core.relationships.contact(account.id, contact.id);
     if (!onList(view, list)) throw new MsnpReply(MsnpError.notOnList);
     if (list === 'FL' && groupId !== undefined && groupId !== '0') {
-      const groups = await core.relationships.groups(account.id);
-      const group = findGroup(s, groups, groupId);
-      if (!group) throw new MsnpReply(MsnpError.invalidGroup);
+      const group = await requireGroup(s, groupId);
       if (!view.groupIds.includes(group.id)) throw new MsnpReply(MsnpError.notInGroup);
       await core.relationships.removeFromGroup(account.id, contact.id, group.id);
     } else if (list === 'FL') {
@@ -270,10 +271,7 @@ export const ADG: NsHandler = {
 async function groupFromArg(s: NsSession, id: string | undefined) {
   if (!id) throw new MsnpReply(MsnpError.syntaxError);
   if (id === '0' && s.dialect?.lists !== 'guid') throw new MsnpReply(MsnpError.cannotRemoveGroupZero);
-  const groups = await s.ctx.core.relationships.groups(accountOf(s).id);
-  const group = findGroup(s, groups, id);
-  if (!group) throw new MsnpReply(MsnpError.invalidGroup);
-  return group;
+  return requireGroup(s, id);
 }
 
 /**

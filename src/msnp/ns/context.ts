@@ -18,6 +18,8 @@ export interface MsnpContext {
   dispatch: DispatchReferrals;
   /** Seconds a client has to answer a CHL (§7.1: about 50 s on the real service). */
   challengeTimeoutMs: number;
+  /** A connection (TCP or HTTP gateway) that has not signed in by then is closed. */
+  loginTimeoutMs: number;
   /** Every open notification-server session, for shutdown. */
   sessions: Set<{ shutdown(): void }>;
   /** Every open switchboard session (TCP or HTTP gateway), for the idle sweep and shutdown. */

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { AccountRow } from '../../store/types.ts';
-import { unmappedAddress } from '../../util/address.ts';
 import type { Dialect } from '../dialects/dialect.ts';
 
 export interface ProfileInput {
   account: AccountRow;
   dialect: Dialect;
+  /** The transport's `remoteAddress` (already unmapped from IPv4-mapped form). */
   clientAddress: string;
   clientPort: number;
   viaGateway: boolean;
@@ -48,7 +48,7 @@ export function profileMessage(input: ProfileInput): string {
   if (dialect.profile === 'passport-client-address' || dialect.profile === 'abch') {
     // COMPAT: MSN Messenger reads ClientPort byte-swapped (§6); 0 over the HTTP gateway.
     const port = input.viaGateway ? 0 : input.clientPort;
-    lines.push(`ClientIP: ${unmappedAddress(input.clientAddress)}`);
+    lines.push(`ClientIP: ${input.clientAddress}`);
     lines.push(`ClientPort: ${((port & 0xff) << 8) | ((port & 0xff00) >> 8)}`);
   }
   if (dialect.profile === 'abch') lines.push('ABCHMigrated: 1');

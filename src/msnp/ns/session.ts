@@ -3,8 +3,8 @@ import type { BusSubscription } from '../../bus/types.ts';
 import type { DomainEvent } from '../../core/events.ts';
 import type { AccountRow } from '../../store/types.ts';
 import { isPapillonError } from '../../util/errors.ts';
-import { TaskQueue } from '../../util/task-queue.ts';
-import { encodeCommand, encodePayloadCommand, type MsnpCommand, MsnpDecoder } from '../codec/index.ts';
+import type { MsnpCommand } from '../codec/index.ts';
+import { MsnpConnection } from '../connection.ts';
 import type { Dialect } from '../dialects/dialect.ts';
 import { ANY_NS_PAYLOAD } from '../dialects/table.ts';
 import { MsnpError } from '../errors.ts';
@@ -19,10 +19,10 @@ export type NsState = 'connected' | 'negotiated' | 'online' | 'closed';
 
 /**
  * One notification-server connection: negotiation, login, then commands in order.
- * Commands are handled one at a time (a queue), and domain events are rendered on
- * the same queue, so a reply always precedes the notifications it causes.
+ * Domain events are rendered on the same queue as commands, so a reply always
+ * precedes the notifications it causes.
  */
-export class NsSession {
+export class NsSession extends MsnpConnection {
   readonly endpointId = `msnp:${randomUUID()}`;
   state: NsState = 'connected';
   dialect: Dialect | undefined;
@@ -39,22 +39,13 @@ export class NsSession {
   challenge: string | undefined;
   challengeTimer: NodeJS.Timeout | undefined;
 
-  /** Called once the login completes (the listener stops its login timer). */
-  onOnline: (() => void) | undefined;
-  private readonly decoder: MsnpDecoder;
-  private readonly queue = new TaskQueue((err) => {
-    this.log.error({ err }, 'MSNP session task failed; closing');
-    this.close();
-  });
   private subscription: BusSubscription | undefined;
 
   constructor(
     readonly ctx: MsnpContext,
-    readonly transport: MsnpTransport,
+    transport: MsnpTransport,
   ) {
-    this.decoder = new MsnpDecoder({
-      hasPayload: (name) => (this.dialect ? this.dialect.nsPayloadCommands : ANY_NS_PAYLOAD).has(name),
-    });
+    super(transport, ctx.loginTimeoutMs);
     ctx.sessions.add(this);
   }
 
@@ -66,33 +57,15 @@ export class NsSession {
     });
   }
 
-  /** Bytes from the client. A framing error ends the connection (never the process). */
-  receive(chunk: Buffer): void {
-    if (this.state === 'closed') return;
-    let commands: MsnpCommand[];
-    try {
-      commands = this.decoder.push(chunk);
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'malformed MSNP input; closing');
-      this.close();
-      return;
-    }
-    for (const command of commands) this.enqueue(() => this.dispatch(command));
+  protected get closed(): boolean {
+    return this.state === 'closed';
   }
 
-  /**
-   * Resolves once every command received so far, and anything queued meanwhile, has
-   * been handled. The HTTP gateway awaits it before answering a request (§13).
-   */
-  whenIdle(): Promise<void> {
-    return this.queue.whenIdle();
+  protected hasPayload(name: string): boolean {
+    return (this.dialect ? this.dialect.nsPayloadCommands : ANY_NS_PAYLOAD).has(name);
   }
 
-  enqueue(task: () => Promise<void> | void): void {
-    this.queue.push(task);
-  }
-
-  private async dispatch(command: MsnpCommand): Promise<void> {
+  protected async dispatch(command: MsnpCommand): Promise<void> {
     if (this.state === 'closed') return;
     const handler = NS_HANDLERS[command.name];
     const trid = tridOf(command);
@@ -138,25 +111,11 @@ export class NsSession {
     }
   }
 
-  send(name: string, ...args: (string | number)[]): void {
-    if (this.state === 'closed') return;
-    this.transport.write(encodeCommand(name, args));
-  }
-
-  sendPayload(name: string, args: (string | number)[], payload: Buffer | string): void {
-    if (this.state === 'closed') return;
-    this.transport.write(encodePayloadCommand(name, args, payload));
-  }
-
-  error(code: number, trid: string): void {
-    this.send(String(code), trid);
-  }
-
   /** Called by the login handler once the account is proven. */
   async startSession(account: AccountRow): Promise<void> {
     this.account = account;
     this.state = 'online';
-    this.onOnline?.();
+    this.clearLoginTimer();
     this.subscription = await this.ctx.core.events.subscribe(account.id, (event) =>
       this.enqueue(() => this.onEvent(event)),
     );
@@ -185,6 +144,7 @@ export class NsSession {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.ctx.sessions.delete(this);
+    this.clearLoginTimer();
     if (this.challengeTimer) clearTimeout(this.challengeTimer);
     this.transport.close();
     void this.cleanup();

@@ -308,7 +308,6 @@ export class PictureServer {
 
   private onSessionMessage(session: PictureSession, frame: P2PFrame): void {
     const h = frame.header;
-    const log = this.host.log();
     if (h.flags & P2P_FLAGS.ack) {
       if (h.ackSessionId !== session.awaiting) return;
       this.advance(session);
@@ -323,7 +322,7 @@ export class PictureServer {
     if (h.sessionId !== 0) return;
     const slp = parseSlp(frame.payload);
     if (slp?.method === 'BYE') {
-      log.debug({ sessionId: session.sessionId }, 'picture session closed by BYE');
+      this.host.log().debug({ sessionId: session.sessionId }, 'picture session closed by BYE');
       this.forget(session);
     } else if (slp && slp.method !== 'INVITE') {
       this.forget(session, `requester answered ${slp.method ?? slp.status}`);

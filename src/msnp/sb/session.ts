@@ -3,14 +3,8 @@ import type { ConversationEvent, Participant } from '../../core/conversations.ts
 import type { AccountRow } from '../../store/types.ts';
 import { isPapillonError } from '../../util/errors.ts';
 import { isValidHandle, normalizeHandle } from '../../util/handle.ts';
-import { TaskQueue } from '../../util/task-queue.ts';
-import {
-  encodeCommand,
-  encodeParam,
-  encodePayloadCommand,
-  type MsnpCommand,
-  MsnpDecoder,
-} from '../codec/index.ts';
+import { encodeParam, type MsnpCommand } from '../codec/index.ts';
+import { MsnpConnection } from '../connection.ts';
 import type { Dialect } from '../dialects/dialect.ts';
 import { dialectFor } from '../dialects/table.ts';
 import { MsnpError } from '../errors.ts';
@@ -30,42 +24,30 @@ const SB_PAYLOAD = new Set(['MSG']);
  * from `XFR SB`) or `ANS` (answering an `RNG`), then `CAL`, `MSG`, `OUT`. Messages
  * are relayed byte for byte through the core conversation.
  */
-export class SbSession {
+export class SbSession extends MsnpConnection {
   readonly endpointId = `msnp-sb:${randomUUID()}`;
   private state: 'connected' | 'joined' | 'closed' = 'connected';
   private account: AccountRow | undefined;
   private participant: Participant | undefined;
   private conversationId: string | undefined;
   private dialect: Dialect | undefined;
-  private readonly decoder = new MsnpDecoder({
-    hasPayload: (name) => SB_PAYLOAD.has(name),
-    maxPayloadBytes: 65_536,
-  });
-  private readonly queue = new TaskQueue((err) => {
-    this.log.error({ err }, 'switchboard command failed; closing');
-    this.close();
-  });
   /** Answers display-picture requests for pictures the server stores (sb/picture-server.ts). */
   private readonly pictures = new PictureServer({
     requester: () => this.account?.handle,
     owner: (handle) => this.pictureOwner(handle),
-    send: (owner, payload) => {
-      if (this.state === 'closed') return;
-      this.transport.write(
-        encodePayloadCommand('MSG', [owner.handle, encodeParam(owner.displayName)], payload),
-      );
-    },
+    send: (owner, payload) => this.sendMessage(owner, payload),
     log: () => this.log,
   });
 
   constructor(
     private readonly ctx: MsnpContext,
-    private readonly transport: MsnpTransport,
+    transport: MsnpTransport,
   ) {
+    super(transport, ctx.loginTimeoutMs);
     ctx.sbSessions.add(this);
   }
 
-  private get log() {
+  protected get log() {
     return this.ctx.logger.child({
       component: 'msnp-sb',
       conversation: this.conversationId,
@@ -77,28 +59,15 @@ export class SbSession {
     return this.conversationId;
   }
 
-  receive(chunk: Buffer): void {
-    if (this.state === 'closed') return;
-    let commands: MsnpCommand[];
-    try {
-      commands = this.decoder.push(chunk);
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'malformed switchboard input; closing');
-      this.close();
-      return;
-    }
-    for (const command of commands) this.queue.push(() => this.dispatch(command));
+  protected get closed(): boolean {
+    return this.state === 'closed';
   }
 
-  /**
-   * Resolves once every command received so far, and anything queued meanwhile, has
-   * been handled. The HTTP gateway awaits it before answering a request (§13).
-   */
-  whenIdle(): Promise<void> {
-    return this.queue.whenIdle();
+  protected hasPayload(name: string): boolean {
+    return SB_PAYLOAD.has(name);
   }
 
-  private async dispatch(c: MsnpCommand): Promise<void> {
+  protected async dispatch(c: MsnpCommand): Promise<void> {
     if (this.state === 'closed') return;
     const trid = tridOf(c);
     if (this.state === 'connected') {
@@ -143,13 +112,13 @@ export class SbSession {
     const [, handle, cookie, sessionId] = c.args;
     const ticket = cookie ? this.ctx.sbCookies.take(cookie) : undefined;
     const account = ticket ? await this.ctx.core.accounts.findById(ticket.accountId) : undefined;
-    const valid =
-      ticket?.kind === 'answer' &&
-      ticket.conversationId === sessionId &&
-      account !== undefined &&
-      account.handle === normalizeHandle(handle ?? '') &&
-      this.ctx.core.conversations.get(ticket.conversationId) !== undefined;
-    if (!valid || !ticket || ticket.kind !== 'answer' || !account) {
+    if (
+      ticket?.kind !== 'answer' ||
+      ticket.conversationId !== sessionId ||
+      !account ||
+      account.handle !== normalizeHandle(handle ?? '') ||
+      !this.ctx.core.conversations.get(ticket.conversationId)
+    ) {
       this.error(MsnpError.authenticationFailed, trid);
       this.close();
       return;
@@ -168,12 +137,7 @@ export class SbSession {
     this.enter(account, ticket.dialectVersion, ticket.clientId, ticket.conversationId);
   }
 
-  private enter(
-    account: AccountRow,
-    dialectVersion: number,
-    clientId: string,
-    conversationId: string,
-  ): Participant[] {
+  private enter(account: AccountRow, dialectVersion: number, clientId: string, conversationId: string): void {
     this.account = account;
     this.dialect = dialectFor(dialectVersion);
     this.conversationId = conversationId;
@@ -185,7 +149,8 @@ export class SbSession {
       capabilities: { msnpClientId: clientId },
     };
     this.state = 'joined';
-    return this.ctx.core.conversations.join(conversationId, this.participant, (event) => this.onEvent(event));
+    this.clearLoginTimer();
+    this.ctx.core.conversations.join(conversationId, this.participant, (event) => this.onEvent(event));
   }
 
   /** §12.1 `CAL trid handle` → `CAL trid RINGING sessid`; 208 bad handle, 215 already there, 217 unreachable. */
@@ -261,10 +226,7 @@ export class SbSession {
       case 'message': {
         // Bytes from an MSNP client go as they came; other protocols' messages are rendered.
         const payload = event.payload ?? payloadFor(event.content, event.from.handle);
-        if (!payload) return;
-        this.transport.write(
-          encodePayloadCommand('MSG', [event.from.handle, encodeParam(event.from.displayName)], payload),
-        );
+        if (payload) this.sendMessage(event.from, payload);
         return;
       }
       case 'joined': {
@@ -282,13 +244,9 @@ export class SbSession {
     }
   }
 
-  private error(code: number, trid: string): void {
-    this.send(String(code), trid);
-  }
-
-  private send(name: string, ...args: (string | number)[]): void {
-    if (this.state === 'closed') return;
-    this.transport.write(encodeCommand(name, args));
+  /** §12.4 `MSG handle friendly len` + payload: a message from `from` to this client. */
+  private sendMessage(from: { handle: string; displayName: string }, payload: Buffer): void {
+    this.sendPayload('MSG', [from.handle, encodeParam(from.displayName)], payload);
   }
 
   /** Leaves the conversation (the others get BYE) and closes the connection. */
@@ -296,6 +254,7 @@ export class SbSession {
     if (this.state === 'closed') return;
     const conversationId = this.conversationId;
     this.state = 'closed';
+    this.clearLoginTimer();
     this.pictures.close();
     this.ctx.sbSessions.delete(this);
     if (conversationId) this.ctx.core.conversations.leave(conversationId, this.endpointId, reason);
