@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { escapeXml } from '../util/xml.ts';
 
 /**
  * MSN objects (MSNC1, MSNP9+): the `<msnobj …/>` descriptor that names a display
@@ -54,7 +55,7 @@ export function pictureMsnObject(creator: string, picture: { sha1: string; size:
     sha1d: sha1dFromHex(picture.sha1),
   };
   const sha1c = msnObjectChecksum(fields);
-  return `<msnobj Creator="${xmlAttr(fields.creator)}" Size="${fields.size}" Type="${fields.type}" Location="${fields.location}" Friendly="${fields.friendly}" SHA1D="${fields.sha1d}" SHA1C="${sha1c}"/>`;
+  return `<msnobj Creator="${escapeXml(fields.creator)}" Size="${fields.size}" Type="${fields.type}" Location="${fields.location}" Friendly="${fields.friendly}" SHA1D="${fields.sha1d}" SHA1C="${sha1c}"/>`;
 }
 
 /** Whether `text` looks like an MSN object descriptor (rather than, say, an XEP-0153 hash). */
@@ -97,15 +98,6 @@ export function msnObjectField(attributes: Map<string, string>, name: string): s
   const lower = name.toLowerCase();
   for (const [key, value] of attributes) if (key.toLowerCase() === lower) return value;
   return undefined;
-}
-
-function xmlAttr(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
 }
 
 const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };

@@ -4,7 +4,7 @@ import { MsnpTestClient } from '../support/msnp-client.ts';
 import { msnpSetStatus, msnpSignIn } from '../support/msnp-login.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
 import { connectXmpp, type TestXmppClient, xml } from '../support/xmpp-client.ts';
-import { sync, textMessage, typingMessage } from '../transcripts/msnp-session.ts';
+import { newSwitchboard, sync, textMessage, typingMessage } from '../transcripts/msnp-session.ts';
 
 // An MSN Messenger 7.5 user (MSNP12) and a Gajim-like XMPP user talk to each other:
 // the XMPP user is a participant of the switchboard the MSN client sees.
@@ -83,12 +83,7 @@ describe('MSN ↔ XMPP conversations', () => {
   });
 
   it('an MSN user calls an XMPP user into a switchboard; nudges become XEP-0224 attention', async () => {
-    mia.send(`XFR ${mia.trid()} SB`);
-    const xfr = await mia.expect('XFR');
-    const [host, port] = (xfr.args[2] ?? '').split(':');
-    const sb = await MsnpTestClient.connect(Number(port), host);
-    sb.send(`USR ${sb.trid()} mia@localhost ${xfr.args[4]}`);
-    await sb.expect('USR');
+    const sb = await newSwitchboard(mia, 'mia@localhost');
     sb.send(`CAL ${sb.trid()} xan@localhost`);
     assert.equal((await sb.expect('CAL')).args[1], 'RINGING');
     assert.equal((await sb.expect('JOI')).args[0], 'xan@localhost');

@@ -1,4 +1,5 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { escapeXml } from '../../util/xml.ts';
 
 export interface PersonalMessage {
   statusText: string;
@@ -42,18 +43,6 @@ function decodeCharacterReferences(text: string): string {
       return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
     },
   );
-}
-
-const XML_ESCAPES: Record<string, string> = {
-  '<': '&lt;',
-  '>': '&gt;',
-  '&': '&amp;',
-  "'": '&apos;',
-  '"': '&quot;',
-};
-
-function escapeXml(text: string): string {
-  return text.replace(/[<>&'"]/g, (c) => XML_ESCAPES[c] ?? c);
 }
 
 export function personalMessageXml(message: PersonalMessage): string {
