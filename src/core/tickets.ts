@@ -1,12 +1,19 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { AccountRow, Store } from '../store/types.ts';
 import { AtMostEvery } from '../util/at-most-every.ts';
 import { randomToken } from '../util/ids.ts';
 
 /** The store purpose of the tickets MSNP8–12 clients present in `USR … TWN S`. */
 export const MSNP_LOGIN_PURPOSE = 'msnp-login';
+/** The store purpose of the tokens MSN's web services (address book, OIM, storage…) accept. */
+export const MSN_SERVICE_PURPOSE = 'msn-service';
 /** Long enough to get from the Passport endpoint back to the notification server. */
 export const LOGIN_TICKET_LIFETIME_MS = 10 * 60 * 1000;
+/**
+ * Service tokens are reused for every web-service call of a sign-in; Windows Live
+ * Messenger asks for new ones when the RST2 answer's `wsu:Expires` passes.
+ */
+export const SERVICE_TOKEN_LIFETIME_MS = 24 * 60 * 60 * 1000;
 /** Expired tickets are deleted at most this often (on issue). */
 const PURGE_INTERVAL_MS = 60 * 1000;
 
@@ -18,6 +25,8 @@ export interface IssuedTicket {
   p: string;
   issuedAt: number;
   expiresAt: number;
+  /** base64 of 24 random bytes: the WS-Trust BinarySecret of an SSO ticket (`withProofKey`). */
+  proofKey?: string;
 }
 
 /**
@@ -39,19 +48,65 @@ export class LoginTickets {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async issue(accountId: string): Promise<IssuedTicket> {
+  /**
+   * A one-time login ticket. `withProofKey`: also a proof key the client answers the
+   * MSNP15+ SSO challenge with (MBI_KEY_OLD), kept with the ticket so the notification
+   * server can check that answer (`find`) before it redeems the ticket.
+   */
+  async issue(accountId: string, options: { withProofKey?: boolean } = {}): Promise<IssuedTicket> {
+    const proofKey = options.withProofKey ? randomBytes(24).toString('base64') : undefined;
+    return this.#save(accountId, MSNP_LOGIN_PURPOSE, LOGIN_TICKET_LIFETIME_MS, proofKey);
+  }
+
+  /**
+   * A token for MSN's web services (address book, sharing, OIM, storage), reused
+   * until it expires. The RST answer hands one out per requested service domain.
+   */
+  issueService(accountId: string): Promise<IssuedTicket> {
+    return this.#save(accountId, MSN_SERVICE_PURPOSE, SERVICE_TOKEN_LIFETIME_MS, undefined);
+  }
+
+  /**
+   * The account a web-service request's ticket (`t=…&p=…`, as in ABAuthHeader's
+   * TicketToken or OIM's `Ticket passport=`) belongs to; undefined for anything
+   * unknown, expired or malformed. Login tickets are not accepted here.
+   */
+  async verifyService(ticket: string): Promise<AccountRow | undefined> {
+    const token = parseTicket(ticket);
+    if (token === undefined) return undefined;
+    const row = await this.store.findTicket(hashToken(token), MSN_SERVICE_PURPOSE, this.clock());
+    return row === undefined ? undefined : this.store.getAccountById(row.accountId);
+  }
+
+  /** An unused, unexpired login ticket's account id and proof key, without redeeming it. */
+  async find(ticket: string): Promise<{ accountId: string; proofKey: string | null } | undefined> {
+    const token = parseTicket(ticket);
+    if (token === undefined) return undefined;
+    const row = await this.store.findTicket(hashToken(token), MSNP_LOGIN_PURPOSE, this.clock());
+    return row === undefined || row.usedAt !== null
+      ? undefined
+      : { accountId: row.accountId, proofKey: row.proofKey };
+  }
+
+  async #save(
+    accountId: string,
+    purpose: string,
+    lifetimeMs: number,
+    proofKey: string | undefined,
+  ): Promise<IssuedTicket> {
     const now = this.clock();
     if (this.#purge.due(now)) await this.store.purgeTickets(now);
     const t = randomToken(32);
-    const expiresAt = now + LOGIN_TICKET_LIFETIME_MS;
+    const expiresAt = now + lifetimeMs;
     await this.store.saveTicket({
       tokenHash: hashToken(t),
       accountId,
-      purpose: MSNP_LOGIN_PURPOSE,
+      purpose,
       createdAt: now,
       expiresAt,
+      proofKey: proofKey ?? null,
     });
-    return { t, p: '', issuedAt: now, expiresAt };
+    return { t, p: '', issuedAt: now, expiresAt, ...(proofKey ? { proofKey } : {}) };
   }
 
   /**

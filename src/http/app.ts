@@ -2,7 +2,6 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { Core } from '../core/core.ts';
 import type { Logger } from '../server/logger.ts';
 import { oauthRoutes } from './oauth/index.ts';
-import { passportRoutes } from './passport/index.ts';
 import { RequestLog } from './request-log.ts';
 import { type WebSettings, webRoutes } from './web/index.ts';
 
@@ -14,8 +13,9 @@ export interface HttpAppOptions {
   /** Serve HTTPS with this certificate chain and key (PEM). */
   https?: { cert: Buffer; key: Buffer };
   /**
-   * Routes of protocols that also travel over HTTP (the MSNP gateway, later XMPP over
-   * WebSocket), handed in by the composition root so this folder imports no protocol.
+   * Routes of protocols that also travel over HTTP (MSN's web services and the MSNP
+   * gateway, later XMPP over WebSocket), handed in by the composition root so this
+   * folder imports no protocol.
    */
   plugins?: FastifyPluginAsync[];
   /** The web pages' settings (sign-up mode, password minimum, domain); unset: sign-up closed. */
@@ -25,8 +25,8 @@ export interface HttpAppOptions {
 }
 
 /**
- * One fastify app serves every HTTP(S) port: health, and later the Passport, SOAP,
- * gateway, OAuth and web routes registered as plugins beside this file.
+ * One fastify app serves every HTTP(S) port: health, OAuth and the web pages from
+ * this folder, and the protocols' own routes handed in as `plugins`.
  */
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   // fastify's types follow the server kind; every route here works on either.
@@ -45,8 +45,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     uptimeSeconds: Math.round((Date.now() - options.startedAt) / 1000),
   }));
 
-  // Passport 1.4 and RST: MSNP8–12 clients get their login ticket here.
-  app.register(passportRoutes, { core: options.core });
   // OAuth 2.0 (Live's paths and the standard ones) and the web pages people use.
   app.register(oauthRoutes, { core: options.core, implicit: options.oauthImplicit });
   app.register(webRoutes, { core: options.core, settings: options.web });

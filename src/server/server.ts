@@ -7,6 +7,7 @@ import { type Core, createCore } from '../core/core.ts';
 import { buildHttpApp } from '../http/app.ts';
 import { msnpGatewayRoutes } from '../msnp/gateway/routes.ts';
 import { startMsnpListeners } from '../msnp/listener.ts';
+import { msnServiceRoutes } from '../msnp/services/index.ts';
 import type { Store } from '../store/types.ts';
 import { startXmppListeners } from '../xmpp/listener.ts';
 import { type Config, tlsFiles } from './config.ts';
@@ -110,7 +111,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       logger,
       version: VERSION,
       startedAt,
-      plugins: [msnpGatewayRoutes(msnp.context)],
+      plugins: [msnServiceRoutes(msnp.context), msnpGatewayRoutes(msnp.context)],
       web: {
         domain: config.domain,
         passwordMinLength: config.passwordMinLength,

@@ -82,7 +82,7 @@ export interface SettingTable {
   value: string;
 }
 
-/** A one-time login ticket, stored by the SHA-256 (hex) of its token, never the token. */
+/** A login ticket or MSN service token, stored by the SHA-256 (hex) of its token, never the token. */
 export interface LoginTicketTable {
   token_hash: string;
   account_id: string;
@@ -92,6 +92,8 @@ export interface LoginTicketTable {
   expires_at: number;
   /** Set when redeemed; a ticket is redeemed at most once. */
   used_at: number | null;
+  /** base64 WS-Trust BinarySecret of an SSO ticket (MBI_KEY_OLD); null otherwise. */
+  proof_key: string | null;
 }
 
 export interface AccountPropertyTable {

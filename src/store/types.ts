@@ -131,6 +131,16 @@ export interface NewLoginTicket {
   purpose: string;
   createdAt: number;
   expiresAt: number;
+  /** base64 proof key (WS-Trust BinarySecret) an SSO ticket is issued with. */
+  proofKey?: string | null;
+}
+
+/** A live ticket as `findTicket` reads it. */
+export interface LoginTicketRow {
+  accountId: string;
+  proofKey: string | null;
+  usedAt: number | null;
+  expiresAt: number;
 }
 
 /** An OAuth 2.0 client (RFC 6749 §2). */
@@ -276,6 +286,12 @@ export interface Store {
    * redemptions of one ticket: exactly one succeeds.
    */
   redeemTicket(tokenHash: string, purpose: string, now: number): Promise<string | undefined>;
+  /**
+   * Reads a ticket without using it: undefined unless it exists, has this purpose
+   * and `expiresAt > now` (used or not: `usedAt` says). For multi-use service tokens
+   * and for the SSO proof key checked before the ticket is redeemed.
+   */
+  findTicket(tokenHash: string, purpose: string, now: number): Promise<LoginTicketRow | undefined>;
   /** Deletes tickets with `expiresAt <= now` (used or not); returns how many. */
   purgeTickets(now: number): Promise<number>;
 

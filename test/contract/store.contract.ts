@@ -787,6 +787,22 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         );
       });
 
+      it('reads a ticket without using it, with its proof key, until it expires', async () => {
+        const a = await account();
+        const t = ticket(a.id, { purpose: 'msn-service', proofKey: 'c2VjcmV0' });
+        const plain = ticket(a.id);
+        await store.saveTicket(t);
+        await store.saveTicket(plain);
+        const read = await store.findTicket(t.tokenHash, 'msn-service', t0 + 1);
+        assert.deepEqual(read, { accountId: a.id, proofKey: 'c2VjcmV0', usedAt: null, expiresAt: t0 + hour });
+        assert.deepEqual(await store.findTicket(t.tokenHash, 'msn-service', t0 + 2), read, 'not used up');
+        assert.equal(await store.findTicket(t.tokenHash, 'msnp-login', t0 + 1), undefined);
+        assert.equal(await store.findTicket(t.tokenHash, 'msn-service', t0 + hour), undefined);
+        assert.equal((await store.findTicket(plain.tokenHash, 'msnp-login', t0 + 1))?.proofKey, null);
+        assert.equal(await store.redeemTicket(plain.tokenHash, 'msnp-login', t0 + 2), a.id);
+        assert.equal((await store.findTicket(plain.tokenHash, 'msnp-login', t0 + 3))?.usedAt, t0 + 2);
+      });
+
       it('purges tickets expired at the cut-off, used or not', async () => {
         const a = await account();
         // Times far in the past, so no other case's tickets are affected.

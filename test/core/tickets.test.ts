@@ -32,6 +32,27 @@ describe('login tickets', () => {
     assert.equal(seen.size, 50);
   });
 
+  it('issues service tokens that web services accept repeatedly, and never as a login', async () => {
+    const service = await fx.core.tickets.issueService(alice.id);
+    const ticket = `t=${service.t}&p=${service.p}`;
+    assert.equal((await fx.core.tickets.verifyService(ticket))?.id, alice.id);
+    assert.equal((await fx.core.tickets.verifyService(ticket))?.id, alice.id, 'reusable');
+    assert.equal(await fx.core.tickets.redeem(ticket), undefined, 'not a login ticket');
+    const login = await fx.core.tickets.issue(alice.id);
+    assert.equal(await fx.core.tickets.verifyService(`t=${login.t}&p=`), undefined, 'not a service token');
+    assert.equal(await fx.core.tickets.verifyService('t=nonsense'), undefined);
+  });
+
+  it('keeps an SSO proof key with the ticket until the ticket is redeemed', async () => {
+    const issued = await fx.core.tickets.issue(alice.id, { withProofKey: true });
+    assert.equal(Buffer.from(issued.proofKey ?? '', 'base64').length, 24);
+    const ticket = `t=${issued.t}&p=`;
+    assert.deepEqual(await fx.core.tickets.find(ticket), { accountId: alice.id, proofKey: issued.proofKey });
+    assert.equal((await fx.core.tickets.redeem(ticket))?.id, alice.id);
+    assert.equal(await fx.core.tickets.find(ticket), undefined, 'used');
+    assert.equal((await fx.core.tickets.issue(alice.id)).proofKey, undefined);
+  });
+
   it('redeems `t=…&p=…` once, for the right account', async () => {
     const { t, p } = await fx.core.tickets.issue(alice.id);
     const account = await fx.core.tickets.redeem(`t=${t}&p=${p}`);

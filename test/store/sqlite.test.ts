@@ -89,6 +89,7 @@ describe('SQLite store file', () => {
       '0003-account-property',
       '0004-oauth',
       '0005-account-picture',
+      '0006-ticket-proof-key',
     ]);
     await first.createAccount(account, credentials);
     await first.createAccount({ ...account, id: contactId, handle: 'contact@example.test' }, credentials);
@@ -127,6 +128,7 @@ describe('SQLite store file', () => {
         '0003-account-property',
         '0004-oauth',
         '0005-account-picture',
+        '0006-ticket-proof-key',
       ]);
       assert.deepEqual(await store.listAccounts(), []);
       const account = {

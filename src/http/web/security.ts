@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { usableHost } from '../../util/host.ts';
 import { hasControlCharacters } from '../../util/text.ts';
-import { usableHost } from '../host.ts';
 
 /**
  * Headers on every web page and OAuth response:
@@ -32,7 +32,7 @@ export function sameSecret(a: string | undefined, b: string | undefined): boolea
 
 /** `scheme://host[:port]` of the request, or undefined when the Host header is unusable. */
 export function requestOrigin(request: FastifyRequest): string | undefined {
-  const host = usableHost(request);
+  const host = usableHost(request.headers.host);
   return host === undefined ? undefined : `${request.protocol}://${host.toLowerCase()}`;
 }
 

@@ -17,6 +17,7 @@ import type {
   AccountPatch,
   AccountRow,
   GroupRow,
+  LoginTicketRow,
   NewAccount,
   NewLoginTicket,
   NewOAuthCode,
@@ -490,6 +491,7 @@ export class KyselyStore implements Store {
           created_at: ticket.createdAt,
           expires_at: ticket.expiresAt,
           used_at: null,
+          proof_key: ticket.proofKey ?? null,
         })
         .execute(),
     );
@@ -509,6 +511,23 @@ export class KyselyStore implements Store {
       .returning('account_id')
       .executeTakeFirst();
     return row?.account_id;
+  }
+
+  async findTicket(tokenHash: string, purpose: string, now: number): Promise<LoginTicketRow | undefined> {
+    const row = await this.#db
+      .selectFrom('login_ticket')
+      .select(['account_id', 'proof_key', 'used_at', 'expires_at'])
+      .where('token_hash', '=', tokenHash)
+      .where('purpose', '=', purpose)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      accountId: row.account_id,
+      proofKey: row.proof_key,
+      usedAt: row.used_at === null ? null : Number(row.used_at),
+      expiresAt: Number(row.expires_at),
+    };
   }
 
   async purgeTickets(now: number): Promise<number> {

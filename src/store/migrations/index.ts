@@ -5,6 +5,7 @@ import { loginTicketMigration } from './0002-login-ticket.ts';
 import { accountPropertyMigration } from './0003-account-property.ts';
 import { oauthMigration } from './0004-oauth.ts';
 import { accountPictureMigration } from './0005-account-picture.ts';
+import { ticketProofKeyMigration } from './0006-ticket-proof-key.ts';
 
 /**
  * All migrations, listed in code rather than found by scanning a directory, so they
@@ -18,6 +19,7 @@ export function migrationProvider(kind: Store['kind']): MigrationProvider {
     '0003-account-property': accountPropertyMigration(),
     '0004-oauth': oauthMigration(),
     '0005-account-picture': accountPictureMigration(),
+    '0006-ticket-proof-key': ticketProofKeyMigration(),
   };
   return { getMigrations: async () => migrations };
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { usableHost } from '../host.ts';
-import { sendExact } from './raw-reply.ts';
+import { usableHost } from '../../../util/host.ts';
+import { sendExact } from '../raw-reply.ts';
 
 /** What to name when the request has no usable Host header (HTTP/1.0 clients). */
 const DEFAULT_HOST = 'login.passport.com';
@@ -12,7 +12,7 @@ const DEFAULT_HOST = 'login.passport.com';
  * back to the default.
  */
 export function requestHost(request: FastifyRequest): string {
-  return usableHost(request) ?? DEFAULT_HOST;
+  return usableHost(request.headers.host) ?? DEFAULT_HOST;
 }
 
 /**

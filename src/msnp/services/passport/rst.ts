@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Core } from '../../core/core.ts';
-import type { IssuedTicket } from '../../core/tickets.ts';
-import type { AccountRow } from '../../store/types.ts';
-import { randomToken } from '../../util/ids.ts';
-import { escapeXml } from '../../util/xml.ts';
-import { sendExact } from './raw-reply.ts';
-import { children, parseSoap, path, text, type XmlNode, XmlRejected } from './xml.ts';
+import type { Core } from '../../../core/core.ts';
+import type { IssuedTicket } from '../../../core/tickets.ts';
+import type { AccountRow } from '../../../store/types.ts';
+import { randomToken } from '../../../util/ids.ts';
+import { escapeXml } from '../../../util/xml.ts';
+import { sendExact } from '../raw-reply.ts';
+import { children, parseSoap, path, text, type XmlNode, XmlRejected } from '../soap.ts';
 
 /**
  * The Passport SOAP security-token service, `POST https://login.live.com/RST.srf`

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Core } from '../../core/core.ts';
+import type { Core } from '../../../core/core.ts';
+import { sendExact } from '../raw-reply.ts';
 import { parsePassportAuthorization } from './authorization-header.ts';
-import { sendExact } from './raw-reply.ts';
 
 /**
  * [MS-PASS] §2.2.2 Authentication Server Challenge, with the values Passport sent
