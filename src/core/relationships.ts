@@ -112,7 +112,10 @@ export class Relationships {
       const count = (await this.store.listRelationships(ownerId)).filter((r) => r.forward).length;
       if (count >= MAX_FORWARD_CONTACTS) throw new PapillonError('conflict', 'the contact list is full');
     }
-    const patch: RelationshipPatch = { forward: true };
+    // A new add is a new question for the contact (MSN's pending list).
+    const patch: RelationshipPatch = existing?.forward
+      ? { forward: true }
+      : { forward: true, noticed: false };
     if (nickname !== undefined) patch.nickname = nickname;
     const view = await this.change(ownerId, contact.id, patch, contact);
     if (!existing?.forward) {
@@ -157,6 +160,21 @@ export class Relationships {
       });
     }
     return view;
+  }
+
+  /**
+   * The owner's client has shown "X has added you" for `contactId` (MSNP10–12 `REM trid
+   * PL handle`, MSNP13+ `DeleteMember` of the Pending role): the add leaves the pending
+   * list whatever the owner decided. Only the contact's row records it; nothing the
+   * contact sees changes, so only the owner's sessions hear of it. Returns whether the
+   * contact was pending.
+   */
+  async acknowledgeAdded(ownerId: string, contactId: string): Promise<boolean> {
+    const view = await this.contact(ownerId, contactId);
+    if (!view.pending) return false;
+    await this.store.updateRelationship(contactId, ownerId, { noticed: true });
+    await this.tellContact(ownerId, contactId);
+    return true;
   }
 
   /** Allow list; leaves the block list (MSN keeps AL and BL disjoint). */

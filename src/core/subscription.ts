@@ -12,6 +12,8 @@ export interface ListFlags {
   forward: boolean;
   allow: boolean;
   block: boolean;
+  /** The other side acknowledged this side's forward add (MSN's pending list). */
+  noticed: boolean;
 }
 
 export interface PairState {
@@ -36,7 +38,12 @@ export interface DerivedSubscription {
   preApproved: boolean;
 }
 
-export const NO_LISTS: ListFlags = Object.freeze({ forward: false, allow: false, block: false });
+export const NO_LISTS: ListFlags = Object.freeze({
+  forward: false,
+  allow: false,
+  block: false,
+  noticed: false,
+});
 
 /** May the owner of `lists` (with `privacy`) be seen by the other side? */
 export function permits(lists: ListFlags, privacy: Privacy): boolean {
@@ -59,10 +66,12 @@ export function deriveSubscription(state: PairState): DerivedSubscription {
 }
 
 /**
- * MSN's "X has added you" condition (the MSNP13+ pending list; what MSNP2–12 clients
- * compute as RL minus AL minus BL): the contact has the user on their forward list
- * and the user has neither allowed nor blocked them.
+ * MSN's "X has added you" condition, the pending list (PL, MSNP10–12) and the address
+ * book's Pending membership (MSNP13+); MSNP2–9 clients compute it as RL minus AL minus
+ * BL. The contact has the user on their forward list, the user has neither allowed nor
+ * blocked them, and the user's client has not acknowledged the add (`REM PL`,
+ * `DeleteMember` Pending): one acknowledgement, and no MSN client asks again.
  */
 export function addedMeUndecided(state: Pick<PairState, 'mine' | 'theirs'>): boolean {
-  return state.theirs.forward && !state.mine.allow && !state.mine.block;
+  return state.theirs.forward && !state.theirs.noticed && !state.mine.allow && !state.mine.block;
 }

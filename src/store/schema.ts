@@ -51,6 +51,8 @@ export interface RelationshipTable {
   block: Flag;
   nickname: string | null;
   updated_at: number;
+  /** The contact acknowledged this row's forward add (MSN PL / Pending); 0 after each new add. */
+  noticed: Flag;
 }
 
 export interface ContactGroupTable {

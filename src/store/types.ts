@@ -86,6 +86,11 @@ export interface RelationshipRow {
   allow: boolean;
   block: boolean;
   nickname: string | null;
+  /**
+   * The contact has acknowledged `forward` (removed the owner from MSN's pending
+   * list); meaningless while `forward` is false. Does not keep a row alive alone.
+   */
+  noticed: boolean;
   /** Ids of the owner's groups the contact is in, sorted. */
   groupIds: string[];
   updatedAt: number;
@@ -96,6 +101,7 @@ export interface RelationshipPatch {
   allow?: boolean;
   block?: boolean;
   nickname?: string | null;
+  noticed?: boolean;
 }
 
 export interface GroupRow {
@@ -271,6 +277,11 @@ export interface Store {
    * never return the same message.
    */
   claimOffline(recipientId: string, now: number, senderHandle?: string): Promise<OfflineMessageRow[]>;
+  /**
+   * `claimOffline` for the listed message ids only (MSN's OIM DeleteMessages): ids that
+   * are unknown, delivered already or another recipient's are skipped.
+   */
+  claimOfflineIds(recipientId: string, ids: readonly string[], now: number): Promise<OfflineMessageRow[]>;
   /** The recipient's undelivered messages in storage order, left undelivered (a peek). */
   listOffline(recipientId: string): Promise<OfflineMessageRow[]>;
   countOffline(recipientId: string): Promise<number>;

@@ -235,6 +235,16 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
     });
 
     describe('relationships', () => {
+      it('keeps whether the contact noticed the add, without keeping an empty row alive', async () => {
+        const [owner, contact] = [await account(), await account()];
+        await store.updateRelationship(owner.id, contact.id, { forward: true });
+        assert.equal((await store.getRelationship(owner.id, contact.id))?.noticed, false);
+        await store.updateRelationship(owner.id, contact.id, { noticed: true });
+        assert.equal((await store.getRelationship(owner.id, contact.id))?.noticed, true);
+        await store.updateRelationship(owner.id, contact.id, { forward: false });
+        assert.equal(await store.getRelationship(owner.id, contact.id), undefined);
+      });
+
       it('creates a row from a patch, with unspecified lists false', async () => {
         const [owner, contact] = [await account(), await account()];
         const start = Date.now();
@@ -254,6 +264,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
             allow: false,
             block: false,
             nickname: 'Bob',
+            noticed: false,
             groupIds: [],
             updatedAt: 0,
           },
@@ -280,6 +291,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
             allow: false,
             block: true,
             nickname: 'Nick',
+            noticed: false,
             groupIds: [],
             updatedAt: 0,
           },
@@ -642,6 +654,28 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual(await store.claimOffline(recipient.id, 7_000_000), [
           { ...later, deliveredAt: 7_000_000 },
         ]);
+      });
+
+      it("claims listed ids only, once, and never another recipient's", async () => {
+        const [recipient, other] = [await account(), await account()];
+        const [a, b, c] = [
+          offline(recipient.id, 'a'),
+          offline(recipient.id, 'b'),
+          offline(recipient.id, 'c'),
+        ];
+        const theirs = offline(other.id, 'theirs');
+        for (const m of [a, b, c, theirs]) await store.enqueueOffline(m);
+        assert.deepEqual(await store.claimOfflineIds(recipient.id, [c.id, a.id, theirs.id, 'nope'], 9000), [
+          { ...a, deliveredAt: 9000 },
+          { ...c, deliveredAt: 9000 },
+        ]);
+        assert.deepEqual(await store.claimOfflineIds(recipient.id, [a.id], 9500), []);
+        assert.deepEqual(await store.claimOfflineIds(recipient.id, [], 9500), []);
+        assert.deepEqual(
+          (await store.listOffline(recipient.id)).map((m) => m.id),
+          [b.id],
+        );
+        assert.equal(await store.countOffline(other.id), 1);
       });
 
       it('never gives the same message to two concurrent claims, and loses none', async () => {

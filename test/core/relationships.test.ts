@@ -24,7 +24,7 @@ describe('relationships', () => {
     const bEvents = await recordEvents(fx.core, b.id);
     const view = await fx.core.relationships.addForward(a.id, b.handle.toUpperCase(), 'Bee');
     await settle();
-    assert.deepEqual(view.mine, { forward: true, allow: false, block: false });
+    assert.deepEqual(view.mine, { forward: true, allow: false, block: false, noticed: false });
     assert.equal(view.nickname, 'Bee');
     // B keeps the MSN default (allow all), so A sees B at once: subscription "to".
     assert.equal(view.derived.subscription, 'to');
@@ -35,6 +35,24 @@ describe('relationships', () => {
     assert.equal(fromB.theirs.forward, true, 'A is on B’s reverse list');
     assert.equal(fromB.pending, true, 'B has not answered yet');
     assert.equal(fromB.derived.subscription, 'from');
+  });
+
+  it('an acknowledged add leaves the pending list until the contact adds again', async () => {
+    const [a, b] = await pair();
+    await fx.core.relationships.setPrivacy(b.id, 'allow-list');
+    await fx.core.relationships.addForward(a.id, b.handle);
+    const bEvents = await recordEvents(fx.core, b.id);
+    assert.equal(await fx.core.relationships.acknowledgeAdded(b.id, a.id), true);
+    await settle();
+    const seen = await fx.core.relationships.contact(b.id, a.id);
+    assert.equal(seen.pending, false, 'no longer asked');
+    assert.equal(seen.theirs.forward, true, 'still on the reverse list');
+    assert.equal(seen.derived.pendingIn, true, 'undecided for XMPP: acknowledging is not approving');
+    assert.equal(bEvents.of('lists-changed').length, 1, "B's other sessions hear of it");
+    assert.equal(await fx.core.relationships.acknowledgeAdded(b.id, a.id), false, 'nothing pending');
+    await fx.core.relationships.removeForward(a.id, b.id);
+    await fx.core.relationships.addForward(a.id, b.handle);
+    assert.equal((await fx.core.relationships.contact(b.id, a.id)).pending, true, 'a new add asks again');
   });
 
   it('with allow-list privacy the request waits until allowed (XMPP pending in / ask)', async () => {
@@ -73,9 +91,9 @@ describe('relationships', () => {
     const [a, b] = await pair();
     await fx.core.relationships.allow(a.id, b.handle);
     const blocked = await fx.core.relationships.block(a.id, b.handle);
-    assert.deepEqual(blocked.mine, { forward: false, allow: false, block: true });
+    assert.deepEqual(blocked.mine, { forward: false, allow: false, block: true, noticed: false });
     const allowed = await fx.core.relationships.allow(a.id, b.handle);
-    assert.deepEqual(allowed.mine, { forward: false, allow: true, block: false });
+    assert.deepEqual(allowed.mine, { forward: false, allow: true, block: false, noticed: false });
   });
 
   it('every change moves the list version and announces it to the owner', async () => {

@@ -25,7 +25,7 @@ const PERMITS: Array<[block: boolean, allow: boolean, privacy: Privacy, expected
 describe('permits (MSN AL/BL/BLP)', () => {
   for (const [block, allow, privacy, expected] of PERMITS) {
     it(`block=${block} allow=${allow} ${privacy} → ${expected}`, () => {
-      assert.equal(permits({ forward: false, allow, block }, privacy), expected);
+      assert.equal(permits({ forward: false, allow, block, noticed: false }, privacy), expected);
     });
   }
 });
@@ -100,8 +100,18 @@ describe('deriveSubscription (RFC 6121 from MSN lists): every combination', () =
             for (const theirBlock of bools)
               for (const myPrivacy of privacies)
                 for (const theirPrivacy of privacies) {
-                  const mine: ListFlags = { forward: mineForward, allow: mineAllow, block: mineBlock };
-                  const theirs: ListFlags = { forward: theirForward, allow: theirAllow, block: theirBlock };
+                  const mine: ListFlags = {
+                    forward: mineForward,
+                    allow: mineAllow,
+                    block: mineBlock,
+                    noticed: false,
+                  };
+                  const theirs: ListFlags = {
+                    forward: theirForward,
+                    allow: theirAllow,
+                    block: theirBlock,
+                    noticed: false,
+                  };
                   const pm = permits(mine, myPrivacy);
                   const pt = permits(theirs, theirPrivacy);
                   const effectiveAllow = mineAllow && !mineBlock;
@@ -129,8 +139,8 @@ describe('deriveSubscription (RFC 6121 from MSN lists): every combination', () =
 });
 
 describe('addedMeUndecided (MSN "X has added you")', () => {
-  it('is the reverse list minus allow and block', () => {
-    const none = { forward: false, allow: false, block: false };
+  it('is the reverse list minus allow, block and adds already acknowledged', () => {
+    const none = { forward: false, allow: false, block: false, noticed: false };
     assert.equal(addedMeUndecided({ mine: none, theirs: { ...none, forward: true } }), true);
     assert.equal(
       addedMeUndecided({ mine: { ...none, allow: true }, theirs: { ...none, forward: true } }),
@@ -141,5 +151,6 @@ describe('addedMeUndecided (MSN "X has added you")', () => {
       false,
     );
     assert.equal(addedMeUndecided({ mine: { ...none, forward: true }, theirs: none }), false);
+    assert.equal(addedMeUndecided({ mine: none, theirs: { ...none, forward: true, noticed: true } }), false);
   });
 });

@@ -90,6 +90,7 @@ describe('SQLite store file', () => {
       '0004-oauth',
       '0005-account-picture',
       '0006-ticket-proof-key',
+      '0010-relationship-noticed',
     ]);
     await first.createAccount(account, credentials);
     await first.createAccount({ ...account, id: contactId, handle: 'contact@example.test' }, credentials);
@@ -129,6 +130,7 @@ describe('SQLite store file', () => {
         '0004-oauth',
         '0005-account-picture',
         '0006-ticket-proof-key',
+        '0010-relationship-noticed',
       ]);
       assert.deepEqual(await store.listAccounts(), []);
       const account = {

@@ -100,7 +100,8 @@ describe('MSNP transcripts', () => {
           assert.ok(row);
           assert.equal(row.args[1], 'F=Bob%20B');
           assert.match(row.args[2] ?? '', /^C=[0-9a-f-]{36}$/);
-          assert.equal(row.args[3], '9');
+          // FL (1) + RL (8) + PL (16): Alice's client has not acknowledged Bob's add (§8.1).
+          assert.equal(row.args[3], '25');
           if (version >= 12) assert.equal(row.args[4], '1', 'network id: Messenger');
         }
       });

@@ -85,8 +85,10 @@ describe('MSN ↔ XMPP conversations', () => {
   it('an MSN user calls an XMPP user into a switchboard; nudges become XEP-0224 attention', async () => {
     const sb = await newSwitchboard(mia, 'mia@localhost');
     sb.send(`CAL ${sb.trid()} xan@localhost`);
-    assert.equal((await sb.expect('CAL')).args[1], 'RINGING');
-    assert.equal((await sb.expect('JOI')).args[0], 'xan@localhost');
+    // §12.1: the answer to CAL first, then the invitee's JOI (the XMPP side joins at once).
+    const [ringing, joined] = [await sb.next(), await sb.next()];
+    assert.deepEqual([ringing.name, ringing.args[1]], ['CAL', 'RINGING']);
+    assert.deepEqual([joined.name, joined.args[0]], ['JOI', 'xan@localhost']);
     sb.sendPayload(
       'MSG',
       [sb.trid(), 'U'],

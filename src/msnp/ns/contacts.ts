@@ -56,7 +56,14 @@ export const GTC: NsHandler = {
   },
 };
 
-/** §8.7 `BLP trid AL|BL`: the privacy default (AL: everyone not blocked sees me). */
+/**
+ * §8.7 `BLP trid AL|BL`: the privacy default (AL: everyone not blocked sees me).
+ * The mode already set is echoed like a change (core's setPrivacy changes nothing
+ * then). COMPAT: libpurple re-sends the current mode after every sign-in, and
+ * msn-pecan treats any error but 208 and 913 as fatal (notification.c
+ * error_handler), so the documented 218 made it reconnect forever; the live service
+ * echoed `BLP trid AL`.
+ */
 export const BLP: NsHandler = {
   state: 'online',
   async run(s, c) {
@@ -64,8 +71,6 @@ export const BLP: NsHandler = {
     if (mode !== 'AL' && mode !== 'BL') throw new MsnpReply(MsnpError.invalidParameter, true);
     const account = accountOf(s);
     const privacy = mode === 'AL' ? 'allow-all' : 'allow-list';
-    const current = await s.ctx.core.accounts.findById(account.id);
-    if (current?.privacy === privacy) throw new MsnpReply(MsnpError.alreadyInMode);
     const version = await s.ctx.core.relationships.setPrivacy(account.id, privacy);
     if (s.dialect?.versionInReplies) s.send('BLP', tridOf(c), version, mode);
     else s.send('BLP', tridOf(c), mode);
@@ -130,10 +135,32 @@ async function addToList(
   return before;
 }
 
-function parseList(token: string | undefined): ListName {
+/**
+ * The list a client command names: FL, AL, BL; with `pendingLists` (MSNP10–12 ADC and
+ * REM) also RL and PL, which a client writes only to acknowledge an add (§8.1).
+ * Anything else disconnects (§8.3/§8.4).
+ */
+function parseList(s: NsSession, token: string | undefined): ListName {
   if (token === 'FL' || token === 'AL' || token === 'BL') return token;
-  // RL, PL or garbage: a client may not change them (§8.3/§8.4: disconnect).
+  if ((token === 'RL' || token === 'PL') && s.dialect?.lists === 'guid') return token;
   throw new MsnpReply(MsnpError.invalidParameter, true);
+}
+
+/**
+ * §8.1: MSNP10–12 clients acknowledge "X has added you" with `ADC trid RL N=handle`
+ * and `REM trid PL handle` (msn-pecan sends both for every PL contact after the
+ * list arrives). The reverse list is the other side's to change, so `ADC RL` only
+ * echoes; `REM PL` takes the add off the pending list (core acknowledgeAdded).
+ * COMPAT: both are echoed even when there is nothing to acknowledge (the adder
+ * removed the user meanwhile, or another of the user's clients answered first):
+ * msn-pecan treats an error here as fatal and would reconnect.
+ */
+async function acknowledgeAdd(s: NsSession, list: 'RL' | 'PL', handleInput: string): Promise<string> {
+  const handle = normalizeHandle(handleInput);
+  if (!isValidHandle(handle)) throw new MsnpReply(MsnpError.invalidParameter);
+  const contact = await s.ctx.core.accounts.find(handle);
+  if (list === 'PL' && contact) await s.ctx.core.relationships.acknowledgeAdded(accountOf(s).id, contact.id);
+  return contact?.handle ?? handle;
 }
 
 /** §8.3 `ADD trid FL|AL|BL handle friendly [group]` (MSNP2–9). */
@@ -142,7 +169,7 @@ export const ADD: NsHandler = {
   when: (d) => d.listCommand === 'ADD',
   async run(s, c) {
     const trid = tridOf(c);
-    const list = parseList(c.args[1]);
+    const list = parseList(s, c.args[1]);
     const handle = c.args[2];
     if (!handle) throw new MsnpReply(MsnpError.syntaxError);
     const groupId = list === 'FL' && s.dialect?.groups ? c.args[4] : undefined;
@@ -177,8 +204,14 @@ export const ADC: NsHandler = {
   when: (d) => d.listCommand === 'ADC',
   async run(s, c) {
     const trid = tridOf(c);
-    const list = parseList(c.args[1]);
+    const list = parseList(s, c.args[1]);
     const named = namedArgs(c);
+    if (list === 'PL') throw new MsnpReply(MsnpError.invalidParameter, true); // §8.4: ADC PL disconnects.
+    if (list === 'RL') {
+      if (!named.n) throw new MsnpReply(MsnpError.syntaxError);
+      s.send('ADC', trid, 'RL', `N=${await acknowledgeAdd(s, 'RL', named.n)}`);
+      return;
+    }
     const groupId = list === 'FL' ? named.rest[0] : undefined;
     let handle = named.n;
     if (!handle && named.c) {
@@ -214,10 +247,15 @@ export const REM: NsHandler = {
   state: 'online',
   async run(s, c) {
     const trid = tridOf(c);
-    const list = parseList(c.args[1]);
+    const list = parseList(s, c.args[1]);
     const who = c.args[2];
     const groupId = c.args[3];
     if (!who) throw new MsnpReply(MsnpError.syntaxError);
+    if (list === 'RL') throw new MsnpReply(MsnpError.invalidParameter, true); // §8.5: REM RL disconnects.
+    if (list === 'PL') {
+      s.send('REM', trid, 'PL', await acknowledgeAdd(s, 'PL', who));
+      return;
+    }
     const account = accountOf(s);
     const core = s.ctx.core;
     const guidStyle = s.dialect?.lists === 'guid' && list === 'FL';

@@ -21,16 +21,24 @@ function phoneLines(properties: Record<string, string>, includeUnset: boolean): 
   return lines;
 }
 
-/** §8.1 list bits. */
-export const LIST_BITS = { FL: 1, AL: 2, BL: 4, RL: 8 } as const;
+/** §8.1 list bits; PL (pending) exists from MSNP10. */
+export const LIST_BITS = { FL: 1, AL: 2, BL: 4, RL: 8, PL: 16 } as const;
 export type ListName = keyof typeof LIST_BITS;
 
-export function listBits(view: ContactView): number {
+/**
+ * The lists `view` is on. `withPending` (MSNP10+): PL for an add the user's client
+ * has not acknowledged yet (core `pending`). COMPAT: msn-pecan asks "X has added you"
+ * only for a PL contact on neither AL nor BL (pn_contactlist.c), then answers
+ * `ADC RL` + `REM PL`; without the bit, an add made while the user was offline is
+ * never shown.
+ */
+export function listBits(view: ContactView, withPending = false): number {
   return (
     (view.mine.forward ? LIST_BITS.FL : 0) |
     (view.mine.allow ? LIST_BITS.AL : 0) |
     (view.mine.block ? LIST_BITS.BL : 0) |
-    (view.theirs.forward ? LIST_BITS.RL : 0)
+    (view.theirs.forward ? LIST_BITS.RL : 0) |
+    (withPending && view.pending ? LIST_BITS.PL : 0)
   );
 }
 
@@ -150,7 +158,7 @@ export function sendLists(
   for (const [key, value] of phoneLines(properties.own, false)) s.send('PRP', key, value);
   for (const g of groups) s.send('LSG', encodeParam(g.name), g.id);
   for (const c of contacts) {
-    const bits = listBits(c);
+    const bits = listBits(c, true);
     const args: (string | number)[] = [`N=${c.contact.handle}`];
     // §8.2: F= and C= only for forward-list contacts.
     if (bits & LIST_BITS.FL) args.push(`F=${friendlyName(c)}`, `C=${c.contact.id}`);

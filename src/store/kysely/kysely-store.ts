@@ -231,13 +231,15 @@ export class KyselyStore implements Store {
         allow: patch.allow ?? existing?.allow ?? false,
         block: patch.block ?? existing?.block ?? false,
         nickname: patch.nickname !== undefined ? patch.nickname : (existing?.nickname ?? null),
+        noticed: patch.noticed ?? existing?.noticed ?? false,
       };
       if (
         existing !== undefined &&
         existing.forward === next.forward &&
         existing.allow === next.allow &&
         existing.block === next.block &&
-        existing.nickname === next.nickname
+        existing.nickname === next.nickname &&
+        existing.noticed === next.noticed
       ) {
         return { value: existing, changed: false };
       }
@@ -259,6 +261,7 @@ export class KyselyStore implements Store {
         allow: toFlag(next.allow),
         block: toFlag(next.block),
         nickname: next.nickname,
+        noticed: toFlag(next.noticed),
         updated_at: updatedAt,
       };
       if (existing === undefined) {
@@ -445,6 +448,24 @@ export class KyselyStore implements Store {
     if (senderHandle !== undefined) query = query.where('sender_handle', '=', senderHandle);
     const rows = await query.returningAll().execute();
     // RETURNING has no guaranteed order.
+    return rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toOfflineMessage);
+  }
+
+  async claimOfflineIds(
+    recipientId: string,
+    ids: readonly string[],
+    now: number,
+  ): Promise<OfflineMessageRow[]> {
+    if (ids.length === 0) return [];
+    // As claimOffline: one UPDATE … RETURNING, so concurrent claims never share a row.
+    const rows = await this.#db
+      .updateTable('offline_message')
+      .set({ delivered_at: now })
+      .where('recipient_id', '=', recipientId)
+      .where('delivered_at', 'is', null)
+      .where('id', 'in', [...ids])
+      .returningAll()
+      .execute();
     return rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toOfflineMessage);
   }
 
@@ -1127,6 +1148,7 @@ function toRelationship(row: Selectable<RelationshipTable>, groupIds: string[]):
     allow: Number(row.allow) === 1,
     block: Number(row.block) === 1,
     nickname: row.nickname,
+    noticed: Number(row.noticed) === 1,
     groupIds,
     updatedAt: Number(row.updated_at),
   };

@@ -6,6 +6,7 @@ import { accountPropertyMigration } from './0003-account-property.ts';
 import { oauthMigration } from './0004-oauth.ts';
 import { accountPictureMigration } from './0005-account-picture.ts';
 import { ticketProofKeyMigration } from './0006-ticket-proof-key.ts';
+import { relationshipNoticedMigration } from './0010-relationship-noticed.ts';
 
 /**
  * All migrations, listed in code rather than found by scanning a directory, so they
@@ -20,6 +21,7 @@ export function migrationProvider(kind: Store['kind']): MigrationProvider {
     '0004-oauth': oauthMigration(),
     '0005-account-picture': accountPictureMigration(),
     '0006-ticket-proof-key': ticketProofKeyMigration(),
+    '0010-relationship-noticed': relationshipNoticedMigration(),
   };
   return { getMigrations: async () => migrations };
 }
