@@ -104,6 +104,22 @@ describe('createCertificates', () => {
     assert.equal(files.caCreated, true);
     assert.ok(files.hosts.includes(DOMAIN));
     assert.ok(files.hosts.includes('messenger.hotmail.com'));
+    // What MSNP13–18 clients contact: Pidgin's MSNP18 plugin (retro-prpl msn/*.h) and WLM 2009.
+    for (const host of [
+      'login.live.com',
+      'local-bay.contacts.msn.com',
+      'omega.contacts.msn.com',
+      'storage.msn.com',
+      'storage.live.com',
+      'tkrdr.storage.msn.com',
+      'ows.messenger.msn.com',
+      'rsi.hotmail.com',
+      'config.messenger.msn.com',
+      'sup.live.com',
+      'messengersecure.live.com',
+    ]) {
+      assert.ok(files.hosts.includes(host), host);
+    }
     assert.deepEqual(files.ipAddresses, ['127.0.0.1']);
   });
 
@@ -154,7 +170,13 @@ describe('createCertificates', () => {
   it('completes TLS handshakes for legacy names, the domain and 127.0.0.1', async () => {
     const key = await readFile(files.serverKey, 'utf8');
     const chain = await readFile(files.serverChain, 'utf8');
-    for (const name of ['messenger.hotmail.com', 'login.live.com', DOMAIN, undefined]) {
+    for (const name of [
+      'messenger.hotmail.com',
+      'login.live.com',
+      'local-bay.contacts.msn.com',
+      DOMAIN,
+      undefined,
+    ]) {
       const socket = await handshake(key, chain, caPem, name);
       assert.equal(socket.authorized, true, `not authorized for ${name ?? '127.0.0.1'}`);
     }
@@ -178,6 +200,10 @@ describe('createCertificates', () => {
     assert.match(text, /XMPP/);
     const remote = certificateInstructions(files, { domain: DOMAIN, serverAddress: '192.0.2.10' });
     assert.match(remote, /^ {2}192\.0\.2\.10 nexus\.passport\.com$/m);
+    // MSNP15+ clients: the SSO endpoint and the address book host Pidgin's MSNP18 plugin calls.
+    assert.match(remote, /^ {2}192\.0\.2\.10 login\.live\.com$/m);
+    assert.match(remote, /^ {2}192\.0\.2\.10 local-bay\.contacts\.msn\.com$/m);
+    assert.match(remote, /^ {2}192\.0\.2\.10 storage\.live\.com$/m);
   });
 
   it('refuses to overwrite without force, and reuses the CA with force', async () => {

@@ -355,8 +355,16 @@ describe('Passport endpoints', () => {
         assert.ok(res.body.includes(`<wsse:BinarySecurityToken Id="Compact${n}">t=`), `Compact${n}`);
       }
       const others = [2, 3, 4].map((n) => pecanTicket(res.body, `Compact${n}`));
-      for (const other of others)
+      for (const other of others) {
         assert.equal(await server.core.tickets.redeem(`t=${other?.t}&p=`), undefined);
+        // messengersecure.live.com, contacts.msn.com, storage.msn.com: web-service tokens.
+        assert.equal(
+          (await server.core.tickets.verifyService(`t=${other?.t}&p=`))?.handle,
+          'alice@localhost',
+        );
+      }
+      // No SSO proof key for a client that did not ask for messengerclear.live.com.
+      assert.equal((res.body.match(/<wst:BinarySecret>/g) ?? []).length, 1, 'only the legacy token has one');
       const ticket = pecanTicket(res.body);
       assert.equal(
         (await server.core.tickets.redeem(`t=${ticket?.t}&p=${ticket?.p}`))?.handle,

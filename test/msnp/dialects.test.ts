@@ -12,12 +12,19 @@ describe('VER negotiation (§3.1)', () => {
     assert.deepEqual(negotiateVersion(['MSNP7', 'MSNP6', 'MSNP5', 'MSNP4', 'CVR0']).reply, ['MSNP7', 'CVR0']);
   });
 
+  it("answers Pidgin's MSNP18 plugin and WLM 2009 with MSNP18", () => {
+    // COMPAT: Pidgin (retro-prpl msn/notification.c) sends exactly `VER 1 MSNP18 CVR0`.
+    assert.deepEqual(negotiateVersion(['MSNP18', 'CVR0']).reply, ['MSNP18', 'CVR0']);
+    assert.deepEqual(negotiateVersion(['MSNP18', 'MSNP17', 'MSNP16', 'CVR0']).reply, ['MSNP18', 'CVR0']);
+    assert.deepEqual(negotiateVersion(['MSNP15', 'MSNP14', 'MSNP13', 'CVR0']).reply, ['MSNP15', 'CVR0']);
+  });
+
   it('answers msn-pecan (no CVR0) with its own version only', () => {
     assert.deepEqual(negotiateVersion(['MSNP12']).reply, ['MSNP12']);
   });
 
   it('ignores versions it does not speak, and answers 0 when none is common', () => {
-    assert.deepEqual(negotiateVersion(['MSNP18', 'MSNP15', 'MSNP9', 'CVR0']).reply, ['MSNP9', 'CVR0']);
+    assert.deepEqual(negotiateVersion(['MSNP21', 'MSNP19', 'MSNP9', 'CVR0']).reply, ['MSNP9', 'CVR0']);
     const none = negotiateVersion(['MSNP21', 'MSNP1', 'CVR0']);
     assert.equal(none.dialect, undefined);
     assert.deepEqual(none.reply, ['0']);
@@ -26,17 +33,21 @@ describe('VER negotiation (§3.1)', () => {
 });
 
 describe('dialect table', () => {
-  it('covers MSNP2 to MSNP12', () => {
+  it('covers MSNP2 to MSNP18', () => {
     assert.deepEqual(
       allDialects().map((d) => d.version),
-      [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+      [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18],
     );
   });
 
   // The version boundaries documented in docs/msnp-reference.md, checked one by one:
   // [what, dialect field, { version: value }].
   const boundaries: Array<[string, keyof Dialect, Record<number, unknown>]> = [
-    ['auth', 'auth', { 7: 'md5', 8: 'twn' }],
+    ['auth', 'auth', { 7: 'md5', 8: 'twn', 14: 'twn', 15: 'sso', 18: 'sso' }],
+    ['address book instead of SYN', 'addressBook', { 12: false, 13: true, 18: true }],
+    ['OIM', 'oim', { 12: false, 13: true }],
+    ['policies pushed at sign-in (GCF 0)', 'policiesAtLogin', { 12: false, 13: true, 18: true }],
+    ['multiple points of presence', 'mpop', { 15: false, 16: true, 18: true }],
     ['INF', 'inf', { 7: true, 8: false }],
     ['challenges', 'challenges', { 5: false, 6: true }],
     ['groups', 'groups', { 6: false, 7: true }],
@@ -48,7 +59,7 @@ describe('dialect table', () => {
     [
       'XFR NS form',
       'xfrNs',
-      { 2: 'address', 3: 'address-zero', 6: 'address-zero', 7: 'address-zero-current' },
+      { 2: 'address', 3: 'address-zero', 6: 'address-zero', 7: 'address-zero-current', 13: 'address-u-d' },
     ],
     ['LST network id', 'lstNetworkId', { 11: false, 12: true }],
   ];

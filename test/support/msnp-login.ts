@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { challengeResponse } from '../../src/msnp/challenge.ts';
 import type { MsnpCommand } from '../../src/msnp/codec/index.ts';
 import { MsnpTestClient } from './msnp-client.ts';
 import { httpsRequest, type TestServer } from './papillon-server.ts';
+import { ssoAnswer } from './sso-client.ts';
 
 /** The client version each MSNP version's real client reported in CVR (docs/msnp-reference.md §1). */
 const CLIENT_VERSION: Record<number, string> = {
@@ -11,6 +12,12 @@ const CLIENT_VERSION: Record<number, string> = {
   10: '6.2.0137',
   11: '7.0.0813',
   12: '7.5.0324',
+  13: '8.0.0812',
+  14: '8.1.0178',
+  15: '8.5.1302',
+  16: '14.0.3847',
+  17: '14.0.5027',
+  18: '14.0.8117',
 };
 
 /** A request to one of the legacy host names the test server stands in for. */
@@ -57,10 +64,111 @@ export async function rstTicket(server: TestServer, handle: string, password: st
   return { status: res.status, ticket: token?.replace(/&amp;/g, '&'), body: res.body };
 }
 
+/** The domains Pidgin's MSNP18 plugin asks RST for, after Passport.NET/tb (retro-prpl msn/nexus.c). */
+export const SSO_DOMAINS: ReadonlyArray<[string, string]> = [
+  ['messengerclear.live.com', 'MBI_KEY_OLD'],
+  ['messenger.msn.com', '?id=507'],
+  ['contacts.msn.com', 'MBI'],
+  ['messengersecure.live.com', 'MBI_SSL'],
+  ['storage.live.com', 'MBI'],
+  ['sup.live.com', 'MBI'],
+];
+
+export interface SsoToken {
+  /** `t=…&p=…`, XML-unescaped. */
+  ticket: string;
+  /** The BinarySecret (messengerclear.live.com only). */
+  secret?: string;
+  expires?: string;
+}
+
+/**
+ * The RST request an MSNP15+ client sends (Pidgin's msn/nexus.h MSN_SSO_TEMPLATE shape;
+ * WLM 2009 posts the same to `/RST2.srf`), parsed the way Pidgin reads the answer:
+ * each token under the position in its `Compact<n>` id.
+ */
+export async function ssoTokens(
+  server: TestServer,
+  handle: string,
+  password: string,
+  options: { path?: string; domains?: ReadonlyArray<[string, string]> } = {},
+) {
+  const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const domains = options.domains ?? SSO_DOMAINS;
+  const rsts = domains
+    .map(
+      ([domain, policy], i) =>
+        `<wst:RequestSecurityToken xmlns="http://schemas.xmlsoap.org/ws/2004/04/trust" Id="RST${i + 1}"><wst:RequestType>http://schemas.xmlsoap.org/ws/2004/04/security/trust/Issue</wst:RequestType><wsp:AppliesTo xmlns="http://schemas.xmlsoap.org/ws/2002/12/policy"><wsa:EndpointReference xmlns="http://schemas.xmlsoap.org/ws/2004/03/addressing"><wsa:Address>${domain}</wsa:Address></wsa:EndpointReference></wsp:AppliesTo><wsse:PolicyReference xmlns="http://schemas.xmlsoap.org/ws/2003/06/secext" URI="${policy}"></wsse:PolicyReference></wst:RequestSecurityToken>`,
+    )
+    .join('');
+  const body = `<?xml version='1.0' encoding='utf-8'?><Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/" xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext" xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" xmlns:wsp="http://schemas.xmlsoap.org/ws/2002/12/policy" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd" xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/03/addressing" xmlns:wssc="http://schemas.xmlsoap.org/ws/2004/04/sc" xmlns:wst="http://schemas.xmlsoap.org/ws/2004/04/trust"><Header><ps:AuthInfo xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="PPAuthInfo"><ps:HostingApp>{7108E71A-9926-4FCB-BCC9-9A9D3F32E423}</ps:HostingApp><ps:BinaryVersion>4</ps:BinaryVersion><ps:UIVersion>1</ps:UIVersion><ps:Cookies></ps:Cookies><ps:RequestParams>AQAAAAIAAABsYwQAAAAxMDMz</ps:RequestParams></ps:AuthInfo><wsse:Security><wsse:UsernameToken Id="user"><wsse:Username>${xmlEscape(handle)}</wsse:Username><wsse:Password>${xmlEscape(password)}</wsse:Password></wsse:UsernameToken></wsse:Security></Header><Body><ps:RequestMultipleSecurityTokens xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="RSTS"><wst:RequestSecurityToken Id="RST0"><wst:RequestType>http://schemas.xmlsoap.org/ws/2004/04/security/trust/Issue</wst:RequestType><wsp:AppliesTo><wsa:EndpointReference><wsa:Address>http://Passport.NET/tb</wsa:Address></wsa:EndpointReference></wsp:AppliesTo></wst:RequestSecurityToken>${rsts}</ps:RequestMultipleSecurityTokens></Body></Envelope>`;
+  const res = await httpsGet(server, {
+    path: options.path ?? '/RST2.srf',
+    method: 'POST',
+    host: 'login.live.com',
+    headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: '' },
+    body,
+  });
+  const tokens = new Map<string, SsoToken>();
+  for (const [, response = ''] of res.body.matchAll(
+    /<wst:RequestSecurityTokenResponse>(.*?)<\/wst:RequestSecurityTokenResponse>/g,
+  )) {
+    const id = /<wsse:BinarySecurityToken Id="Compact(\d+)">([^<]*)</.exec(response);
+    if (!id) continue;
+    const domain = domains[Number(id[1]) - 1]?.[0];
+    if (!domain) throw new Error(`token id Compact${id[1]} matches no request`);
+    const secret = /<wst:BinarySecret>([^<]*)</.exec(response)?.[1];
+    const expires = /<wsu:Expires>([^<]*)</.exec(response)?.[1];
+    tokens.set(domain, {
+      ticket: (id[2] ?? '').replace(/&amp;/g, '&'),
+      ...(secret ? { secret } : {}),
+      ...(expires ? { expires } : {}),
+    });
+  }
+  return { status: res.status, body: res.body, tokens };
+}
+
 export interface LoginOptions {
   version: number;
   handle: string;
   password: string;
+  /** MSNP16+: the endpoint's `{machine-guid}` (a fresh one when left out). */
+  machineGuid?: string;
+}
+
+/** The mechanism a version signs in with (§5; MSNP wiki "MSNP15:SSO"). */
+function mechanismFor(version: number): 'MD5' | 'TWN' | 'SSO' {
+  return version >= 15 ? 'SSO' : version >= 8 ? 'TWN' : 'MD5';
+}
+
+/**
+ * VER/CVR, then `USR trid <mechanism> I handle`, following the dispatch referral;
+ * returns the connection and the server's `USR … S` reply (the MSNP13+ `GCF 0`
+ * policies pushed before it are taken from the inbox).
+ */
+export async function msnpLoginChallenge(
+  server: TestServer,
+  options: { version: number; handle: string },
+): Promise<{ client: MsnpTestClient; reply: MsnpCommand }> {
+  const { version, handle } = options;
+  let host = '127.0.0.1';
+  let port = server.port('msnp');
+  for (let hop = 0; hop < 3; hop++) {
+    const client = await open(port, host, version, handle);
+    client.send(`USR ${client.trid()} ${mechanismFor(version)} I ${handle}`);
+    let reply = await client.next();
+    if (reply.name === 'GCF' && version >= 13) reply = await client.next();
+    if (reply.name === 'XFR') {
+      const [h, p] = (reply.args[2] ?? '').split(':');
+      host = h ?? host;
+      port = Number(p);
+      await client.close();
+      continue;
+    }
+    if (reply.name !== 'USR') throw new Error(`unexpected ${reply.name} ${reply.args.join(' ')}`);
+    return { client, reply };
+  }
+  throw new Error('too many referrals');
 }
 
 /** Negotiates VER (+CVR / INF) on a fresh connection to `port`. */
@@ -83,47 +191,38 @@ async function open(port: number, host: string, version: number, handle: string)
 
 /**
  * Signs in as a real client of that version does: dispatch (`XFR NS`), reconnect,
- * then MD5 (MSNP2–7) or TWN with a ticket from Passport 1.4 (MSNP8–11) or RST (MSNP12)
- * over HTTPS. Resolves after `USR OK` and the profile message.
+ * then MD5 (MSNP2–7), TWN with a ticket from Passport 1.4 (MSNP8–11) or RST (MSNP12–14)
+ * over HTTPS, or SSO (MSNP15+): RST (`//RST.srf` as Pidgin asks for it up to MSNP15,
+ * `/RST2.srf` as WLM 2009 from 16) and the MBI_KEY_OLD answer, with a machine GUID
+ * from MSNP16. Resolves once the last USR is sent; `msnpSignIn` waits for `USR OK`.
  */
 export async function msnpLogin(server: TestServer, options: LoginOptions): Promise<MsnpTestClient> {
   const { version, handle, password } = options;
-  const mechanism = version >= 8 ? 'TWN' : 'MD5';
-  let host = '127.0.0.1';
-  let port = server.port('msnp');
-  for (let hop = 0; hop < 3; hop++) {
-    const client = await open(port, host, version, handle);
-    client.send(`USR ${client.trid()} ${mechanism} I ${handle}`);
-    const reply = await client.next();
-    if (reply.name === 'XFR') {
-      const [h, p] = (reply.args[2] ?? '').split(':');
-      host = h ?? host;
-      port = Number(p);
-      await client.close();
-      continue;
-    }
-    if (reply.name !== 'USR') throw new Error(`unexpected ${reply.name} ${reply.args.join(' ')}`);
-    let proof: string;
-    if (mechanism === 'MD5') {
-      proof = createHash('md5')
-        .update((reply.args[3] ?? '') + password)
-        .digest('hex');
-    } else {
-      const policy = reply.args[3] ?? '';
-      const got =
-        version >= 12
-          ? await rstTicket(server, handle, password, policy)
-          : await passport14Ticket(server, handle, password, policy);
-      if (!got.ticket) {
-        client.send(`USR ${client.trid()} TWN S t=invalid&p=`);
-        return client;
-      }
-      proof = got.ticket;
-    }
-    client.send(`USR ${client.trid()} ${mechanism} S ${proof}`);
+  const mechanism = mechanismFor(version);
+  const { client, reply } = await msnpLoginChallenge(server, { version, handle });
+  if (mechanism === 'MD5') {
+    const proof = createHash('md5')
+      .update((reply.args[3] ?? '') + password)
+      .digest('hex');
+    client.send(`USR ${client.trid()} MD5 S ${proof}`);
     return client;
   }
-  throw new Error('too many referrals');
+  if (mechanism === 'TWN') {
+    const policy = reply.args[3] ?? '';
+    const got =
+      version >= 12
+        ? await rstTicket(server, handle, password, policy)
+        : await passport14Ticket(server, handle, password, policy);
+    client.send(`USR ${client.trid()} TWN S ${got.ticket ?? 't=invalid&p='}`);
+    return client;
+  }
+  const nonce = reply.args[4] ?? '';
+  const got = await ssoTokens(server, handle, password, { path: version >= 16 ? '/RST2.srf' : '//RST.srf' });
+  const login = got.tokens.get('messengerclear.live.com');
+  const answer = login?.secret ? ssoAnswer(login.secret, nonce) : 'invalid';
+  const guid = version >= 16 ? ` ${options.machineGuid ?? `{${randomUUID()}}`}` : '';
+  client.send(`USR ${client.trid()} SSO S ${login?.ticket ?? 't=invalid&p='} ${answer}${guid}`);
+  return client;
 }
 
 /** Signs in and expects success: `USR … OK` and the profile message. */

@@ -8,12 +8,15 @@ export interface Dialect {
   version: number;
   /** The token in VER: `MSNP8`. */
   name: string;
-  /** §5: MSNP2–7 `USR MD5`, MSNP8–12 `USR TWN` with a Passport ticket. */
-  auth: 'md5' | 'twn';
+  /**
+   * §5: MSNP2–7 `USR MD5`, MSNP8–14 `USR TWN` with a Passport/RST ticket, MSNP15+
+   * `USR SSO` (MBI_KEY_OLD challenge answered with the RST proof key).
+   */
+  auth: 'md5' | 'twn' | 'sso';
   /** §3.4: `INF` exists (MSNP2–7). */
   inf: boolean;
   /** §3.1/§4: the shape of `XFR trid NS …` (§4 table). */
-  xfrNs: 'address' | 'address-zero' | 'address-zero-current';
+  xfrNs: 'address' | 'address-zero' | 'address-zero-current' | 'address-u-d';
   /** §5.1/§5.2: arguments of `USR trid OK`. */
   usrOk:
     | 'handle-name'
@@ -54,9 +57,36 @@ export interface Dialect {
   ackModeD: boolean;
   /** §8.7 GTC/BLP/PRP replies carry the list version (2–9), not in 10–12. */
   versionInReplies: boolean;
+  /** MSNP13+: lists come from the ABCH address book web service and ADL; SYN/LST are gone. */
+  addressBook: boolean;
+  /** MSNP13+: offline messages go through the OIM web service. */
+  oim: boolean;
+  /** MSNP13+: the server pushes its policies (`GCF 0 len` + `<Policies>`) before `USR … S`. */
+  policiesAtLogin: boolean;
+  /**
+   * MSNP16+ multiple points of presence: `USR SSO S` carries the machine GUID (the
+   * endpoint id) and a second sign-in no longer signs the first out with `OUT OTH`.
+   */
+  mpop: boolean;
+  /**
+   * How a contact's handle appears in ILN/NLN/FLN/UBX: alone, followed by its network
+   * id (`handle 1`, MSNP14–17), or prefixed with it (`1:handle`, MSNP18). Network 1 is
+   * the Messenger network (NINA wiki, Protocols/MSNP/Commands/ILN, NLN).
+   */
+  networkHandles: 'none' | 'argument' | 'prefix';
+  /** MSNP16+: capabilities are `clientid:extcaps` in CHG/ILN/NLN/JOI/IRO. */
+  extendedCaps: boolean;
+  /** The initial presence burst: `ILN trid …`, or `NLN …` in MSNP18 (Pidgin reads `1:handle` only in NLN). */
+  initialPresence: 'ILN' | 'NLN';
+  /** Extra `XFR SB`/`RNG` arguments: none, `U messenger.msn.com` (13), and a trailing `1` (14+). */
+  sbReferral: 'plain' | 'u' | 'u-one';
+  /** UBX payload elements: PSM/CurrentMedia (11), +MachineGuid (13), +SignatureSound and endpoints (16), +DDP/Scene/ColorScheme (18). */
+  userData: 'psm' | 'machine-guid' | 'endpoints' | 'scene';
+  /** MSNP13+: a user appearing offline may still open switchboards (XFR SB is not refused with 913). */
+  chatWhileHidden: boolean;
   /** Client→server NS commands that carry a payload (§2.2). */
   nsPayloadCommands: ReadonlySet<string>;
 }
 
 export const MIN_VERSION = 2;
-export const MAX_VERSION = 12;
+export const MAX_VERSION = 18;

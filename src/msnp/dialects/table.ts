@@ -1,7 +1,7 @@
 import { type Dialect, MAX_VERSION, MIN_VERSION } from './dialect.ts';
 
 /**
- * MSNP2 … MSNP12 as differences from the version before (docs/msnp-reference.md
+ * MSNP2 … MSNP18 as differences from the version before (docs/msnp-reference.md
  * §1, and the section named on each change). Built once; looked up by number.
  */
 const MSNP2: Dialect = {
@@ -28,6 +28,16 @@ const MSNP2: Dialect = {
   joinClientId: false,
   ackModeD: false,
   versionInReplies: true,
+  addressBook: false,
+  oim: false,
+  policiesAtLogin: false,
+  mpop: false,
+  networkHandles: 'none',
+  extendedCaps: false,
+  initialPresence: 'ILN',
+  sbReferral: 'plain',
+  userData: 'psm',
+  chatWhileHidden: false,
   nsPayloadCommands: new Set<string>(),
 };
 
@@ -79,6 +89,32 @@ const CHANGES: Record<number, (d: Dialect) => Partial<Dialect>> = {
   }),
   // §8.2 LST network id; §12 client id in JOI/IRO.
   12: () => ({ lstNetworkId: true, joinClientId: true }),
+  // MSNP13 (WLM 8.0): ABCH address book + ADL instead of SYN; OIM; §4 `XFR NS … U D`.
+  // Sign-in is still TWN, with the messenger.msn.com ticket from RST.srf.
+  13: () => ({ addressBook: true, oim: true, policiesAtLogin: true, xfrNs: 'address-u-d' }),
+  14: () => ({}),
+  // MSNP15 (WLM 8.1): single sign-on, `USR trid SSO I handle` (MSNP wiki, MSNP15 page).
+  15: () => ({ auth: 'sso' }),
+  // MSNP16 (WLM 2009 beta): multiple points of presence, machine GUID in `USR SSO S`.
+  16: () => ({ mpop: true }),
+  17: () => ({}),
+  18: () => ({}),
+};
+
+/**
+ * MSNP13–18 after sign-in: presence shapes, switchboard referrals, list commands
+ * (NINA wiki command pages ILN/NLN/UBX/XFR/RNG/ADL; Pidgin msn/notification.c).
+ */
+const PRESENCE_CHANGES: Record<number, (d: Dialect) => Partial<Dialect>> = {
+  13: (d) => ({
+    sbReferral: 'u',
+    userData: 'machine-guid',
+    chatWhileHidden: true,
+    nsPayloadCommands: new Set([...d.nsPayloadCommands, 'ADL', 'RML', 'FQY', 'UUN']),
+  }),
+  14: () => ({ networkHandles: 'argument', sbReferral: 'u-one' }),
+  16: () => ({ extendedCaps: true, userData: 'endpoints' }),
+  18: () => ({ networkHandles: 'prefix', initialPresence: 'NLN', userData: 'scene' }),
 };
 
 const DIALECTS = new Map<number, Dialect>();
@@ -86,7 +122,9 @@ let current = MSNP2;
 DIALECTS.set(2, current);
 for (let v = MIN_VERSION + 1; v <= MAX_VERSION; v++) {
   const change = CHANGES[v];
-  current = Object.freeze({ ...current, ...(change ? change(current) : {}), version: v, name: `MSNP${v}` });
+  const base: Dialect = { ...current, ...(change ? change(current) : {}) };
+  const presence = PRESENCE_CHANGES[v];
+  current = Object.freeze({ ...base, ...(presence ? presence(base) : {}), version: v, name: `MSNP${v}` });
   DIALECTS.set(v, current);
 }
 

@@ -3,8 +3,12 @@ import { isValidHandle, normalizeHandle } from '../../util/handle.ts';
 import { encodeParam } from '../codec/index.ts';
 import { negotiateVersion } from '../dialects/negotiate.ts';
 import { MsnpError } from '../errors.ts';
+import { newSsoNonce, SSO_POLICY, verifySsoResponse } from '../sso-challenge.ts';
 import { hostFor } from './context.ts';
 import { type NsHandler, tridOf } from './handler.ts';
+import { LOGIN_POLICIES } from './login-policies.ts';
+import { endpointsReplacedBy } from './mpop.ts';
+import { sendInitialMailData } from './oim-notification.ts';
 import { profileMessage } from './profile-message.ts';
 import { MsnpReply } from './reply.ts';
 import type { NsSession } from './session.ts';
@@ -56,11 +60,28 @@ function referToNotificationServer(s: NsSession, trid: string): void {
   if (!dialect) return;
   if (dialect.xfrNs === 'address') s.send('XFR', trid, 'NS', address);
   else if (dialect.xfrNs === 'address-zero') s.send('XFR', trid, 'NS', address, '0');
+  else if (dialect.xfrNs === 'address-u-d') s.send('XFR', trid, 'NS', address, 'U', 'D');
   else s.send('XFR', trid, 'NS', address, '0', address);
   s.close();
 }
 
-/** §5: `USR trid MD5|TWN I handle`, then `USR trid MD5|TWN S proof`. */
+/** §5: the USR security package of each authentication style. */
+const MECHANISM = { md5: 'MD5', twn: 'TWN', sso: 'SSO' } as const;
+
+/** §5.2: opaque to clients, copied into the Passport request. */
+const TWN_POLICY =
+  'lc=1033,id=507,tw=40,fs=1,ru=http%3A%2F%2Fmessenger%2Emsn%2Ecom,ct=1,kpp=1,kv=5,ver=2.1.0173.1,tpf=0';
+
+/** MSNP16+ machine GUID: `{8-4-4-4-12}` hex (Pidgin msnutils.c rand_guid; WLM 2009). */
+const MACHINE_GUID = /^\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}$/i;
+
+/** The nonce sent in `USR … SSO S MBI_KEY_OLD <nonce>`, until the client answers it once. */
+const ssoNonces = new WeakMap<NsSession, string>();
+
+/**
+ * §5: `USR trid MD5|TWN|SSO I handle`, then `USR trid MD5|TWN S proof` or, MSNP15+,
+ * `USR trid SSO S <ticket> <base64 answer> [{machine-guid}]` (MSNP wiki "MSNP15:SSO").
+ */
 export const USR: NsHandler = {
   state: 'negotiated',
   async run(s, c) {
@@ -69,7 +90,7 @@ export const USR: NsHandler = {
     const dialect = s.dialect;
     if (!dialect) return;
     if (s.state === 'online') throw new MsnpReply(MsnpError.alreadyLoggedIn);
-    if (mechanism !== (dialect.auth === 'md5' ? 'MD5' : 'TWN') || !value) {
+    if (mechanism !== MECHANISM[dialect.auth] || !value) {
       // An unknown security package ends the connection (§5.1).
       throw new MsnpReply(MsnpError.authenticationFailed, true);
     }
@@ -81,51 +102,84 @@ export const USR: NsHandler = {
         return;
       }
       s.pendingHandle = handle;
+      if (dialect.policiesAtLogin) s.sendPayload('GCF', ['0'], LOGIN_POLICIES);
       if (dialect.auth === 'md5') {
         const { salt } = await s.ctx.core.credentials.md5Challenge(handle);
         s.send('USR', trid, 'MD5', 'S', salt);
+      } else if (dialect.auth === 'twn') {
+        s.send('USR', trid, 'TWN', 'S', TWN_POLICY);
       } else {
-        // §5.2: opaque to clients, copied into the Passport request.
-        s.send(
-          'USR',
-          trid,
-          'TWN',
-          'S',
-          'lc=1033,id=507,tw=40,fs=1,ru=http%3A%2F%2Fmessenger%2Emsn%2Ecom,ct=1,kpp=1,kv=5,ver=2.1.0173.1,tpf=0',
-        );
+        // A fresh nonce per attempt: an answer is only good for the nonce it was made for.
+        const nonce = newSsoNonce();
+        ssoNonces.set(s, nonce);
+        s.send('USR', trid, 'SSO', 'S', SSO_POLICY, nonce);
       }
       return;
     }
     if (phase !== 'S' || !s.pendingHandle) throw new MsnpReply(MsnpError.authenticationFailed, true);
     const handle = s.pendingHandle;
+    let machineGuid: string | undefined;
+    if (dialect.mpop) {
+      machineGuid = c.args[5];
+      if (!machineGuid || !MACHINE_GUID.test(machineGuid))
+        throw new MsnpReply(MsnpError.authenticationFailed, true);
+    }
     const result = await s.ctx.core.loginGuard.attempt(s.transport.remoteAddress, handle, async () => {
-      const account =
-        dialect.auth === 'md5'
-          ? await s.ctx.core.credentials.verifyMd5(handle, value)
-          : await s.ctx.core.tickets.redeem(c.args.slice(3).join(' '));
+      let account: AccountRow | undefined;
+      if (dialect.auth === 'md5') account = await s.ctx.core.credentials.verifyMd5(handle, value);
+      else if (dialect.auth === 'twn') account = await s.ctx.core.tickets.redeem(c.args.slice(3).join(' '));
+      else account = await redeemSso(s, value, c.args[4]);
       return account && account.handle === handle ? account : undefined;
     });
     if (result.status !== 'ok') {
       s.log.info({ handle, dialect: dialect.name, result: result.status }, 'MSNP login failed');
       throw new MsnpReply(MsnpError.authenticationFailed, true);
     }
-    await completeLogin(s, trid, result.value, dialect.auth === 'twn' ? value : '');
+    // Kept as the client wrote it: it recognises itself by it in UBX EndpointData.
+    if (machineGuid) s.machineGuid = machineGuid;
+    await completeLogin(s, trid, result.value, dialect.auth === 'md5' ? '' : value);
   },
 };
+
+/**
+ * MSNP15+: the ticket must be an unused login ticket with a proof key, and the
+ * answer must be the MBI_KEY_OLD blob for the nonce this connection was sent under
+ * that key; only then is the ticket used up. One answer per nonce.
+ */
+async function redeemSso(
+  s: NsSession,
+  ticket: string,
+  answer: string | undefined,
+): Promise<AccountRow | undefined> {
+  const nonce = ssoNonces.get(s);
+  ssoNonces.delete(s);
+  if (!nonce || !answer) return undefined;
+  const found = await s.ctx.core.tickets.find(ticket);
+  if (!found?.proofKey || !verifySsoResponse(found.proofKey, nonce, answer)) return undefined;
+  const account = await s.ctx.core.tickets.redeem(ticket);
+  return account?.id === found.accountId ? account : undefined;
+}
+
+/**
+ * §10 OUT OTH: before multipoint (MSNP2–15) a new MSNP sign-in signs the account's
+ * other MSNP endpoints out. MPOP hook: an MSNP16+ sign-in (`dialect.mpop`, with
+ * `s.machineGuid` set) signs nobody out; how the endpoints then see each other
+ * (UBX EndpointData, a repeated machine GUID) is the presence side's business.
+ */
+async function signOutOtherEndpoints(s: NsSession, account: AccountRow): Promise<void> {
+  for (const endpoint of endpointsReplacedBy(s, await s.ctx.core.presence.endpoints(account.id))) {
+    await s.ctx.core.events.publish(account.id, {
+      type: 'sign-out',
+      endpointId: endpoint.endpointId,
+      reason: 'signed-in-elsewhere',
+    });
+  }
+}
 
 async function completeLogin(s: NsSession, trid: string, account: AccountRow, ticket: string): Promise<void> {
   const dialect = s.dialect;
   if (!dialect) return;
-  // §10 OUT OTH: before multipoint (MSNP16) a new MSNP login signs the older ones out.
-  for (const endpoint of await s.ctx.core.presence.endpoints(account.id)) {
-    if (endpoint.endpointId.startsWith('msnp:')) {
-      await s.ctx.core.events.publish(account.id, {
-        type: 'sign-out',
-        endpointId: endpoint.endpointId,
-        reason: 'signed-in-elsewhere',
-      });
-    }
-  }
+  await signOutOtherEndpoints(s, account);
   await s.startSession(account);
   const name = encodeParam(account.displayName);
   switch (dialect.usrOk) {
@@ -143,7 +197,11 @@ async function completeLogin(s: NsSession, trid: string, account: AccountRow, ti
       break;
   }
   if (dialect.sbsAfterLogin) s.send('SBS', 0, 'null');
-  const mspAuth = /(?:^|&)t=([^&]*)/.exec(ticket)?.[1] ?? '';
+  // MSNP13+ clients may present MSPAuth to the web services (a Passport cookie); the
+  // login ticket is spent by now, so they get a web-service token there instead.
+  const mspAuth = dialect.addressBook
+    ? (await s.ctx.core.tickets.issueService(account.id)).t
+    : (/(?:^|&)t=([^&]*)/.exec(ticket)?.[1] ?? '');
   s.sendPayload(
     'MSG',
     ['Hotmail', 'Hotmail'],
@@ -156,4 +214,6 @@ async function completeLogin(s: NsSession, trid: string, account: AccountRow, ti
       mspAuth,
     }),
   );
+  // MSNP13+: the stored offline messages, listed for the client to fetch (OIM).
+  await sendInitialMailData(s);
 }

@@ -16,7 +16,9 @@ export interface ProfileInput {
 /**
  * The `MSG Hotmail Hotmail` profile sent after login (docs/msnp-reference.md §6):
  * MSNP2 has only LoginTime, MSNP3+ the Passport fields, MSNP8+ the client address,
- * MSNP10+ `ABCHMigrated: 1` (MSNP11 misbehaves with 0).
+ * MSNP10+ `ABCHMigrated: 1` (MSNP11 misbehaves with 0), MSNP16+ `MPOPEnabled: 1`.
+ * COMPAT: Pidgin's MSNP18 plugin (retro-prpl msn/notification.c profile_msg) starts
+ * fetching the address book when this message arrives, so it is never left out.
  */
 export function profileMessage(input: ProfileInput): string {
   const { account, dialect } = input;
@@ -52,5 +54,7 @@ export function profileMessage(input: ProfileInput): string {
     lines.push(`ClientPort: ${((port & 0xff) << 8) | ((port & 0xff00) >> 8)}`);
   }
   if (dialect.profile === 'abch') lines.push('ABCHMigrated: 1');
+  // MSNP16+: WLM 2009 offers "sign in at several places" only when this is 1.
+  if (dialect.mpop) lines.push('MPOPEnabled: 1');
   return `${lines.join('\r\n')}\r\n\r\n`;
 }
