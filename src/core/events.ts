@@ -19,7 +19,16 @@ export type DomainEvent =
   /** A message was stored for this account while it had no endpoint able to take it. */
   | { type: 'offline-stored'; messageId: string }
   /** Someone invites this account into a conversation (MSNP `RNG`). */
-  | { type: 'conversation-invite'; conversationId: string; inviterHandle: string; inviterName: string }
+  | {
+      type: 'conversation-invite';
+      conversationId: string;
+      inviterHandle: string;
+      inviterName: string;
+      /** An endpoint of this account not to ring (the inviter's own, when it calls its other endpoints). */
+      exceptEndpointId?: string;
+    }
+  /** This account's own endpoints changed (one signed in or out, or changed its presence). */
+  | { type: 'endpoints-changed' }
   /** The account must sign out the given endpoint (or all of them): deleted, or signed in elsewhere. */
   | {
       type: 'sign-out';

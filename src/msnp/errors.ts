@@ -5,6 +5,7 @@
 export const MsnpError = {
   syntaxError: 200,
   invalidParameter: 201,
+  invalidNetworkId: 204, // ADL/RML/FQY `t` that is not a network (MSNP13+)
   invalidUser: 205, // ADD of an unknown handle (MSNP2–9)
   alreadyLoggedIn: 207,
   invalidUsername: 208, // ADC of an unknown handle (10+), CAL of an invalid handle
@@ -22,6 +23,8 @@ export const MsnpError = {
   groupNameExists: 228,
   groupNameTooLong: 229,
   cannotRemoveGroupZero: 230,
+  emptyDomain: 240, // ADL/RML `<d>` with no contact (MSNP13+)
+  invalidXmlPayload: 241, // ADL/RML/FQY payload that is not a valid `<ml>` (MSNP13+)
   notLoggedIn: 302,
   internalError: 500,
   commandDisabled: 502,
@@ -32,4 +35,5 @@ export const MsnpError = {
   changingTooRapidly: 800,
   authenticationFailed: 911,
   notAllowedWhenOffline: 913,
+  invalidCircleMembership: 933, // ADL of a circle (network 9) the account is not in (MSNP18)
 } as const;

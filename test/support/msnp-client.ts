@@ -6,10 +6,14 @@ import { encodePayloadCommand } from '../../src/msnp/codec/encoder.ts';
 /**
  * Server→client payload commands in MSNP2–12 (docs/msnp-reference.md §2.2): MSG
  * (NS and SB), NOT, IPG, UBX and GCF. The server's `UUX trid 0` reply has no payload.
+ * MSNP13+ add FQY and UBN, and ADL/RML (but not their `ADL trid OK` replies); an
+ * error line with a second argument (`208 trid len`, after FQY) carries one too.
  */
-const SERVER_PAYLOAD_COMMANDS = new Set(['MSG', 'NOT', 'IPG', 'UBX', 'GCF']);
+const SERVER_PAYLOAD_COMMANDS = new Set(['MSG', 'NOT', 'IPG', 'UBX', 'GCF', 'FQY', 'UBN']);
 
-export function serverHasPayload(name: string): boolean {
+export function serverHasPayload(name: string, args: readonly string[] = []): boolean {
+  if (name === 'ADL' || name === 'RML') return args[1] !== 'OK';
+  if (/^\d{3}$/.test(name)) return args.length === 2;
   return SERVER_PAYLOAD_COMMANDS.has(name);
 }
 

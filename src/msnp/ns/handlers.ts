@@ -1,9 +1,11 @@
+import { ADL, FQY, RML } from './address-list.ts';
 import { ADC, ADD, ADG, BLP, GTC, REG, REM, RMG, SYN } from './contacts.ts';
 import type { NsHandler } from './handler.ts';
 import { CVR, INF, USR, VER } from './login.ts';
 import { DISABLED, GCF, IMS, OUT, PNG, URL, XFR } from './misc.ts';
 import { CHG, CHL, QRY, UUX } from './presence.ts';
 import { PRP, REA, SBP } from './profile.ts';
+import { UUN } from './uun.ts';
 
 /** Every notification-server command Papillon understands (docs/msnp-reference.md §3–§10). */
 export const NS_HANDLERS: Record<string, NsHandler> = {
@@ -17,6 +19,9 @@ export const NS_HANDLERS: Record<string, NsHandler> = {
   ADD,
   ADC,
   REM,
+  ADL,
+  RML,
+  FQY,
   ADG,
   RMG,
   REG,
@@ -25,6 +30,7 @@ export const NS_HANDLERS: Record<string, NsHandler> = {
   SBP,
   CHG,
   UUX,
+  UUN,
   QRY,
   CHL,
   PNG,

@@ -2,6 +2,7 @@ import { MsnpError } from '../errors.ts';
 import { hostFor } from './context.ts';
 import { type NsHandler, tridOf } from './handler.ts';
 import { MsnpReply } from './reply.ts';
+import { sbReferralTail, sbTicketOf } from './ring.ts';
 
 /** §10 `PNG` → `QNG` (MSNP2–8) or `QNG seconds` (MSNP9+: when to ping next). */
 export const PNG: NsHandler = {
@@ -21,8 +22,9 @@ export const OUT: NsHandler = {
 };
 
 /**
- * §12.1 `XFR trid SB` → `XFR trid SB host:port CKI cookie`. Refused with 913 while
- * appearing offline or before the first CHG (§12.1).
+ * §12.1 `XFR trid SB` → `XFR trid SB host:port CKI cookie` (MSNP13 adds `U
+ * messenger.msn.com`, 14+ a trailing `1`: NINA wiki Commands/XFR). Refused with 913
+ * before the first CHG, and while appearing offline up to MSNP12 (§12.1).
  */
 export const XFR: NsHandler = {
   state: 'online',
@@ -31,16 +33,18 @@ export const XFR: NsHandler = {
     if (c.args[1] !== 'SB') throw new MsnpReply(MsnpError.invalidParameter);
     if (!s.account || !s.initialPresenceDone) throw new MsnpReply(MsnpError.notAllowedWhenOffline);
     const own = await s.ctx.core.presence.endpoints(s.account.id);
-    if (own.find((e) => e.endpointId === s.endpointId)?.presence.status === 'invisible') {
-      throw new MsnpReply(MsnpError.notAllowedWhenOffline);
-    }
-    const cookie = s.ctx.sbCookies.issue({
-      kind: 'create',
-      accountId: s.account.id,
-      dialectVersion: s.dialect?.version ?? 8,
-      clientId: s.clientId,
-    });
-    s.send('XFR', trid, 'SB', `${hostFor(s.ctx, s.transport.localAddress)}:${s.ctx.sbPort}`, 'CKI', cookie);
+    const hidden = own.find((e) => e.endpointId === s.endpointId)?.presence.status === 'invisible';
+    if (hidden && !s.dialect?.chatWhileHidden) throw new MsnpReply(MsnpError.notAllowedWhenOffline);
+    const cookie = s.ctx.sbCookies.issue({ kind: 'create', ...sbTicketOf(s) });
+    s.send(
+      'XFR',
+      trid,
+      'SB',
+      `${hostFor(s.ctx, s.transport.localAddress)}:${s.ctx.sbPort}`,
+      'CKI',
+      cookie,
+      ...sbReferralTail(s, 'messenger.msn.com'),
+    );
   },
 };
 

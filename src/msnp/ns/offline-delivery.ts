@@ -66,7 +66,8 @@ export class OfflineDelivery {
   /** Rings the session's user once per sender with stored messages; no-op when there are none. */
   static async start(s: NsSession): Promise<void> {
     const account = s.account;
-    if (!account) return;
+    // MSNP13+ fetch them from the OIM web service (oim-notification.ts, services/rsi.ts).
+    if (!account || s.dialect?.oim) return;
     const delivery = new OfflineDelivery(s, account);
     try {
       await delivery.serial(async () => delivery.ringNew(await s.ctx.core.offline.pending(account.id)));

@@ -4,14 +4,15 @@ import { MsnpError } from '../errors.ts';
 import { statusFromMsnp } from '../status.ts';
 import { type NsHandler, tridOf } from './handler.ts';
 import { OfflineDelivery } from './offline-delivery.ts';
-import { parsePersonalMessage } from './personal-message.ts';
-import { sendPersonalMessage, sendPresence } from './render-presence.ts';
+import { parseUserData } from './personal-message.ts';
+import { sendOwnEndpoints, sendPersonalMessage, sendPresence } from './render-presence.ts';
 import { MsnpReply } from './reply.ts';
 import type { NsSession } from './session.ts';
 
 /**
- * §9.2 `CHG trid STATUS [clientid [msnobj]]`, echoed. The first CHG of a session is
- * answered with an ILN for every visible contact (and UBX in MSNP11+), then a CHL.
+ * §9.2 `CHG trid STATUS [clientid[:extcaps] [msnobj]]`, echoed. The first CHG of a
+ * session is answered with an ILN (MSNP18: NLN) for every visible contact (and UBX in
+ * MSNP11+), then a CHL.
  */
 export const CHG: NsHandler = {
   state: 'online',
@@ -22,17 +23,23 @@ export const CHG: NsHandler = {
     if (!status || !s.account) throw new MsnpReply(MsnpError.invalidParameter);
     const dialect = s.dialect;
     if (!dialect) return;
-    const clientId = dialect.clientId ? (c.args[2] ?? '0') : '0';
-    if (!/^\d{1,10}$/.test(clientId)) throw new MsnpReply(MsnpError.invalidParameter);
-    const msnObject = dialect.msnObject && c.args[3] ? decodeParam(c.args[3]) : '';
+    const capabilities = dialect.clientId ? (c.args[2] ?? '0') : '0';
+    // MSNP16+: `clientid:extcaps` (NINA wiki, Commands/CHG); earlier versions a number.
+    const match = (dialect.extendedCaps ? /^(\d{1,10})(?::(\d{1,10}))?$/ : /^(\d{1,10})()$/).exec(
+      capabilities,
+    );
+    if (!match) throw new MsnpReply(MsnpError.invalidParameter);
+    const clientId = match[1] ?? '0';
     s.clientId = clientId;
+    s.extCaps = match[2] || '0';
+    const msnObject = dialect.msnObject && c.args[3] ? decodeParam(c.args[3]) : '';
     await s.ctx.core.presence.set(s.account.id, s.endpointId, {
       status,
       avatar: msnObject,
-      capabilities: { msnpClientId: clientId },
+      capabilities: { msnpClientId: clientId, msnpExtCaps: s.extCaps, ...s.endpointCapabilities() },
     });
     const echo: (string | number)[] = [trid, code];
-    if (dialect.clientId) echo.push(clientId);
+    if (dialect.clientId) echo.push(capabilities);
     if (msnObject) echo.push(encodeParam(msnObject));
     s.send('CHG', ...echo);
     if (!s.initialPresenceDone) {
@@ -42,6 +49,7 @@ export const CHG: NsHandler = {
       // Messages kept while the account was offline: rung in after the ILN burst.
       await OfflineDelivery.start(s);
     }
+    await s.announceEndpoints();
   },
 };
 
@@ -57,6 +65,8 @@ async function sendInitialPresence(s: NsSession, trid: string): Promise<void> {
     seen.push({ handle: contact.contact.handle, presence });
   }
   for (const { handle, presence } of seen) sendPersonalMessage(s, handle, presence);
+  // MSNP16+: the account's own endpoints (UBX of the own handle).
+  if (s.dialect?.mpop) sendOwnEndpoints(s, await core.presence.endpoints(s.account.id));
 }
 
 /** §7.1 `CHL 0 challenge`; no answer within the limit ends the session. */
@@ -102,21 +112,40 @@ export const CHL: NsHandler = {
   },
 };
 
-/** §9.5 `UUX trid len` + `<Data><PSM/><CurrentMedia/></Data>` → `UUX trid 0` (MSNP11+). */
+/**
+ * §9.5 `UUX trid len` + `<Data><PSM/><CurrentMedia/>…</Data>` → `UUX trid 0` (MSNP11+).
+ * MSNP13+ add MachineGuid, 16+ SignatureSound, 18 DDP/Scene/ColorScheme (kept per
+ * endpoint), and 16+ send `<EndpointData>` / `<PrivateEndpointData>` on their own.
+ */
 export const UUX: NsHandler = {
   state: 'online',
   when: (d) => d.personalMessage,
   async run(s, c) {
-    if (!s.account) return;
-    const parsed = parsePersonalMessage(c.payload?.toString('utf8') ?? '');
-    if (!parsed) {
+    if (!s.account || !s.dialect) return;
+    const update = parseUserData(c.payload?.toString('utf8') ?? '');
+    if (!update || (update.kind !== 'data' && !s.dialect.mpop)) {
       s.log.info('invalid UUX payload; closing');
       throw new MsnpReply(MsnpError.syntaxError, true);
     }
-    await s.ctx.core.presence.set(s.account.id, s.endpointId, {
-      statusText: parsed.statusText,
-      currentMedia: parsed.currentMedia,
-    });
+    const core = s.ctx.core;
+    if (update.kind === 'data') {
+      const fields = s.dialect.userData === 'psm' ? {} : update.fields;
+      await core.presence.set(s.account.id, s.endpointId, {
+        statusText: update.message.statusText,
+        currentMedia: update.message.currentMedia,
+        capabilities: fields,
+      });
+    } else if (update.kind === 'endpoint') {
+      const [clientId = '0', extCaps = '0'] = update.capabilities.split(':');
+      s.clientId = clientId;
+      s.extCaps = extCaps;
+      await core.presence.set(s.account.id, s.endpointId, {
+        capabilities: { msnpClientId: clientId, msnpExtCaps: extCaps },
+      });
+    } else {
+      await core.presence.set(s.account.id, s.endpointId, { capabilities: update.fields });
+    }
     s.send('UUX', tridOf(c), 0);
+    await s.announceEndpoints();
   },
 };

@@ -1,6 +1,30 @@
 import { encodeParam } from '../codec/index.ts';
+import type { SbTicket } from '../sb/cookies.ts';
 import { hostFor } from './context.ts';
 import type { NsSession } from './session.ts';
+
+/** What a switchboard cookie carries about the notification session that asked for it. */
+export function sbTicketOf(s: NsSession): Omit<SbTicket, 'kind' | 'conversationId'> & { accountId: string } {
+  const ticket: Omit<SbTicket, 'kind' | 'conversationId'> & { accountId: string } = {
+    accountId: s.account?.id ?? '',
+    dialectVersion: s.dialect?.version ?? 8,
+    clientId: s.clientId,
+    extCaps: s.extCaps,
+    nsEndpointId: s.endpointId,
+  };
+  if (s.machineGuid && s.dialect?.mpop) ticket.machineGuid = s.machineGuid;
+  return ticket;
+}
+
+/**
+ * The arguments MSNP13+ add after `CKI cookie` in `XFR … SB` and after the caller in
+ * `RNG` (NINA wiki Commands/XFR, Commands/RNG): `U <host>` (13), then `1` (14+).
+ */
+export function sbReferralTail(s: NsSession, host: string): (string | number)[] {
+  const shape = s.dialect?.sbReferral ?? 'plain';
+  if (shape === 'plain') return [];
+  return shape === 'u' ? ['U', host] : ['U', host, 1];
+}
 
 /**
  * docs/msnp-reference.md §12.2 `RNG sessid host:port CKI cookie caller callername`:
@@ -17,13 +41,16 @@ export function sendRing(
   const account = s.account;
   const dialect = s.dialect;
   if (!account || !dialect) return;
-  const cookie = s.ctx.sbCookies.issue({
-    kind: 'answer',
-    accountId: account.id,
-    conversationId,
-    dialectVersion: dialect.version,
-    clientId: s.clientId,
-  });
+  const cookie = s.ctx.sbCookies.issue({ kind: 'answer', conversationId, ...sbTicketOf(s) });
   const address = `${hostFor(s.ctx, s.transport.localAddress)}:${s.ctx.sbPort}`;
-  s.send('RNG', conversationId, address, 'CKI', cookie, callerHandle, encodeParam(callerName));
+  s.send(
+    'RNG',
+    conversationId,
+    address,
+    'CKI',
+    cookie,
+    callerHandle,
+    encodeParam(callerName),
+    ...sbReferralTail(s, 'messenger.hotmail.com'),
+  );
 }

@@ -31,6 +31,13 @@ export class NsSession extends MsnpConnection {
   pendingHandle: string | undefined;
   /** The client's capabilities from its last CHG (switchboards show them in JOI/IRO). */
   clientId = '0';
+  /** MSNP16+ extended capabilities (`clientid:extcaps` in CHG). */
+  extCaps = '0';
+  /**
+   * MSNP16+ multipoint: the `{machine-guid}` the client named in `USR SSO S` (set by
+   * the sign-in before `startSession`). Switchboards show it as `handle;{guid}`.
+   */
+  machineGuid: string | undefined;
   /** Set once the first CHG has been answered with the ILN burst. */
   initialPresenceDone = false;
   /** The last UBX sent per contact, so only changes are sent. */
@@ -119,7 +126,9 @@ export class NsSession extends MsnpConnection {
     this.subscription = await this.ctx.core.events.subscribe(account.id, (event) =>
       this.enqueue(() => this.onEvent(event)),
     );
-    await this.ctx.core.presence.set(account.id, this.endpointId, {});
+    await this.ctx.core.presence.set(account.id, this.endpointId, {
+      capabilities: this.endpointCapabilities(),
+    });
     this.log.info({ dialect: this.dialect?.name }, `${account.handle} signed in over ${this.dialect?.name}`);
   }
 
@@ -132,6 +141,19 @@ export class NsSession extends MsnpConnection {
       return;
     }
     await renderEvent(this, event);
+  }
+
+  /** What identifies this endpoint to the account's other endpoints and to switchboards (MSNP16+). */
+  endpointCapabilities(): Record<string, string> {
+    if (!this.machineGuid || !this.dialect?.mpop) return {};
+    return { msnpMachineGuid: this.machineGuid, msnpMultipoint: '1' };
+  }
+
+  /** MSNP16+: tells the account's other endpoints that this one changed (they re-send their own UBX). */
+  async announceEndpoints(): Promise<void> {
+    if (this.account && this.dialect?.mpop) {
+      await this.ctx.core.events.publish(this.account.id, { type: 'endpoints-changed' });
+    }
   }
 
   /** Polite stop at server shutdown (§10 `OUT SSD`). */
@@ -160,6 +182,7 @@ export class NsSession extends MsnpConnection {
       await this.subscription?.unsubscribe();
       if (this.account) {
         await this.ctx.core.presence.disconnect(this.account.id, this.endpointId);
+        await this.announceEndpoints();
         this.log.info(`${this.account.handle} signed out`);
       }
     } catch (err) {

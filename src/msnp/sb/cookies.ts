@@ -7,6 +7,12 @@ export type SbTicket = {
   dialectVersion: number;
   /** The client id (capabilities) from the notification session's last CHG. */
   clientId: string;
+  /** MSNP16+ extended capabilities from the same CHG. */
+  extCaps?: string;
+  /** MSNP16+: the endpoint's machine GUID, shown as `handle;{guid}` in the switchboard. */
+  machineGuid?: string;
+  /** The notification session's endpoint (not rung when it calls its own other endpoints). */
+  nsEndpointId?: string;
 } & ({ kind: 'create' } | { kind: 'answer'; conversationId: string });
 
 interface Entry {

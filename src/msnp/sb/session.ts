@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ConversationEvent, Participant } from '../../core/conversations.ts';
+import type { DomainEvent } from '../../core/events.ts';
 import type { AccountRow } from '../../store/types.ts';
 import { isPapillonError } from '../../util/errors.ts';
-import { isValidHandle, normalizeHandle } from '../../util/handle.ts';
+import { isValidHandle } from '../../util/handle.ts';
 import { encodeParam, type MsnpCommand } from '../codec/index.ts';
 import { MsnpConnection } from '../connection.ts';
 import type { Dialect } from '../dialects/dialect.ts';
@@ -11,7 +12,16 @@ import { MsnpError } from '../errors.ts';
 import type { MsnpContext } from '../ns/context.ts';
 import { tridOf } from '../ns/handler.ts';
 import type { MsnpTransport } from '../transport.ts';
+import type { SbTicket } from './cookies.ts';
 import { contentOf, payloadFor } from './message-content.ts';
+import {
+  leaveLines,
+  parseEndpointHandle,
+  participantCapabilities,
+  participantLines,
+  rosterLines,
+  sameMachine,
+} from './participants.ts';
 import { type PictureOwner, PictureServer } from './picture-server.ts';
 
 /** §2.2: the switchboard dropped a client whose MSG payload exceeded 1664 bytes. */
@@ -31,6 +41,10 @@ export class SbSession extends MsnpConnection {
   private participant: Participant | undefined;
   private conversationId: string | undefined;
   private dialect: Dialect | undefined;
+  /** The notification session that opened or answered this switchboard (MSNP16+ self-calls). */
+  private nsEndpointId: string | undefined;
+  /** While a CAL is being answered: conversation events that must follow its reply. */
+  private held: ConversationEvent[] | undefined;
   /** Answers display-picture requests for pictures the server stores (sb/picture-server.ts). */
   private readonly pictures = new PictureServer({
     requester: () => this.account?.handle,
@@ -92,19 +106,29 @@ export class SbSession extends MsnpConnection {
     }
   }
 
-  /** §12.1 `USR trid handle cookie` → `USR trid OK handle friendly`. */
+  /**
+   * §12.1 `USR trid handle cookie` → `USR trid OK handle friendly` (MSNP16+: the
+   * handle may be `handle;{machine-guid}`, echoed as given).
+   */
   private async usr(c: MsnpCommand, trid: string): Promise<void> {
     const [, handle, cookie] = c.args;
     const ticket = cookie ? this.ctx.sbCookies.take(cookie) : undefined;
     const account = ticket ? await this.ctx.core.accounts.findById(ticket.accountId) : undefined;
-    if (ticket?.kind !== 'create' || !account || account.handle !== normalizeHandle(handle ?? '')) {
+    if (ticket?.kind !== 'create' || !account || !this.admits(ticket, account, handle)) {
       this.error(MsnpError.authenticationFailed, trid);
       this.close();
       return;
     }
     const conversation = this.ctx.core.conversations.create();
-    this.enter(account, ticket.dialectVersion, ticket.clientId, conversation.id);
-    this.send('USR', trid, 'OK', account.handle, encodeParam(account.displayName));
+    this.enter(account, ticket, conversation.id);
+    this.send('USR', trid, 'OK', handle ?? account.handle, encodeParam(account.displayName));
+  }
+
+  /** The cookie's account and (MSNP16+) endpoint are the ones `USR`/`ANS` named. */
+  private admits(ticket: SbTicket, account: AccountRow, arg: string | undefined): boolean {
+    const named = parseEndpointHandle(arg ?? '');
+    if (account.handle !== named.handle) return false;
+    return !named.machineGuid || !ticket.machineGuid || sameMachine(named.machineGuid, ticket.machineGuid);
   }
 
   /** §12.2 `ANS trid handle cookie sessid` → `IRO trid i n handle friendly [clientid]` … `ANS trid OK`. */
@@ -116,7 +140,7 @@ export class SbSession extends MsnpConnection {
       ticket?.kind !== 'answer' ||
       ticket.conversationId !== sessionId ||
       !account ||
-      account.handle !== normalizeHandle(handle ?? '') ||
+      !this.admits(ticket, account, handle) ||
       !this.ctx.core.conversations.get(ticket.conversationId)
     ) {
       this.error(MsnpError.authenticationFailed, trid);
@@ -127,37 +151,50 @@ export class SbSession extends MsnpConnection {
     // this endpoint joins (messages the XMPP bridge queued while ringing, the server's
     // offline delivery in ns/offline-delivery.ts) must follow them (§12.2).
     const others = this.ctx.core.conversations.others(ticket.conversationId, this.endpointId);
-    const joinClientId = dialectFor(ticket.dialectVersion)?.joinClientId;
-    others.forEach((p, i) => {
-      const args: (string | number)[] = [trid, i + 1, others.length, p.handle, encodeParam(p.displayName)];
-      if (joinClientId) args.push(p.capabilities.msnpClientId ?? '0');
-      this.send('IRO', ...args);
+    const self = this.participantFor(account, ticket);
+    const lines = rosterLines(dialectFor(ticket.dialectVersion), self, others);
+    lines.forEach((line, i) => {
+      this.send('IRO', trid, i + 1, lines.length, ...line);
     });
     this.send('ANS', trid, 'OK');
-    this.enter(account, ticket.dialectVersion, ticket.clientId, ticket.conversationId);
+    this.enter(account, ticket, ticket.conversationId);
   }
 
-  private enter(account: AccountRow, dialectVersion: number, clientId: string, conversationId: string): void {
-    this.account = account;
-    this.dialect = dialectFor(dialectVersion);
-    this.conversationId = conversationId;
-    this.participant = {
+  private participantFor(account: AccountRow, ticket: SbTicket): Participant {
+    return {
       accountId: account.id,
       handle: account.handle,
       displayName: account.displayName,
       endpointId: this.endpointId,
-      capabilities: { msnpClientId: clientId },
+      capabilities: participantCapabilities(ticket),
     };
+  }
+
+  private enter(account: AccountRow, ticket: SbTicket, conversationId: string): void {
+    this.account = account;
+    this.dialect = dialectFor(ticket.dialectVersion);
+    this.conversationId = conversationId;
+    this.nsEndpointId = ticket.nsEndpointId;
+    this.participant = this.participantFor(account, ticket);
     this.state = 'joined';
     this.clearLoginTimer();
     this.ctx.core.conversations.join(conversationId, this.participant, (event) => this.onEvent(event));
   }
 
-  /** §12.1 `CAL trid handle` → `CAL trid RINGING sessid`; 208 bad handle, 215 already there, 217 unreachable. */
+  /**
+   * §12.1 `CAL trid handle` → `CAL trid RINGING sessid`; 208 bad handle, 215 already
+   * there, 217 unreachable. The answer comes before anything the invitation causes:
+   * an XMPP user (or the server's own participants) joins while `invite` is still
+   * running, and that `JOI` is held until `CAL … RINGING` is written, as on the real
+   * switchboard, where the invitee joined only after being rung.
+   */
   private async cal(c: MsnpCommand, trid: string): Promise<void> {
-    const handle = normalizeHandle(c.args[1] ?? '');
+    const { handle } = parseEndpointHandle(c.args[1] ?? '');
     if (!this.participant || !this.conversationId) return;
     if (!isValidHandle(handle)) return this.error(MsnpError.invalidUsername, trid);
+    if (handle === this.participant.handle && this.dialect?.mpop) return this.callOwnEndpoints(trid);
+    const held: ConversationEvent[] = [];
+    this.held = held;
     try {
       const result = await this.ctx.core.conversations.invite(this.conversationId, this.participant, handle);
       if (result === 'already-there') return this.error(MsnpError.alreadyThere, trid);
@@ -166,6 +203,9 @@ export class SbSession extends MsnpConnection {
       if (isPapillonError(err, 'no-such-account')) return this.error(MsnpError.invalidUsername, trid);
       if (isPapillonError(err, 'not-authorized')) return this.error(MsnpError.userOffline, trid);
       throw err;
+    } finally {
+      this.held = undefined;
+      for (const event of held) this.onEvent(event);
     }
   }
 
@@ -222,6 +262,10 @@ export class SbSession extends MsnpConnection {
 
   private onEvent(event: ConversationEvent): void {
     if (this.state !== 'joined') return;
+    if (this.held) {
+      this.held.push(event);
+      return;
+    }
     switch (event.type) {
       case 'message': {
         // Bytes from an MSNP client go as they came; other protocols' messages are rendered.
@@ -231,17 +275,59 @@ export class SbSession extends MsnpConnection {
       }
       case 'joined': {
         const p = event.participant;
-        const args: (string | number)[] = [p.handle, encodeParam(p.displayName)];
-        if (this.dialect?.joinClientId) args.push(p.capabilities.msnpClientId ?? '0');
-        this.send('JOI', ...args);
+        if (!this.participant) return;
+        const first = !this.accountPresent(p);
+        const lines = participantLines(this.dialect, this.participant, p, first);
+        for (const line of lines) this.send('JOI', ...line);
         return;
       }
-      case 'left':
+      case 'left': {
         // §12.3 `BYE handle`, `BYE handle 1` when the server dropped them for idling.
-        if (event.reason === 'idle') this.send('BYE', event.participant.handle, 1);
-        else this.send('BYE', event.participant.handle);
+        if (!this.participant) return;
+        const last = !this.accountPresent(event.participant);
+        for (const who of leaveLines(this.dialect, this.participant, event.participant, last)) {
+          if (event.reason === 'idle') this.send('BYE', who, 1);
+          else this.send('BYE', who);
+        }
         return;
+      }
     }
+  }
+
+  /**
+   * MSNP16+: WLM 2009 opens each switchboard by calling its own handle, so the
+   * account's other endpoints join and see the conversation. They are rung (not the
+   * calling one); the caller hears `CAL … RINGING` and its own endpoint's `JOI`
+   * (COMPAT: WLM 2009 waits for that JOI before it calls the contact; Escargot
+   * answers the same way when no other endpoint is signed in).
+   */
+  private async callOwnEndpoints(trid: string): Promise<void> {
+    const self = this.participant;
+    const conversationId = this.conversationId;
+    if (!self || !conversationId) return;
+    this.send('CAL', trid, 'RINGING', conversationId);
+    for (const line of participantLines(this.dialect, self, self, false)) this.send('JOI', ...line);
+    const endpoints = await this.ctx.core.presence.endpoints(self.accountId);
+    const others = endpoints.filter(
+      (e) => e.endpointId !== this.nsEndpointId && e.presence.capabilities.msnpMultipoint === '1',
+    );
+    if (others.length === 0) return;
+    const invite: DomainEvent = {
+      type: 'conversation-invite',
+      conversationId,
+      inviterHandle: self.handle,
+      inviterName: self.displayName,
+    };
+    if (this.nsEndpointId) invite.exceptEndpointId = this.nsEndpointId;
+    await this.ctx.core.events.publish(self.accountId, invite);
+  }
+
+  /** Whether another endpoint of `p`'s account (not `p` itself) is in the conversation. */
+  private accountPresent(p: Participant): boolean {
+    if (!this.conversationId) return false;
+    return this.ctx.core.conversations
+      .others(this.conversationId, p.endpointId)
+      .some((o) => o.accountId === p.accountId && o.endpointId !== this.endpointId);
   }
 
   /** §12.4 `MSG handle friendly len` + payload: a message from `from` to this client. */
