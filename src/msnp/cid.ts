@@ -1,0 +1,23 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * An account's CID ("common id"): the signed 64-bit number Windows Live Messenger
+ * (MSNP13+) knows every user by — `<CID>` in the address book and memberships,
+ * `OwnerCID`, the circle and roaming-profile (storage) services, MSNP18's network
+ * endpoints. Papillon keeps none; it is derived from the account id, so it is the same
+ * in every answer, every protocol version and every server node.
+ *
+ * The first 8 bytes of SHA-256("cid:" + id) as a big-endian signed integer, in decimal
+ * (the live service wrote negative CIDs too, e.g. `-1234567890123456789`).
+ */
+export function cidOf(accountId: string): string {
+  const digest = createHash('sha256').update(`cid:${accountId}`, 'utf8').digest();
+  return digest.readBigInt64BE(0).toString();
+}
+
+/** The same CID as the 16 lower-case hex digits of its unsigned form (as some URLs and MSNP18 show it). */
+export function cidHexOf(accountId: string): string {
+  return BigInt.asUintN(64, BigInt(cidOf(accountId)))
+    .toString(16)
+    .padStart(16, '0');
+}
