@@ -63,6 +63,14 @@ export class OfflineMessages {
     return (await this.store.claimOffline(recipientId, this.clock(), senderHandle)).map(toMessage);
   }
 
+  /**
+   * Takes the listed messages from the store (MSN's OIM DeleteMessages: the client has
+   * shown them); ids that are not the recipient's undelivered messages are skipped.
+   */
+  async take(recipientId: string, ids: readonly string[]): Promise<OfflineMessage[]> {
+    return (await this.store.claimOfflineIds(recipientId, ids, this.clock())).map(toMessage);
+  }
+
   /** The recipient's undelivered messages, oldest first, left where they are. */
   async pending(recipientId: string): Promise<OfflineMessage[]> {
     return (await this.store.listOffline(recipientId)).map(toMessage);

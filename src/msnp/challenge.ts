@@ -14,8 +14,7 @@ export interface ProductKey {
 
 /**
  * Known client product ids and their keys (docs/msnp-reference.md §7.3, gathered
- * from [YW], [NINA], [IMF] and client code). The MSNP13+ pairs listed there are
- * left out: Papillon's MSNP dialects stop at 12.
+ * from [YW], [NINA], [IMF] and client code).
  */
 export const PRODUCT_KEYS: ReadonlyMap<string, ProductKey> = new Map<string, ProductKey>([
   // MSNP6–10: md5(challenge + key), §7.2.
@@ -28,6 +27,15 @@ export const PRODUCT_KEYS: ReadonlyMap<string, ProductKey> = new Map<string, Pro
   // MSNP11+: §7.4.
   ['PROD0090YUAUV{2B', { key: 'YMM8C_H7KCQ2S_KL', algorithm: 'msnp11' }],
   ['PROD0101{0RM?UBW', { key: 'CFHUR$52U_{VIX5T', algorithm: 'msnp11' }],
+  // MSNP13+ (§7.3), same algorithm; also the OIM lock key (services/oim.ts): WLM 8.0,
+  // 8.1, 8.5 (msn-pecan and Pidgin send its id) and 2009.
+  ['PROD01065C%ZFN6F', { key: 'O4BG@C7BWLYQX?5G', algorithm: 'msnp11' }],
+  ['PROD0112J1LW7%NB', { key: 'RH96F{PHI8PPX_TJ', algorithm: 'msnp11' }],
+  ['PROD0113H11T8$X_', { key: 'RG@XY*28Q5QHS%Q5', algorithm: 'msnp11' }],
+  ['PROD0114ES4Z%Q5W', { key: 'PK}_A_0N_K%O?A9S', algorithm: 'msnp11' }],
+  ['PROD0118R6%2WYOS', { key: 'YIXPX@5I2P0UT*LK', algorithm: 'msnp11' }],
+  ['PROD0119GSJUC$18', { key: 'ILTXC!4IXB5FB*PX', algorithm: 'msnp11' }],
+  ['PROD0120PW!CCV9@', { key: 'C1BX{V4W}Q3*10SM', algorithm: 'msnp11' }],
 ]);
 
 /**

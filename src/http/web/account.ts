@@ -2,12 +2,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_CLIENT_NAME_LENGTH } from '../../core/oauth.ts';
 import { OAuthError } from '../../core/oauth-api.ts';
 import { checkPassword, isShorterThanPolicy } from '../../core/password-policy.ts';
+import {
+  MAX_PERSONAL_MESSAGE_CHARS as MAX_PERSONAL_MESSAGE,
+  PERSONAL_MESSAGE_PROPERTY as PERSONAL_MESSAGE,
+  setPersonalMessage,
+} from '../../core/personal-message.ts';
 import { isPapillonError } from '../../util/errors.ts';
 import { scopeWords } from '../oauth/scope-words.ts';
 import { field, formOf, MultipartBody, parseMultipart, queryOf } from './forms.ts';
 import { html, type SafeHtml } from './html.ts';
 import { csrfField, notice, page, sendPage } from './layout.ts';
-import { MAX_PERSONAL_MESSAGE, PERSONAL_MESSAGE, setPersonalMessage } from './profile.ts';
 import { sameSecret } from './security.ts';
 import { csrfRejected, currentSession, type SignedIn, sessionCsrfValid } from './session.ts';
 import type { WebContext } from './settings.ts';

@@ -1,8 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { MsnpContext } from '../ns/context.ts';
+import { registerAddressBook } from './address-book/abservice.ts';
+import { registerSharingService } from './address-book/sharing-service.ts';
+import { registerConfig } from './config.ts';
+import { registerOim } from './oim.ts';
 import { registerLogin2 } from './passport/login2.ts';
 import { registerNexus } from './passport/nexus.ts';
 import { registerRst } from './passport/rst.ts';
+import { registerRsi } from './rsi.ts';
+import { registerStorage } from './storage.ts';
 
 /**
  * MSN's web services, which MSN Messenger and Windows Live Messenger call over
@@ -12,7 +18,13 @@ import { registerRst } from './passport/rst.ts';
  * HTTP app, which imports no protocol.
  *
  * - Passport (docs/msnp-reference.md §5.2–5.4): `GET /rdr/pprdr.asp` (Nexus),
- *   `GET|POST /login2.srf` (Passport 1.4), `POST /RST.srf` (SOAP security tokens).
+ *   `GET|POST /login2.srf` (Passport 1.4), `POST /RST.srf`, `//RST.srf`, `/RST2.srf`
+ *   (SOAP security tokens; MSNP15+ SSO).
+ * - Address book (ABCH) and contact sharing: `POST /abservice/abservice.asmx`,
+ *   `POST /abservice/SharingService.asmx` (address-book/).
+ * - Offline messages (OIM): `POST /OimWS/oim.asmx` (send), `POST /rsi/rsi.asmx` (read, delete).
+ * - Roaming profile: `POST /storageservice/SchematizedStore.asmx`; client config:
+ *   `POST|GET /Config/MsgrConfig.asmx`.
  *
  * Encapsulated: the body parser added here applies to these routes only. One
  * plugin instance serves the HTTP and the HTTPS app alike.
@@ -28,5 +40,11 @@ export function msnServiceRoutes(ctx: MsnpContext): FastifyPluginAsync {
     registerNexus(app);
     registerLogin2(app, ctx.core);
     registerRst(app, ctx.core);
+    registerAddressBook(app, ctx.core);
+    registerSharingService(app, ctx.core);
+    registerOim(app, ctx.core);
+    registerRsi(app, ctx.core);
+    registerStorage(app, ctx.core);
+    registerConfig(app);
   };
 }

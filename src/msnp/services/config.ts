@@ -1,0 +1,42 @@
+import type { FastifyInstance } from 'fastify';
+import { escapeXmlText } from '../../util/xml.ts';
+import { sendExact } from './raw-reply.ts';
+
+/**
+ * The client configuration WLM 8.x/2009 fetches at start-up:
+ * `POST http://config.messenger.msn.com/Config/MsgrConfig.asmx`, SOAPAction
+ * `http://www.msn.com/webservices/Messenger/Client/GetClientConfig` (some builds use
+ * a `GET …?op=GetClientConfig&…` form). The answer carries `<MsgrConfig>` as escaped
+ * text in GetClientConfigResult (MSNP wiki "MsgrConfig").
+ *
+ * A minimal valid configuration: nothing disabled, no tabs, no ads, cached for a
+ * day. Without an answer WLM keeps retrying and falls back to built-in defaults;
+ * with a malformed one it shows a sign-in error, so this stays small and fixed.
+ */
+const MSGR_CONFIG =
+  '<MsgrConfig>' +
+  '<Simple>' +
+  '<Config><ExpiresInDays>1</ExpiresInDays></Config>' +
+  '<MinFlashPlayer BuildNumber="0" MajorVersion="0" MinorVersion="0"></MinFlashPlayer>' +
+  '<Relay><Enabled>true</Enabled></Relay>' +
+  '</Simple>' +
+  '<TabConfig><msntabdata></msntabdata><msntabsettings><oemtotal>0</oemtotal></msntabsettings></TabConfig>' +
+  '</MsgrConfig>';
+
+function response(): string {
+  return (
+    '<?xml version="1.0" encoding="utf-8"?>' +
+    '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">' +
+    '<soap:Body><GetClientConfigResponse xmlns="http://www.msn.com/webservices/Messenger/Client">' +
+    `<GetClientConfigResult>${escapeXmlText(MSGR_CONFIG)}</GetClientConfigResult>` +
+    '</GetClientConfigResponse></soap:Body></soap:Envelope>'
+  );
+}
+
+export function registerConfig(app: FastifyInstance): void {
+  // Needs no ticket: the live service answered before sign-in too.
+  const answer = (_request: unknown, reply: Parameters<typeof sendExact>[0]) =>
+    sendExact(reply, 200, { 'Content-Type': 'text/xml; charset=utf-8' }, response());
+  app.post('/Config/MsgrConfig.asmx', { bodyLimit: 64 * 1024 }, answer);
+  app.get('/Config/MsgrConfig.asmx', answer);
+}
