@@ -89,31 +89,29 @@ const CHANGES: Record<number, (d: Dialect) => Partial<Dialect>> = {
   }),
   // §8.2 LST network id; §12 client id in JOI/IRO.
   12: () => ({ lstNetworkId: true, joinClientId: true }),
-  // MSNP13 (WLM 8.0): ABCH address book + ADL instead of SYN; OIM; §4 `XFR NS … U D`.
-  // Sign-in is still TWN, with the messenger.msn.com ticket from RST.srf.
-  13: () => ({ addressBook: true, oim: true, policiesAtLogin: true, xfrNs: 'address-u-d' }),
-  14: () => ({}),
-  // MSNP15 (WLM 8.1): single sign-on, `USR trid SSO I handle` (MSNP wiki, MSNP15 page).
-  15: () => ({ auth: 'sso' }),
-  // MSNP16 (WLM 2009 beta): multiple points of presence, machine GUID in `USR SSO S`.
-  16: () => ({ mpop: true }),
-  17: () => ({}),
-  18: () => ({}),
-};
-
-/**
- * MSNP13–18 after sign-in: presence shapes, switchboard referrals, list commands
- * (NINA wiki command pages ILN/NLN/UBX/XFR/RNG/ADL; Pidgin msn/notification.c).
- */
-const PRESENCE_CHANGES: Record<number, (d: Dialect) => Partial<Dialect>> = {
+  // MSNP13 (WLM 8.0): ABCH address book + ADL/RML/FQY instead of SYN; OIM; §4 `XFR NS … U D`;
+  // `XFR SB`/`RNG` gain `U messenger.msn.com`; UBX carries MachineGuid; a user appearing
+  // offline may chat. Sign-in is still TWN, with the messenger.msn.com ticket from RST.srf.
+  // (NINA wiki command pages ILN/NLN/UBX/XFR/RNG/ADL; Pidgin msn/notification.c.)
   13: (d) => ({
+    addressBook: true,
+    oim: true,
+    policiesAtLogin: true,
+    xfrNs: 'address-u-d',
     sbReferral: 'u',
     userData: 'machine-guid',
     chatWhileHidden: true,
     nsPayloadCommands: new Set([...d.nsPayloadCommands, 'ADL', 'RML', 'FQY', 'UUN']),
   }),
+  // MSNP14: network ids after the handle (Yahoo interop); referrals end in `1`.
   14: () => ({ networkHandles: 'argument', sbReferral: 'u-one' }),
-  16: () => ({ extendedCaps: true, userData: 'endpoints' }),
+  // MSNP15 (WLM 8.1): single sign-on, `USR trid SSO I handle` (MSNP wiki, MSNP15 page).
+  15: () => ({ auth: 'sso' }),
+  // MSNP16 (WLM 2009 beta): multiple points of presence, machine GUID in `USR SSO S`,
+  // `clientid:extcaps`, EndpointData in UBX.
+  16: () => ({ mpop: true, extendedCaps: true, userData: 'endpoints' }),
+  17: () => ({}),
+  // MSNP18 (WLM 2009): `1:handle`, the sign-in burst as NLN, scene and colour in UBX.
   18: () => ({ networkHandles: 'prefix', initialPresence: 'NLN', userData: 'scene' }),
 };
 
@@ -122,9 +120,7 @@ let current = MSNP2;
 DIALECTS.set(2, current);
 for (let v = MIN_VERSION + 1; v <= MAX_VERSION; v++) {
   const change = CHANGES[v];
-  const base: Dialect = { ...current, ...(change ? change(current) : {}) };
-  const presence = PRESENCE_CHANGES[v];
-  current = Object.freeze({ ...base, ...(presence ? presence(base) : {}), version: v, name: `MSNP${v}` });
+  current = Object.freeze({ ...current, ...(change ? change(current) : {}), version: v, name: `MSNP${v}` });
   DIALECTS.set(v, current);
 }
 
