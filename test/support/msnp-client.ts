@@ -9,7 +9,7 @@ import { encodePayloadCommand } from '../../src/msnp/codec/encoder.ts';
  * MSNP13+ add FQY and UBN, and ADL/RML (but not their `ADL trid OK` replies); an
  * error line with a second argument (`208 trid len`, after FQY) carries one too.
  */
-const SERVER_PAYLOAD_COMMANDS = new Set(['MSG', 'NOT', 'IPG', 'UBX', 'GCF', 'FQY', 'UBN']);
+const SERVER_PAYLOAD_COMMANDS = new Set(['MSG', 'NOT', 'IPG', 'UBX', 'GCF', 'FQY', 'UBN', 'NFY', 'SDG']);
 
 export function serverHasPayload(name: string, args: readonly string[] = []): boolean {
   if (name === 'ADL' || name === 'RML') return args[1] !== 'OK';

@@ -84,6 +84,8 @@ export interface Dialect {
   userData: 'psm' | 'machine-guid' | 'endpoints' | 'scene';
   /** MSNP13+: a user appearing offline may still open switchboards (XFR SB is not refused with 913). */
   chatWhileHidden: boolean;
+  /** MSNP18: circles (`USR SHA A`, ADL of network 9, `PUT`/`NFY` rosters, `SDG` messages). */
+  circles: boolean;
   /** Client→server NS commands that carry a payload (§2.2). */
   nsPayloadCommands: ReadonlySet<string>;
 }

@@ -38,6 +38,7 @@ const MSNP2: Dialect = {
   sbReferral: 'plain',
   userData: 'psm',
   chatWhileHidden: false,
+  circles: false,
   nsPayloadCommands: new Set<string>(),
 };
 
@@ -112,7 +113,14 @@ const CHANGES: Record<number, (d: Dialect) => Partial<Dialect>> = {
   16: () => ({ mpop: true, extendedCaps: true, userData: 'endpoints' }),
   17: () => ({}),
   // MSNP18 (WLM 2009): `1:handle`, the sign-in burst as NLN, scene and colour in UBX.
-  18: () => ({ networkHandles: 'prefix', initialPresence: 'NLN', userData: 'scene' }),
+  // Circles: `PUT` and `SDG` carry payloads (MSNPSharp 3.x Core/NSMessagePool.cs).
+  18: (d) => ({
+    networkHandles: 'prefix',
+    initialPresence: 'NLN',
+    userData: 'scene',
+    circles: true,
+    nsPayloadCommands: new Set([...d.nsPayloadCommands, 'PUT', 'SDG']),
+  }),
 };
 
 const DIALECTS = new Map<number, Dialect>();

@@ -1,5 +1,6 @@
 import { isPapillonError } from '../../util/errors.ts';
 import { MsnpError } from '../errors.ts';
+import { circleAdl, isCircleMl } from './circle.ts';
 import { type NsHandler, tridOf } from './handler.ts';
 import {
   CIRCLE_NETWORK,
@@ -75,6 +76,7 @@ export const ADL: NsHandler = {
     const account = s.account;
     if (!account) return;
     const ml = readMl(s, c.payload);
+    if (s.dialect?.circles && isCircleMl(ml)) return circleAdl(s, trid, ml);
     checkContacts(ml.contacts);
     if (!ml.initial) {
       const ids = await accountIds(s, ml.contacts);

@@ -1,4 +1,5 @@
 import { ADL, FQY, RML } from './address-list.ts';
+import { PUT, SDG } from './circle.ts';
 import { ADC, ADD, ADG, BLP, GTC, REG, REM, RMG, SYN } from './contacts.ts';
 import type { NsHandler } from './handler.ts';
 import { CVR, INF, USR, VER } from './login.ts';
@@ -39,6 +40,8 @@ export const NS_HANDLERS: Record<string, NsHandler> = {
   URL,
   GCF,
   IMS,
+  PUT,
+  SDG,
   FND: DISABLED,
   PAG: DISABLED,
   PGD: DISABLED,

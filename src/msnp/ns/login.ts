@@ -4,6 +4,7 @@ import { encodeParam } from '../codec/index.ts';
 import { negotiateVersion } from '../dialects/negotiate.ts';
 import { MsnpError } from '../errors.ts';
 import { newSsoNonce, SSO_POLICY, verifySsoResponse } from '../sso-challenge.ts';
+import { circleSignIn } from './circle.ts';
 import { hostFor } from './context.ts';
 import { type NsHandler, tridOf } from './handler.ts';
 import { LOGIN_POLICIES } from './login-policies.ts';
@@ -89,6 +90,8 @@ export const USR: NsHandler = {
     const [, mechanism, phase, value] = c.args;
     const dialect = s.dialect;
     if (!dialect) return;
+    // MSNP18 `USR trid SHA A <circle ticket>`, sent once signed in (circle.ts).
+    if (mechanism === 'SHA' && s.state === 'online' && value) return circleSignIn(s, trid, phase, value);
     if (s.state === 'online') throw new MsnpReply(MsnpError.alreadyLoggedIn);
     if (mechanism !== MECHANISM[dialect.auth] || !value) {
       // An unknown security package ends the connection (§5.1).

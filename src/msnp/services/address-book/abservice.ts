@@ -20,6 +20,13 @@ import {
   registerAbService,
   requireOwnAb,
 } from './ab-soap.ts';
+import {
+  circleBook,
+  circleResultXml,
+  createContact,
+  manageWLConnection,
+  requestedCircle,
+} from './circle-service.ts';
 import { abXml, addressBookContacts, addressBookGroups } from './contact-xml.ts';
 import { meSettings } from './me-settings.ts';
 
@@ -88,16 +95,22 @@ const abFindAll: AbOperation = async (call) => {
 
 /**
  * MSNP15+ (WLM 2009, Pidgin): `Groups`, `Contacts`, `CircleResult`, `Ab`. CircleResult
- * has no CircleTicket: circles are not served, and a ticket would make Pidgin and
- * WLM sign in to them on the notification server (`USR SHA A`).
+ * lists the account's circles (circle-service.ts), which are also contacts of type
+ * Circle, and carries the CircleTicket clients present in `USR SHA A` (Pidgin sends it
+ * whenever the element is there). abHandle = a circle's id asks for that circle's book.
  */
 const abFindContactsPaged: AbOperation = async (call) => {
+  const circleId = requestedCircle(call);
+  if (circleId) return circleBook(call, circleId);
   const book = await readBook(call);
+  const circles = book.empty
+    ? { result: '<CircleResult><Circles /></CircleResult>', contacts: '' }
+    : await circleResultXml(call);
   return [
     `<ABFindContactsPagedResponse xmlns="${AB_NS}"><ABFindContactsPagedResult>`,
     `<Groups>${book.groups}</Groups>`,
-    `<Contacts>${book.contacts}</Contacts>`,
-    '<CircleResult><Circles /></CircleResult>',
+    `<Contacts>${book.contacts}${circles.contacts}</Contacts>`,
+    circles.result,
     abXml('Ab', book.account),
     '</ABFindContactsPagedResult></ABFindContactsPagedResponse>',
   ].join('');
@@ -119,4 +132,6 @@ const AB_OPERATIONS: Readonly<Record<string, AbOperation>> = {
   ABGroupUpdate: abGroupUpdate,
   ABGroupContactAdd: abGroupContactAdd,
   ABGroupContactDelete: abGroupContactDelete,
+  CreateContact: createContact,
+  ManageWLConnection: manageWLConnection,
 };

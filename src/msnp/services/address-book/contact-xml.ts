@@ -25,7 +25,7 @@ export interface MeSettings {
   mpop: boolean;
 }
 
-function annotations(pairs: ReadonlyArray<readonly [string, string]>): string {
+export function annotations(pairs: ReadonlyArray<readonly [string, string]>): string {
   if (pairs.length === 0) return '';
   const items = pairs.map(
     ([name, value]) =>
@@ -35,7 +35,7 @@ function annotations(pairs: ReadonlyArray<readonly [string, string]>): string {
 }
 
 /** The fields of contactInfo after the passport name that every contact has alike. */
-function commonInfo(cid: string): string {
+export function commonInfo(cid: string): string {
   return [
     '<puid>0</puid>',
     `<CID>${cid}</CID>`,

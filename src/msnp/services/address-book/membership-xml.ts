@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ContactView, ListsSnapshot } from '../../../core/relationships.ts';
 import type { AccountRow } from '../../../store/types.ts';
+import { memoize } from '../../../util/memo.ts';
 import { escapeXml } from '../../../util/xml.ts';
 import { cidOf } from '../../cid.ts';
 import { isoTime, lastChangeOf, NEVER, OWN_AB_ID } from './ab-soap.ts';
@@ -38,9 +39,13 @@ export function inRole(view: ContactView, role: MemberRole): boolean {
  * DeleteMember can find the contact again.
  */
 export function membershipIdOf(contactId: string, role: MemberRole): number {
-  const digest = createHash('sha256').update(`membership:${role}:${contactId}`, 'utf8').digest();
-  return digest.readUInt32BE(0) & 0x7fffffff || 1;
+  return membershipId(`${role}:${contactId}`);
 }
+
+const membershipId = memoize((key) => {
+  const digest = createHash('sha256').update(`membership:${key}`, 'utf8').digest();
+  return digest.readUInt32BE(0) & 0x7fffffff || 1;
+});
 
 function memberXml(view: ContactView, role: MemberRole, lastChange: string): string {
   const c = view.contact;

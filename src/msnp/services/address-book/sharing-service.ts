@@ -13,6 +13,7 @@ import {
   isCurrent,
   registerAbService,
 } from './ab-soap.ts';
+import { createCircle } from './circle-service.ts';
 import {
   findMembershipResult,
   inRole,
@@ -148,4 +149,5 @@ const SHARING_OPERATIONS: Readonly<Record<string, AbOperation>> = {
   FindMembership: findMembership,
   AddMember: addMember,
   DeleteMember: deleteMember,
+  CreateCircle: createCircle,
 };
