@@ -7,6 +7,17 @@ import { randomToken } from '../util/ids.ts';
 export const MSNP_LOGIN_PURPOSE = 'msnp-login';
 /** The store purpose of the tokens MSN's web services (address book, OIM, storage…) accept. */
 export const MSN_SERVICE_PURPOSE = 'msn-service';
+/**
+ * The store purpose of the Passport "DA" token (RST's `http://Passport.NET/tb`): what a
+ * client signs a token-renewal request with, kept with its proof key (the
+ * BinarySecret), which the server needs to check that signature.
+ */
+export const PASSPORT_DA_PURPOSE = 'passport-da';
+/**
+ * The store purpose of a login ticket's web-service twin (`issue` with `alsoForWeb`):
+ * stored under a hash of its own, so it never signs in, and it outlives the sign-in.
+ */
+export const LOGIN_WEB_PURPOSE = 'msnp-login-web';
 /** Long enough to get from the Passport endpoint back to the notification server. */
 export const LOGIN_TICKET_LIFETIME_MS = 10 * 60 * 1000;
 /**
@@ -53,9 +64,35 @@ export class LoginTickets {
    * MSNP15+ SSO challenge with (MBI_KEY_OLD), kept with the ticket so the notification
    * server can check that answer (`find`) before it redeems the ticket.
    */
-  async issue(accountId: string, options: { withProofKey?: boolean } = {}): Promise<IssuedTicket> {
+  async issue(
+    accountId: string,
+    options: { withProofKey?: boolean; alsoForWeb?: boolean } = {},
+  ): Promise<IssuedTicket> {
     const proofKey = options.withProofKey ? randomBytes(24).toString('base64') : undefined;
-    return this.#save(accountId, MSNP_LOGIN_PURPOSE, LOGIN_TICKET_LIFETIME_MS, proofKey);
+    const ticket = await this.#save(accountId, MSNP_LOGIN_PURPOSE, LOGIN_TICKET_LIFETIME_MS, proofKey);
+    if (options.alsoForWeb) {
+      await this.store.saveTicket({
+        tokenHash: hashToken(webTwin(ticket.t)),
+        accountId,
+        purpose: LOGIN_WEB_PURPOSE,
+        createdAt: ticket.issuedAt,
+        expiresAt: ticket.issuedAt + SERVICE_TOKEN_LIFETIME_MS,
+        proofKey: null,
+      });
+    }
+    return ticket;
+  }
+
+  /**
+   * The account of a login ticket issued `alsoForWeb`, used or not, while its
+   * web-service lifetime lasts: what MSNP8–14 clients present to the services that
+   * take the messenger.msn.com ticket (OIM retrieval, rsi.ts). Never a sign-in.
+   */
+  async verifyWebLogin(ticket: string): Promise<AccountRow | undefined> {
+    const token = parseTicket(ticket);
+    if (token === undefined) return undefined;
+    const row = await this.store.findTicket(hashToken(webTwin(token)), LOGIN_WEB_PURPOSE, this.clock());
+    return row === undefined ? undefined : this.store.getAccountById(row.accountId);
   }
 
   /**
@@ -64,6 +101,27 @@ export class LoginTickets {
    */
   issueService(accountId: string): Promise<IssuedTicket> {
     return this.#save(accountId, MSN_SERVICE_PURPOSE, SERVICE_TOKEN_LIFETIME_MS, undefined);
+  }
+
+  /**
+   * The Passport DA token of an RST answer (`http://Passport.NET/tb`) with its proof
+   * key: a client renews its web-service tokens by signing with that key
+   * (passport/rst-renewal.ts). It lives as long as the service tokens it renews.
+   */
+  issuePassport(accountId: string): Promise<IssuedTicket> {
+    return this.#save(
+      accountId,
+      PASSPORT_DA_PURPOSE,
+      SERVICE_TOKEN_LIFETIME_MS,
+      randomBytes(24).toString('base64'),
+    );
+  }
+
+  /** An unexpired Passport DA token's account id and proof key (reusable, never redeemed). */
+  async findPassport(token: string): Promise<{ accountId: string; proofKey: string } | undefined> {
+    if (!TOKEN.test(token)) return undefined;
+    const row = await this.store.findTicket(hashToken(token), PASSPORT_DA_PURPOSE, this.clock());
+    return row?.proofKey ? { accountId: row.accountId, proofKey: row.proofKey } : undefined;
   }
 
   /**
@@ -121,6 +179,11 @@ export class LoginTickets {
     const accountId = await this.store.redeemTicket(hashToken(token), MSNP_LOGIN_PURPOSE, this.clock());
     return accountId === undefined ? undefined : this.store.getAccountById(accountId);
   }
+}
+
+/** What a login ticket's web-service twin is stored by (hashed): never the ticket's own hash. */
+function webTwin(token: string): string {
+  return `web:${token}`;
 }
 
 /** Lower-case hex SHA-256 of a token: what the store keeps. */

@@ -403,4 +403,31 @@ describe('OIM: offline messages through the MSN web services', () => {
       await xmpp.stop();
     }
   });
+
+  it('an OIM for someone available over XMPP right then reaches their client at once, once', async () => {
+    const xmpp = await connectXmpp(server, { username: 'dan', password: 'dan-pw', resource: 'dino' });
+    const other = await connectXmpp(server, { username: 'dan', password: 'dan-pw', resource: 'phone' });
+    try {
+      await xmpp.xmpp.send(xml('presence'));
+      await other.xmpp.send(xml('presence'));
+      // Each resource hears the other: both are available.
+      await xmpp.waitFor((el) => el.is('presence') && el.attrs.from === other.jid);
+      await other.waitFor((el) => el.is('presence') && el.attrs.from === xmpp.jid);
+      const isIt = (el: { is(name: string): boolean; getChildText(name: string): string | null }) =>
+        el.is('message') && el.getChildText('body') === 'while you were here';
+      let copies = 0;
+      for (const c of [xmpp, other]) c.xmpp.on('stanza', (el) => void (isIt(el) && copies++));
+      // Ann's MSN client sees Dan offline (he is not on her list) and sends an OIM.
+      await sendOim('ann', 'dan', 'while you were here');
+      const got = await Promise.any([xmpp.waitFor(isIt, 3000), other.waitFor(isIt, 3000)]);
+      assert.equal(got.attrs.from, 'ann@localhost');
+      assert.ok(got.getChild('delay', 'urn:xmpp:delay'), String(got));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(copies, 1, 'one resource gets it, once');
+      assert.equal(await server.server.core.offline.count(await idOf('dan')), 0, 'nothing left stored');
+    } finally {
+      await xmpp.stop();
+      await other.stop();
+    }
+  });
 });

@@ -13,6 +13,12 @@ export interface ProfileInput {
   mspAuth: string;
 }
 
+/** A stable 64-bit Passport member id from the account id (clients only echo it; `NOT` names it too). */
+export function memberId(accountId: string): { high: number; low: number } {
+  const digest = createHash('sha256').update(accountId).digest();
+  return { high: digest.readUInt32BE(0) & 0x7fffffff, low: digest.readUInt32BE(4) };
+}
+
 /**
  * The `MSG Hotmail Hotmail` profile sent after login (docs/msnp-reference.md §6):
  * MSNP2 has only LoginTime, MSNP3+ the Passport fields, MSNP8+ the client address,
@@ -25,12 +31,11 @@ export function profileMessage(input: ProfileInput): string {
   const lines = ['MIME-Version: 1.0', 'Content-Type: text/x-msmsgsprofile; charset=UTF-8'];
   lines.push(`LoginTime: ${Math.floor(Date.now() / 1000)}`);
   if (dialect.profile !== 'login-time') {
-    // A stable 64-bit member id from the account id: clients only echo it.
-    const digest = createHash('sha256').update(account.id).digest();
+    const id = memberId(account.id);
     lines.push(
       'EmailEnabled: 0',
-      `MemberIdHigh: ${digest.readUInt32BE(0) & 0x7fffffff}`,
-      `MemberIdLow: ${digest.readUInt32BE(4)}`,
+      `MemberIdHigh: ${id.high}`,
+      `MemberIdLow: ${id.low}`,
       'lang_preference: 1033',
       `preferredEmail: ${account.handle}`,
       'country: ',

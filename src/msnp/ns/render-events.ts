@@ -1,17 +1,21 @@
 import type { DomainEvent } from '../../core/events.ts';
 import { encodeParam } from '../codec/index.ts';
+import { sendAddressBookChanged } from './ab-notification.ts';
+import { renderCircleEvent } from './circle.ts';
 import { listVersion } from './handler.ts';
 import { ML_BITS, mlXml } from './ml.ts';
 import { sendOimArrival } from './oim-notification.ts';
-import { sendOwnEndpoints, sendPersonalMessage, sendPresence } from './render-presence.ts';
+import { sendOwnEndpoints, sendOwnPresence, sendPersonalMessage, sendPresence } from './render-presence.ts';
 import { sendRing } from './ring.ts';
 import type { NsSession } from './session.ts';
+import { sendPeerNotification } from './ubn.ts';
 
 /** Domain events in MSNP words, for this session's dialect. */
 export async function renderEvent(s: NsSession, event: DomainEvent): Promise<void> {
   const dialect = s.dialect;
   const account = s.account;
   if (!dialect || !account) return;
+  if (await renderCircleEvent(s, event)) return;
   switch (event.type) {
     case 'presence':
       // Contacts' presence only after the client's first CHG (§9.2: ILN comes first).
@@ -50,16 +54,26 @@ export async function renderEvent(s: NsSession, event: DomainEvent): Promise<voi
       sendRing(s, event.conversationId, event.inviterHandle, event.inviterName);
       return;
     case 'endpoints-changed':
-      if (s.initialPresenceDone) sendOwnEndpoints(s, await s.ctx.core.presence.endpoints(account.id));
+      if (s.initialPresenceDone) {
+        const endpoints = await s.ctx.core.presence.endpoints(account.id);
+        sendOwnPresence(s, endpoints, await s.ctx.core.presence.current(account.id));
+        sendOwnEndpoints(s, endpoints);
+      }
+      return;
+    case 'peer-notification':
+      sendPeerNotification(s, event);
       return;
     case 'offline-stored':
       // MSNP13+ hear of it (OIM); MSNP2–12 clients get them at sign-in (offline-delivery.ts).
       await sendOimArrival(s);
       return;
     case 'lists-changed':
+      // MSNP13+: the address book changed (on another endpoint, over XMPP or the web;
+      // the endpoint that changed it refetches harmlessly). MSNP2–12 has one session
+      // per account, which made the change itself.
+      if (s.initialPresenceDone) sendAddressBookChanged(s);
+      return;
     case 'sign-out':
-      // Lists: MSNP2–12 has one session per account, which made the change itself.
-      // Offline messages: MSNP2–12 clients get them at sign-in (offline-delivery.ts).
       return;
   }
 }

@@ -91,13 +91,11 @@ async function handleRsi(core: Core, request: FastifyRequest, reply: FastifyRepl
 
 /**
  * The account of an RSI ticket: a web-service token, or the messenger.msn.com login
- * ticket while it is still unused. COMPAT: Pidgin (MSN_AUTH_MESSENGER_WEB) and
+ * ticket, before or after it signed in, while its web-service lifetime lasts
+ * (core tickets `verifyWebLogin`). COMPAT: Pidgin (MSN_AUTH_MESSENGER_WEB) and
  * msn-pecan send the messenger.msn.com token here, which at MSNP13–14 is the login
- * ticket itself.
+ * ticket itself, already redeemed by `USR TWN S`.
  */
 async function accountFor(core: Core, ticket: string): Promise<AccountRow | undefined> {
-  const account = await core.tickets.verifyService(ticket);
-  if (account) return account;
-  const login = await core.tickets.find(ticket);
-  return login ? core.accounts.findById(login.accountId) : undefined;
+  return (await core.tickets.verifyService(ticket)) ?? (await core.tickets.verifyWebLogin(ticket));
 }

@@ -1,4 +1,5 @@
 import { children, parseSoap, path, text, type XmlNode, XmlRejected } from '../soap.ts';
+import { type RenewalRequest, readRenewal } from './rst-renewal.ts';
 
 /**
  * Reading a WS-Trust RequestMultipleSecurityTokens (docs/msnp-reference.md §5.4):
@@ -12,25 +13,37 @@ import { children, parseSoap, path, text, type XmlNode, XmlRejected } from '../s
 const MAX_TOKENS = 16;
 
 export interface RstRequest {
+  kind: 'password';
   username: string;
   password: string;
   /** The AppliesTo address of each RequestSecurityToken, in request order. */
   addresses: string[];
 }
 
-/** Reads the credentials and requested tokens; throws `XmlRejected` for anything unusable. */
-export function readRequest(body: unknown): RstRequest {
+/**
+ * Reads the credentials and requested tokens, or a token renewal signed with the
+ * Passport token's proof key (rst-renewal.ts); throws `XmlRejected` for anything unusable.
+ */
+export function readRequest(body: unknown): RstRequest | RenewalRequest {
   if (typeof body !== 'string' || body.trim() === '') throw new XmlRejected('empty body');
   const envelope = path(parseSoap(body), 'Envelope');
   if (envelope === undefined) throw new XmlRejected('no SOAP Envelope');
   const token = path(envelope, 'Header', 'Security', 'UsernameToken');
+  if (token === undefined) return readRenewal(envelope, body, requestedAddresses(envelope));
   const username = text(path(token, 'Username'))?.trim();
   const password = text(path(token, 'Password'));
   if (!username || password === undefined) throw new XmlRejected('no wsse:UsernameToken');
 
+  return { kind: 'password', username, password, addresses: requestedAddresses(envelope) };
+}
+
+/**
+ * The AppliesTo address of each RequestSecurityToken of an Envelope's Body. Clients
+ * wrap them in ps:RequestMultipleSecurityTokens; a lone RequestSecurityToken directly
+ * in the Body (Pidgin's token renewal) is accepted as well.
+ */
+export function requestedAddresses(envelope: XmlNode | undefined): string[] {
   const bodyNode = path(envelope, 'Body');
-  // Clients wrap them in ps:RequestMultipleSecurityTokens; a lone
-  // RequestSecurityToken directly in the Body is accepted as well.
   const requested: XmlNode[] = [
     ...children(path(bodyNode, 'RequestMultipleSecurityTokens'), 'RequestSecurityToken'),
     ...children(bodyNode, 'RequestSecurityToken'),
@@ -44,7 +57,7 @@ export function readRequest(body: unknown): RstRequest {
   // The PolicyReference URI is not read. COMPAT: msn-pecan always sends `?id=507`
   // whatever the server's TWN S string said, and whether MSN 7.5 escapes that string
   // is unknown (§5.4 UNCERTAIN), so no policy is required.
-  return { username, password, addresses: addresses as string[] };
+  return addresses as string[];
 }
 
 /**

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IssuedTicket } from '../../../core/tickets.ts';
 import type { AccountRow } from '../../../store/types.ts';
 import { escapeXml } from '../../../util/xml.ts';
+import { encryptRenewal } from './rst-renewal.ts';
 import type { TokenKind } from './rst-request.ts';
 
 /**
@@ -67,8 +68,24 @@ export function tokenResponse(
   tokens: IssuedToken[],
   now: number,
 ): string {
+  return envelope(
+    flavor,
+    passportHeader({ puid: puidOf(account), authstate: '0x48803', reqstatus: '0x0', now }),
+    `<wst:RequestSecurityTokenResponseCollection ${collectionNamespaces(flavor)}>${tokenResponses(flavor, tokens, now).join('')}</wst:RequestSecurityTokenResponseCollection>`,
+  );
+}
+
+/** The namespaces the RequestSecurityTokenResponse elements of `flavor` use. */
+export function collectionNamespaces(flavor: RstFlavor): string {
+  return flavor === 'rst2'
+    ? `xmlns:wst="${NS.wst2}" xmlns:wsse="${NS.wsse2}" xmlns:wsu="${NS.wsu}" xmlns:saml="${NS.saml}" xmlns:wsp="${NS.wsp2}" xmlns:psf="${NS.psf}"`
+    : `xmlns:wst="${NS.wst}" xmlns:wsse="${NS.wsse}" xmlns:wsu="${NS.wsu}" xmlns:saml="${NS.saml}" xmlns:wsp="${NS.wsp}" xmlns:psf="${NS.psf}"`;
+}
+
+/** One `wst:RequestSecurityTokenResponse` per token, in request order (see tokenResponse). */
+export function tokenResponses(flavor: RstFlavor, tokens: readonly IssuedToken[], now: number): string[] {
   const v2 = flavor === 'rst2';
-  const responses = tokens.map(({ address, kind, ticket }, position) => {
+  return tokens.map(({ address, kind, ticket }, position) => {
     const created = isoSeconds(ticket?.issuedAt ?? now);
     // Each token's own expiry: WLM caches web-service tokens until wsu:Expires.
     const expires = isoSeconds(ticket?.expiresAt ?? now + 24 * 60 * 60 * 1000);
@@ -76,7 +93,9 @@ export function tokenResponse(
     const lifetime = `<${lifetimeTag}><wsu:Created>${created}</wsu:Created><wsu:Expires>${expires}</wsu:Expires></${lifetimeTag}>`;
     const appliesTo = `<wsp:AppliesTo xmlns:wsa="${v2 ? NS.wsa2 : NS.wsa}"><wsa:EndpointReference><wsa:Address>${escapeXml(address)}</wsa:Address></wsa:EndpointReference></wsp:AppliesTo>`;
     if (kind === 'legacy' || ticket === undefined) {
-      // The Passport DA token: opaque to every client we know; nothing reads it back.
+      // The Passport DA token. Its CipherValue and BinarySecret come back when a client
+      // renews a token (Pidgin msn/nexus.c msn_nexus_update_token; rst-renewal.ts): the
+      // base64 of the stored DA token and its proof key. Opaque to clients otherwise.
       const id = `BinaryDAToken${position}`;
       return [
         '<wst:RequestSecurityTokenResponse>',
@@ -87,11 +106,11 @@ export function tokenResponse(
         `<EncryptedData xmlns="${NS.xenc}" Id="${id}" Type="${NS.xenc}Element">`,
         `<EncryptionMethod Algorithm="${NS.xenc}tripledes-cbc"></EncryptionMethod>`,
         `<ds:KeyInfo xmlns:ds="${NS.ds}"><ds:KeyName>http://Passport.NET/STS</ds:KeyName></ds:KeyInfo>`,
-        `<CipherData><CipherValue>${randomBytes(96).toString('base64')}</CipherValue></CipherData>`,
+        `<CipherData><CipherValue>${ticket ? Buffer.from(ticket.t, 'utf8').toString('base64') : randomBytes(96).toString('base64')}</CipherValue></CipherData>`,
         '</EncryptedData>',
         '</wst:RequestedSecurityToken>',
         reference(v2, 'urn:passport', id),
-        `<wst:RequestedProofToken><wst:BinarySecret>${randomBytes(24).toString('base64')}</wst:BinarySecret></wst:RequestedProofToken>`,
+        `<wst:RequestedProofToken><wst:BinarySecret>${ticket?.proofKey ?? randomBytes(24).toString('base64')}</wst:BinarySecret></wst:RequestedProofToken>`,
         '</wst:RequestSecurityTokenResponse>',
       ].join('');
     }
@@ -111,15 +130,6 @@ export function tokenResponse(
       '</wst:RequestSecurityTokenResponse>',
     ].join('');
   });
-
-  const collectionNs = v2
-    ? `xmlns:wst="${NS.wst2}" xmlns:wsse="${NS.wsse2}" xmlns:wsu="${NS.wsu}" xmlns:saml="${NS.saml}" xmlns:wsp="${NS.wsp2}" xmlns:psf="${NS.psf}"`
-    : `xmlns:wst="${NS.wst}" xmlns:wsse="${NS.wsse}" xmlns:wsu="${NS.wsu}" xmlns:saml="${NS.saml}" xmlns:wsp="${NS.wsp}" xmlns:psf="${NS.psf}"`;
-  return envelope(
-    flavor,
-    passportHeader({ puid: puidOf(account), authstate: '0x48803', reqstatus: '0x0', now }),
-    `<wst:RequestSecurityTokenResponseCollection ${collectionNs}>${responses.join('')}</wst:RequestSecurityTokenResponseCollection>`,
-  );
 }
 
 /** RST.srf: RequestedTokenReference; RST2.srf: attached/unattached references by digest. */
@@ -173,7 +183,7 @@ export function clientFault(flavor: RstFlavor): string {
  * `psf:pp`, Passport's status header. Clients do not read it ([PECAN], Pidgin and
  * Miranda look only at the body); the version strings are plausible constants.
  */
-function passportHeader(options: {
+export function passportHeader(options: {
   puid?: string;
   authstate: string;
   reqstatus: string;
@@ -194,7 +204,7 @@ function passportHeader(options: {
   ].join('');
 }
 
-function envelope(flavor: RstFlavor, header: string, body: string): string {
+export function envelope(flavor: RstFlavor, header: string, body: string): string {
   const ns =
     flavor === 'rst2'
       ? `xmlns:S="${NS.soap12}" xmlns:wsse="${NS.wsse2}" xmlns:wsu="${NS.wsu}"`
@@ -203,6 +213,49 @@ function envelope(flavor: RstFlavor, header: string, body: string): string {
 }
 
 /** Passport's 64-bit member id, as 16 hex digits; ours is derived from the account id. */
-function puidOf(account: AccountRow): string {
+export function puidOf(account: AccountRow): string {
   return createHash('sha256').update(account.id).digest('hex').slice(0, 16).toUpperCase();
+}
+
+/**
+ * The answer to a token renewal (rst-renewal.ts): the token response — one
+ * RequestSecurityTokenResponse for one token, as Pidgin asks, else the collection —
+ * encrypted under the renewal's key in `Body/EncryptedData`, and the key's nonce in
+ * `Header/Security/DerivedKeyToken Id="EncKey"` (Pidgin nexus.c nexus_got_update_cb
+ * reads exactly these two).
+ */
+export function renewalResponse(
+  flavor: RstFlavor,
+  account: AccountRow,
+  tokens: IssuedToken[],
+  proofKey: string,
+  now: number,
+): string {
+  const responses = tokenResponses(flavor, tokens, now);
+  const inner =
+    responses.length === 1
+      ? (responses[0] ?? '').replace(
+          '<wst:RequestSecurityTokenResponse>',
+          `<wst:RequestSecurityTokenResponse ${collectionNamespaces(flavor)}>`,
+        )
+      : `<wst:RequestSecurityTokenResponseCollection ${collectionNamespaces(flavor)}>${responses.join('')}</wst:RequestSecurityTokenResponseCollection>`;
+  const { nonce, cipherValue } = encryptRenewal(inner, proofKey);
+  const security = [
+    '<wsse:Security>',
+    '<wssc:DerivedKeyToken xmlns:wssc="http://schemas.xmlsoap.org/ws/2005/02/sc" Id="EncKey">',
+    `<wssc:Nonce>${nonce}</wssc:Nonce>`,
+    '</wssc:DerivedKeyToken>',
+    '</wsse:Security>',
+  ].join('');
+  return envelope(
+    flavor,
+    passportHeader({ puid: puidOf(account), authstate: '0x48803', reqstatus: '0x0', now }) + security,
+    [
+      `<EncryptedData xmlns="${NS.xenc}" Id="BinaryDAToken0" Type="${NS.xenc}Element">`,
+      `<EncryptionMethod Algorithm="${NS.xenc}tripledes-cbc"></EncryptionMethod>`,
+      `<ds:KeyInfo xmlns:ds="${NS.ds}"><wsse:SecurityTokenReference><wsse:Reference URI="#EncKey"></wsse:Reference></wsse:SecurityTokenReference></ds:KeyInfo>`,
+      `<CipherData><CipherValue>${cipherValue}</CipherValue></CipherData>`,
+      '</EncryptedData>',
+    ].join(''),
+  );
 }

@@ -1,14 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../../core/core.ts';
 import type { IssuedTicket } from '../../../core/tickets.ts';
+import type { AccountRow } from '../../../store/types.ts';
 import { sendExact } from '../raw-reply.ts';
 import { XmlRejected } from '../soap.ts';
+import { type RenewalRequest, verifyRenewal } from './rst-renewal.ts';
 import { type RstRequest, readRequest, tokenKind } from './rst-request.ts';
 import {
   authenticationFault,
   clientFault,
   type IssuedToken,
   type RstFlavor,
+  renewalResponse,
   tokenResponse,
 } from './rst-response.ts';
 
@@ -44,7 +47,7 @@ async function handleRst(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<void> {
-  let rst: RstRequest;
+  let rst: RstRequest | RenewalRequest;
   try {
     rst = readRequest(request.body);
   } catch (err) {
@@ -53,6 +56,7 @@ async function handleRst(
     // SOAP 1.1 §6.2: a fault goes with HTTP 500. Only broken clients get here.
     return sendExact(reply, 500, { 'Content-Type': CONTENT_TYPE }, clientFault(flavor));
   }
+  if (rst.kind === 'renewal') return renewTokens(core, flavor, rst, request, reply);
 
   // Shared with every protocol: per (address, handle) and per address. A locked
   // client gets the same fault without its password being checked at all.
@@ -70,10 +74,63 @@ async function handleRst(
   }
 
   const account = result.value;
-  const kinds = rst.addresses.map(tokenKind);
-  // An MSNP15+ client signs in with the messengerclear.live.com ticket and uses the
-  // messenger.msn.com one for web services (Pidgin nexus.c: "Authentication for
-  // receiving OIMs"); MSNP8–14 clients sign in with the messenger.msn.com ticket.
+  const tokens = await issueTokens(core, account, rst.addresses, false);
+  request.log.info(
+    { ip: request.ip, handle: account.handle, tokens: rst.addresses.length, flavor },
+    'passport RST: tokens issued',
+  );
+  sendExact(reply, 200, { 'Content-Type': CONTENT_TYPE }, tokenResponse(flavor, account, tokens, Date.now()));
+}
+
+/**
+ * A token renewal (rst-renewal.ts): signed with the proof key of a live Passport DA
+ * token of ours, it gets fresh web-service tokens, encrypted under that key. A bad or
+ * expired signature gets the same FailedAuthentication as a wrong password.
+ */
+async function renewTokens(
+  core: Core,
+  flavor: RstFlavor,
+  rst: RenewalRequest,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  const now = Date.now();
+  const found = await core.tickets.findPassport(rst.daToken);
+  const account =
+    found && verifyRenewal(rst, found.proofKey, now)
+      ? await core.accounts.findById(found.accountId)
+      : undefined;
+  if (!found || !account) {
+    request.log.info({ ip: request.ip, known: Boolean(found) }, 'passport RST: token renewal refused');
+    return sendExact(reply, 200, { 'Content-Type': CONTENT_TYPE }, authenticationFault(flavor, now));
+  }
+  const tokens = await issueTokens(core, account, rst.addresses, true);
+  request.log.info(
+    { ip: request.ip, handle: account.handle, tokens: rst.addresses.length, flavor },
+    'passport RST: tokens renewed',
+  );
+  sendExact(
+    reply,
+    200,
+    { 'Content-Type': CONTENT_TYPE },
+    renewalResponse(flavor, account, tokens, found.proofKey, now),
+  );
+}
+
+/**
+ * One token per requested address. An MSNP15+ client signs in with the
+ * messengerclear.live.com ticket and uses the messenger.msn.com one for web services
+ * (Pidgin nexus.c: "Authentication for receiving OIMs"); MSNP8–14 clients sign in with
+ * the messenger.msn.com ticket. A renewal only ever gets web-service tokens: nobody
+ * signs in with a renewed token (Pidgin renews messenger.msn.com for RSI).
+ */
+async function issueTokens(
+  core: Core,
+  account: AccountRow,
+  addresses: readonly string[],
+  renewal: boolean,
+): Promise<IssuedToken[]> {
+  const kinds = addresses.map(tokenKind);
   const sso = kinds.includes('login-proof');
   let service: IssuedTicket | undefined;
   const serviceToken = async () => {
@@ -81,17 +138,18 @@ async function handleRst(
     return service;
   };
   const tokens: IssuedToken[] = [];
-  for (const [i, address] of rst.addresses.entries()) {
+  for (const [i, address] of addresses.entries()) {
     const kind = kinds[i] ?? 'service';
-    let ticket: IssuedTicket | undefined;
-    if (kind === 'login-proof') ticket = await core.tickets.issue(account.id, { withProofKey: true });
-    else if (kind === 'login' && !sso) ticket = await core.tickets.issue(account.id);
-    else if (kind !== 'legacy') ticket = await serviceToken();
-    tokens.push({ address, kind, ...(ticket ? { ticket } : {}) });
+    let ticket: IssuedTicket;
+    // The DA token: what a later renewal is signed with (its proof key is the BinarySecret).
+    if (kind === 'legacy') ticket = await core.tickets.issuePassport(account.id);
+    else if (renewal) ticket = await serviceToken();
+    else if (kind === 'login-proof') ticket = await core.tickets.issue(account.id, { withProofKey: true });
+    // COMPAT: MSNP13–14 clients (WLM 8.0/8.1; msn-pecan at MSNP12) sign in with the
+    // messenger.msn.com ticket and then present it to RSI to fetch offline messages.
+    else if (kind === 'login' && !sso) ticket = await core.tickets.issue(account.id, { alsoForWeb: true });
+    else ticket = await serviceToken();
+    tokens.push({ address, kind, ticket });
   }
-  request.log.info(
-    { ip: request.ip, handle: account.handle, tokens: rst.addresses.length, flavor },
-    'passport RST: tokens issued',
-  );
-  sendExact(reply, 200, { 'Content-Type': CONTENT_TYPE }, tokenResponse(flavor, account, tokens, Date.now()));
+  return tokens;
 }
