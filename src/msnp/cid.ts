@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { memoize } from '../util/memo.ts';
 
 /**
  * An account's CID ("common id"): the signed 64-bit number Windows Live Messenger
@@ -10,10 +11,10 @@ import { createHash } from 'node:crypto';
  * The first 8 bytes of SHA-256("cid:" + id) as a big-endian signed integer, in decimal
  * (the live service wrote negative CIDs too, e.g. `-1234567890123456789`).
  */
-export function cidOf(accountId: string): string {
+export const cidOf: (accountId: string) => string = memoize((accountId) => {
   const digest = createHash('sha256').update(`cid:${accountId}`, 'utf8').digest();
   return digest.readBigInt64BE(0).toString();
-}
+});
 
 /** The same CID as the 16 lower-case hex digits of its unsigned form (as some URLs and MSNP18 show it). */
 export function cidHexOf(accountId: string): string {

@@ -1,5 +1,6 @@
 import type { ConnectedEndpoint } from '../../core/presence.ts';
 import type { AccountPresence } from '../../core/presence-model.ts';
+import { fingerprint } from '../../util/fingerprint.ts';
 import { encodeParam } from '../codec/index.ts';
 import type { Dialect } from '../dialects/dialect.ts';
 import { isMsnObject, pictureMsnObject } from '../msn-object.ts';
@@ -13,7 +14,7 @@ import {
 import type { NsSession } from './session.ts';
 
 /** What a contact who never set a personal message has (nothing to send for it). */
-const EMPTY_PERSONAL_MESSAGE = personalMessageXml({ statusText: '', currentMedia: '' });
+const EMPTY_PERSONAL_MESSAGE = fingerprint(personalMessageXml({ statusText: '', currentMedia: '' }));
 
 /** The Messenger network's id (NINA wiki, Protocols/MSNP: network 1 is Windows Live / Passport). */
 export const MESSENGER_NETWORK = 1;
@@ -98,8 +99,9 @@ function endpointView(dialect: Dialect, capabilities: Record<string, string>, ow
 
 /** Sends `UBX` unless this session already has exactly that payload for `handle`. */
 function sendUserData(s: NsSession, dialect: Dialect, handle: string, xml: string): void {
-  if ((s.sentPersonalMessages.get(handle) ?? EMPTY_PERSONAL_MESSAGE) === xml) return;
-  s.sentPersonalMessages.set(handle, xml);
+  const sent = fingerprint(xml);
+  if ((s.sentPersonalMessages.get(handle) ?? EMPTY_PERSONAL_MESSAGE) === sent) return;
+  s.sentPersonalMessages.set(handle, sent);
   s.sendPayload('UBX', handleTokens(dialect, handle), xml);
 }
 
@@ -136,4 +138,39 @@ export function sendOwnEndpoints(s: NsSession, endpoints: readonly ConnectedEndp
   const views = live.flatMap((e) => endpointView(dialect, e.presence.capabilities, true));
   const message = { statusText: own?.statusText ?? '', currentMedia: own?.currentMedia ?? '' };
   sendUserData(s, dialect, account.handle, userDataXml(dialect, message, own?.capabilities ?? {}, views));
+}
+
+/** The last own `NLN` each session was sent, so an unchanged status is not repeated. */
+const sentOwnPresence = new WeakMap<NsSession, string>();
+
+/**
+ * MSNP16+ multipoint: `NLN` for the account's own handle, with the status of the
+ * endpoint that changed last, so a status set at one location shows at the others
+ * (Escargot sends every endpoint its own presence after each change; WLM 2009 shows
+ * the account's status from it). The first CHG of a new endpoint counts as a change.
+ */
+export function sendOwnPresence(
+  s: NsSession,
+  endpoints: readonly ConnectedEndpoint[],
+  current: AccountPresence,
+): void {
+  const dialect = s.dialect;
+  const account = s.account;
+  if (!dialect?.mpop || !account) return;
+  const latest = endpoints
+    .filter((e) => e.presence.status !== 'offline')
+    .sort((a, b) => b.updatedAt - a.updatedAt)[0]?.presence;
+  if (!latest) return;
+  const args: (string | number)[] = [
+    msnpStatus(latest.status),
+    ...handleTokens(dialect, account.handle),
+    encodeParam(current.displayName),
+    capabilitiesToken(dialect, latest.capabilities),
+  ];
+  const msnObject = msnObjectOf(account.handle, { ...current, avatar: latest.avatar });
+  if (msnObject) args.push(encodeParam(msnObject));
+  const line = args.join(' ');
+  if (sentOwnPresence.get(s) === line) return;
+  sentOwnPresence.set(s, line);
+  s.send('NLN', ...args);
 }

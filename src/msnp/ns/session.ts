@@ -40,8 +40,12 @@ export class NsSession extends MsnpConnection {
   machineGuid: string | undefined;
   /** Set once the first CHG has been answered with the ILN burst. */
   initialPresenceDone = false;
-  /** The last UBX sent per contact, so only changes are sent. */
-  readonly sentPersonalMessages = new Map<string, string>();
+  /**
+   * A fingerprint of the last UBX payload sent per contact, so only changes are sent
+   * (the fingerprint, not the XML: MSNP13+ payloads are never empty, and a session
+   * watching 100 contacts would otherwise keep 100 of them).
+   */
+  readonly sentPersonalMessages = new Map<string, number>();
   /** The outstanding CHL challenge, if any. */
   challenge: string | undefined;
   challengeTimer: NodeJS.Timeout | undefined;
