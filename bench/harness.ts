@@ -28,7 +28,13 @@ import {
   snapshotSummary,
 } from './common.ts';
 import { type HeapSummary, heapGrowth } from './heap-snapshot.ts';
-import { benchHandle, openFileLimits, prepareDataDir, ServerProcess } from './msnp-server.ts';
+import {
+  benchHandle,
+  contactsPerAccount,
+  openFileLimits,
+  prepareDataDir,
+  ServerProcess,
+} from './msnp-server.ts';
 import type { TrafficBase } from './traffic-base.ts';
 
 /** The options every protocol benchmark takes. */
@@ -84,11 +90,15 @@ const COMMON_FLAGS: Record<string, NumericFlag<BaseOptions>> = {
   '--timeout': ['timeoutMs', 100, false],
 };
 
-/** Parses `args` over `defaults`; undefined for --help. Throws on a bad option. */
+/**
+ * Parses `args` over `defaults` (`extra` numeric flags, `switches` flags that set an
+ * option to true); undefined for --help. Throws on a bad option.
+ */
 export function parseOptions<O extends BaseOptions>(
   args: string[],
   defaults: O,
   extra: Record<string, NumericFlag<O>> = {},
+  switches: Record<string, keyof O> = {},
 ): O | undefined {
   const o = { ...defaults };
   const flags = { ...COMMON_FLAGS, ...extra } as Record<string, NumericFlag<O>>;
@@ -101,7 +111,8 @@ export function parseOptions<O extends BaseOptions>(
       const n = numberOption(flag, value, min);
       (o as Record<keyof O, unknown>)[key] = integer ? Math.floor(n) : n;
       i++;
-    } else if (flag === '--profile') o.profile = true;
+    } else if (switches[flag] !== undefined) (o as Record<keyof O, unknown>)[switches[flag]] = true;
+    else if (flag === '--profile') o.profile = true;
     else if (flag === '--heap') o.heap = true;
     else if (flag === '--help' || flag === '-h') return undefined;
     else throw new Error(`unknown option ${flag}`);
@@ -114,6 +125,8 @@ export interface ProfileWindow {
   label: string;
   from: number;
   to: number;
+  /** Where the server running during the window writes its profile. */
+  dir: string;
 }
 
 export interface BenchSpec<O extends BaseOptions, C> {
@@ -272,6 +285,8 @@ export class Harness<O extends BaseOptions, C> {
   rssReady = 0;
   rssBefore = 0;
   heapBefore: HeapSummary | undefined;
+  /** Servers started so far; each writes its CPU profile into its own folder. */
+  private started = 0;
 
   constructor(
     readonly o: O,
@@ -283,15 +298,29 @@ export class Harness<O extends BaseOptions, C> {
     this.heapDir = path.join(this.dataDir, 'heap');
   }
 
-  /** 1. Certificates and `accounts` accounts; 2. the server, with its open-file limit checked. */
-  async startServer(accounts: number): Promise<ServerProcess> {
-    const t = performance.now();
-    await prepareDataDir(this.dataDir, accounts);
-    out(`setup: certificates + ${accounts} accounts in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  /** Where the current (or next) server writes its CPU profile. */
+  private get serverProfileDir(): string {
+    return path.join(this.profileDir, String(this.started));
+  }
 
+  /**
+   * 1. Certificates and `accounts` accounts with `contacts` mutual contacts each
+   * (skipped when `seed` is false: a second server over the same data); 2. the
+   * server, with its open-file limit checked.
+   */
+  async startServer(accounts: number, contacts = 0, seed = true): Promise<ServerProcess> {
+    if (seed) {
+      const t = performance.now();
+      await prepareDataDir(this.dataDir, accounts, contacts);
+      const what = contacts > 0 ? ` with ${contactsPerAccount(accounts, contacts)} mutual contacts each` : '';
+      out(
+        `setup: certificates + ${accounts} accounts${what} in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+      );
+    }
+    this.started++;
     const server = await ServerProcess.start(this.dataDir, {
       timeoutMs: 30_000,
-      ...(this.o.profile ? { cpuProfileDir: this.profileDir } : {}),
+      ...(this.o.profile ? { cpuProfileDir: this.serverProfileDir } : {}),
       ...(this.o.heap ? { heapSnapshotDir: this.heapDir } : {}),
     });
     this.server = server;
@@ -375,8 +404,16 @@ export class Harness<O extends BaseOptions, C> {
     return { logins, usage };
   }
 
-  /** 4. Server memory per idle session after 3 s of quiet, against the baseline. */
-  async idleMemory(server: ServerProcess, online: number, kind: string, target: string): Promise<void> {
+  /**
+   * 4. Server memory per idle session after 3 s of quiet, against the baseline; returns
+   * the RSS bytes per session and, with --heap, the live JS heap bytes per session.
+   */
+  async idleMemory(
+    server: ServerProcess,
+    online: number,
+    kind: string,
+    target: string,
+  ): Promise<{ rss: number; heap: number | undefined }> {
     const { rssReady, rssBefore, heapBefore } = this;
     await sleep(3000);
     const rssAfter = server.rss();
@@ -397,9 +434,11 @@ export class Harness<O extends BaseOptions, C> {
       out(
         '  (RSS also holds garbage not yet collected, so it varies from run to run; --heap adds the live heap)',
       );
+    let heap: number | undefined;
     if (heapBefore) {
       const heapAfter = await snapshotSummary(server, this.heapDir);
       const perHeap = (heapAfter.total - heapBefore.total) / Math.max(online, 1);
+      heap = perHeap;
       out(
         `  live JS heap (heap snapshots, after GC): ${mb(heapBefore.total)} → ${mb(heapAfter.total)}, ` +
           `${perHeap.toFixed(0)} bytes (${(perHeap / 1024).toFixed(1)} KB) per session; grew most:`,
@@ -408,11 +447,12 @@ export class Harness<O extends BaseOptions, C> {
         out(`    ${(g.bytes / Math.max(online, 1)).toFixed(0).padStart(6)} B/session  ${g.kind}`);
       }
     }
+    return { rss: perSession, heap };
   }
 
   /** Opens a profile window now; close it with `endWindow`. */
   window(label: string): ProfileWindow {
-    const w = { label, from: monotonicUs(), to: 0 };
+    const w = { label, from: monotonicUs(), to: 0, dir: this.serverProfileDir };
     this.profileWindows.push(w);
     return w;
   }
@@ -510,8 +550,17 @@ export class Harness<O extends BaseOptions, C> {
 
   /** 6. Closes the connections, stops the server and prints its log summary and, with --profile, the hot spots. */
   async teardown(closeConn: (conn: C) => Promise<void>): Promise<void> {
+    await this.stopServer(closeConn);
+    for (const w of this.profileWindows)
+      if (this.o.profile && existsSync(w.dir)) printProfile(w.dir, w.label, w.from, w.to || monotonicUs());
+  }
+
+  /** Closes the connections, stops the server and prints its log summary. */
+  async stopServer(closeConn: (conn: C) => Promise<void>): Promise<void> {
     await Promise.allSettled(this.conns.map(closeConn));
+    this.conns.length = 0;
     const server = this.server;
+    this.server = undefined;
     if (server) {
       const code = await server.stop(10_000);
       out();
@@ -520,10 +569,6 @@ export class Harness<O extends BaseOptions, C> {
           (server.log.samples.length > 0 ? ':' : ''),
       );
       for (const line of server.log.samples) out(`    ${line}`);
-    }
-    if (this.o.profile && existsSync(this.profileDir)) {
-      for (const w of this.profileWindows)
-        printProfile(this.profileDir, w.label, w.from, w.to || monotonicUs());
     }
   }
 }

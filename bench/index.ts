@@ -11,7 +11,8 @@ const BENCHMARKS: Record<
     load: () => import('./credentials.ts'),
   },
   msnp: {
-    describe: 'MSNP12 logins/s, server memory per idle session, switchboard msgs/s and latency',
+    describe:
+      'MSNP12 (--version 18: WLM 2009, next to MSNP12) logins/s, server memory per idle session, switchboard msgs/s and latency',
     load: () => import('./msnp.ts'),
   },
   xmpp: {

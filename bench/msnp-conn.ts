@@ -1,3 +1,4 @@
+import type net from 'node:net';
 import {
   encodeCommand,
   encodePayloadCommand,
@@ -8,6 +9,24 @@ import { ConnBase, connectSocket } from './conn-base.ts';
 
 /** Server→client payload commands in MSNP2–12 (docs/msnp-reference.md §2.2). */
 const SERVER_PAYLOAD = new Set(['MSG', 'NOT', 'IPG', 'UBX', 'GCF']);
+
+/** Which server→client commands carry a payload, from the command line. */
+export type PayloadRule = (name: string, args: readonly string[]) => boolean;
+
+export const msnp12Payload: PayloadRule = (name) => SERVER_PAYLOAD.has(name);
+
+/** MSNP13–18 add these (NINA wiki Commands/UBN, UUN, NFY, SDG, FQY). */
+const SERVER_PAYLOAD_13 = new Set([...SERVER_PAYLOAD, 'FQY', 'UBN', 'UUN', 'NFY', 'SDG']);
+
+/**
+ * MSNP13–18: also `ADL 0 len`/`RML 0 len` from the server (but not `ADL trid OK`), and
+ * an error that quotes the `<ml>` it refers to (`208 trid len` after FQY).
+ */
+export const msnp18Payload: PayloadRule = (name, args) => {
+  if (SERVER_PAYLOAD_13.has(name)) return true;
+  const withLength = args.length >= 2 && /^\d+$/.test(args[args.length - 1] ?? '');
+  return withLength && (name === 'ADL' || name === 'RML' || isErrorCode(name));
+};
 
 function isErrorCode(name: string): boolean {
   const c = name.charCodeAt(0);
@@ -21,16 +40,22 @@ function isErrorCode(name: string): boolean {
  * (`911 trid`) fails the oldest waiter instead of being waited past.
  */
 export class MsnpConn extends ConnBase<MsnpCommand> {
-  private readonly decoder = new MsnpDecoder({ hasPayload: (name) => SERVER_PAYLOAD.has(name) });
+  private readonly decoder: MsnpDecoder;
   private lastTrid = 0;
+
+  private constructor(socket: net.Socket, hasPayload: PayloadRule) {
+    super(socket);
+    this.decoder = new MsnpDecoder({ hasPayload });
+  }
 
   static async connect(
     port: number,
     host: string,
     localAddress: string | undefined,
     timeoutMs: number,
+    hasPayload: PayloadRule = msnp12Payload,
   ): Promise<MsnpConn> {
-    return new MsnpConn(await connectSocket(port, host, localAddress, timeoutMs));
+    return new MsnpConn(await connectSocket(port, host, localAddress, timeoutMs), hasPayload);
   }
 
   trid(): number {

@@ -1,100 +1,20 @@
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { challengeResponse } from '../src/msnp/challenge.ts';
 import type { MsnpCommand } from '../src/msnp/codec/index.ts';
+import type { HttpsTarget } from './https-post.ts';
 import { MsnpConn } from './msnp-conn.ts';
+import { rstTicket } from './passport-client.ts';
 
 /** MSN Messenger 7.5 speaks MSNP12 and answers CHL with this product id (docs/msnp-reference.md §7.3). */
 export const PRODUCT_ID = 'PROD0090YUAUV{2B';
 const CLIENT_VERSION = '7.5.0324';
 
-export interface LoginTarget {
-  host: string;
+export interface LoginTarget extends HttpsTarget {
   msnpPort: number;
-  httpsPort: number;
-  /** Keep-alive HTTPS agent trusting the bench CA. */
-  agent: Agent;
-  timeoutMs: number;
 }
 
 export function passportAgent(ca: Buffer): Agent {
   return new Agent({ keepAlive: true, ca, maxSockets: Number.POSITIVE_INFINITY });
-}
-
-function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** The RequestMultipleSecurityTokens body MSN Messenger 7.5 posts to RST.srf (§5.4). */
-function rstBody(handle: string, password: string, policy: string): string {
-  return (
-    '<?xml version="1.0" encoding="UTF-8"?>' +
-    '<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/" xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext" xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" xmlns:wsp="http://schemas.xmlsoap.org/ws/2002/12/policy" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd" xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/03/addressing" xmlns:wssc="http://schemas.xmlsoap.org/ws/2004/04/sc" xmlns:wst="http://schemas.xmlsoap.org/ws/2004/04/trust">' +
-    '<Header><ps:AuthInfo xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="PPAuthInfo">' +
-    '<ps:HostingApp>{7108E71A-9926-4FCB-BCC9-9A9D3F32E423}</ps:HostingApp><ps:BinaryVersion>4</ps:BinaryVersion>' +
-    '<ps:UIVersion>1</ps:UIVersion><ps:Cookies></ps:Cookies><ps:RequestParams>AQAAAAIAAABsYwQAAAAxMDMz</ps:RequestParams>' +
-    '</ps:AuthInfo><wsse:Security><wsse:UsernameToken Id="user">' +
-    `<wsse:Username>${escapeXml(handle)}</wsse:Username><wsse:Password>${escapeXml(password)}</wsse:Password>` +
-    '</wsse:UsernameToken></wsse:Security></Header>' +
-    '<Body><ps:RequestMultipleSecurityTokens xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="RSTS">' +
-    '<wst:RequestSecurityToken Id="RST0"><wst:RequestType>http://schemas.xmlsoap.org/ws/2004/04/security/trust/Issue</wst:RequestType>' +
-    '<wsp:AppliesTo><wsa:EndpointReference><wsa:Address>http://Passport.NET/tb</wsa:Address></wsa:EndpointReference></wsp:AppliesTo>' +
-    '</wst:RequestSecurityToken><wst:RequestSecurityToken Id="RST1">' +
-    '<wst:RequestType>http://schemas.xmlsoap.org/ws/2004/04/security/trust/Issue</wst:RequestType>' +
-    '<wsp:AppliesTo><wsa:EndpointReference><wsa:Address>messenger.msn.com</wsa:Address></wsa:EndpointReference></wsp:AppliesTo>' +
-    `<wsse:PolicyReference URI="?${escapeXml(policy.replace(/,/g, '&'))}"></wsse:PolicyReference>` +
-    '</wst:RequestSecurityToken></ps:RequestMultipleSecurityTokens></Body></Envelope>'
-  );
-}
-
-/** POST /RST.srf as login.live.com; resolves with the messenger.msn.com ticket (`t=…&p=`). */
-function rstTicket(
-  target: LoginTarget,
-  localAddress: string | undefined,
-  handle: string,
-  password: string,
-  policy: string,
-): Promise<string> {
-  const body = rstBody(handle, password, policy);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: target.host,
-        port: target.httpsPort,
-        path: '/RST.srf',
-        method: 'POST',
-        agent: target.agent,
-        servername: 'login.live.com',
-        ...(localAddress ? { localAddress } : {}),
-        headers: {
-          Host: 'login.live.com',
-          'Content-Type': 'text/xml; charset=utf-8',
-          'Content-Length': Buffer.byteLength(body),
-        },
-        timeout: target.timeoutMs,
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => {
-          text += d;
-        });
-        res.on('end', () => {
-          const token = /<wsse:BinarySecurityToken Id="Compact\d+">([^<]*)<\/wsse:BinarySecurityToken>/.exec(
-            text,
-          )?.[1];
-          if (token) resolve(token.replace(/&amp;/g, '&'));
-          else {
-            const fault = /<faultstring>([^<]*)</.exec(text)?.[1];
-            reject(new Error(`RST.srf ${res.statusCode}: ${fault ?? 'no messenger.msn.com token'}`));
-          }
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`RST.srf timed out after ${target.timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 /** Answers every `CHL 0 challenge` with the MSNP11 `QRY` (§7.1, §7.4). */

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createCertificates } from '../src/cli/certs.ts';
 import { Credentials } from '../src/core/credentials.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
+import type { Store } from '../src/store/types.ts';
 import { newId } from '../src/util/ids.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -18,9 +19,10 @@ export function benchHandle(index: number): string {
 
 /**
  * Certificates in `<dataDir>/certs` and `count` accounts in `<dataDir>/papillon.sqlite`,
- * written straight into the store before the server starts.
+ * written straight into the store before the server starts; with `contacts`, each
+ * account also has that many mutual contacts (`mutualContacts`).
  */
-export async function prepareDataDir(dataDir: string, count: number): Promise<void> {
+export async function prepareDataDir(dataDir: string, count: number, contacts = 0): Promise<void> {
   await createCertificates({ dir: path.join(dataDir, 'certs'), domain: 'localhost' });
   const store = await openSqliteStore(path.join(dataDir, 'papillon.sqlite'));
   try {
@@ -30,16 +32,44 @@ export async function prepareDataDir(dataDir: string, count: number): Promise<vo
     // longer than the benchmark, and the server's work per login is the same.
     const credentials = await new Credentials(store).forPassword(BENCH_PASSWORD);
     const now = Date.now();
+    const ids: string[] = [];
     for (let i = 0; i < count; i++) {
       const handle = benchHandle(i);
+      const id = newId();
+      ids.push(id);
       await store.createAccount(
-        { id: newId(), handle, displayName: `Bench ${i}`, privacy: 'allow-all', createdAt: now },
+        { id, handle, displayName: `Bench ${i}`, privacy: 'allow-all', createdAt: now },
         credentials,
       );
     }
+    await mutualContacts(store, ids, contacts);
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Each account's `wanted` nearest neighbours on a ring of all accounts (rounded down
+ * to an even number, and to `ids.length - 1`) become mutual contacts: both on each
+ * other's forward and allow lists, the addition acknowledged, as after "X has added
+ * you" was accepted. Neighbours sign in close together, so presence flows both ways.
+ */
+export async function mutualContacts(store: Store, ids: readonly string[], wanted: number): Promise<void> {
+  const half = Math.floor(Math.min(wanted, ids.length - 1) / 2);
+  const both = { forward: true, allow: true, noticed: true };
+  for (let i = 0; i < ids.length; i++) {
+    for (let d = 1; d <= half; d++) {
+      const a = ids[i] as string;
+      const b = ids[(i + d) % ids.length] as string;
+      await store.updateRelationship(a, b, both);
+      await store.updateRelationship(b, a, both);
+    }
+  }
+}
+
+/** How many contacts each account gets from `mutualContacts` among `accounts`. */
+export function contactsPerAccount(accounts: number, wanted: number): number {
+  return 2 * Math.floor(Math.min(wanted, accounts - 1) / 2);
 }
 
 export interface ServerLogSummary {

@@ -17,6 +17,9 @@ type Want = ((el: XmlElement) => boolean) | 'stream';
 export class XmppConn extends ConnBase<XmlElement> {
   private readonly parser: XmppStreamParser;
   private streamHeaderSeen = false;
+  /** XEP-0198: enabled, and the stanzas handled since (what `<a/>` reports). */
+  private sm = false;
+  private smInbound = 0;
 
   private constructor(socket: net.Socket) {
     super(socket);
@@ -132,6 +135,15 @@ export class XmppConn extends ConnBase<XmlElement> {
   }
 
   private onElement(el: XmlElement): void {
+    // XEP-0198 §4: count every stanza, answer the server's <r/> as a client does.
+    if (this.sm && (el.name === 'message' || el.name === 'presence' || el.name === 'iq')) this.smInbound++;
+    if (el.xmlns === NS.sm) {
+      if (el.name === 'enabled') this.sm = true;
+      if (el.name === 'r' && this.sm) {
+        this.write(`<a xmlns='${NS.sm}' h='${this.smInbound % 2 ** 32}'/>`);
+        return;
+      }
+    }
     if (this.handler?.(el)) return;
     if (el.name === 'error' && el.xmlns === NS.streams) {
       this.fail(new Error(`stream error: ${describeError(el)}`));

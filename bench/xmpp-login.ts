@@ -91,6 +91,7 @@ export const LOGIN_STEPS = [
   'stream + bind',
   'roster get',
   'presence + ping',
+  'SM + carbons (--sm)',
 ] as const;
 
 /**
@@ -107,6 +108,7 @@ export async function signInXmpp(
   password: string,
   localAddress: string | undefined,
   resource: string,
+  extensions = false,
 ): Promise<{ conn: XmppConn; jid: string; steps: number[] }> {
   const t = target.timeoutMs;
   const steps: number[] = [];
@@ -149,6 +151,17 @@ export async function signInXmpp(
     conn.write(`<presence/><iq type='get' id='ping1'><ping xmlns='${NS.ping}'/></iq>`);
     await conn.iqResult('ping1', t);
     step();
+
+    if (extensions) {
+      // What a mobile client adds: resumable stream management (XEP-0198) and carbons (XEP-0280).
+      conn.write(
+        `<enable xmlns='${NS.sm}' resume='true'/><iq type='set' id='carbons1'><enable xmlns='${NS.carbons}'/></iq>`,
+      );
+      const enabled = await conn.expect((el) => el.xmlns === NS.sm, '<enabled/>', t);
+      if (enabled.name !== 'enabled') throw new Error(`stream management: <${enabled.name}/>`);
+      await conn.iqResult('carbons1', t);
+      step();
+    }
     conn.clearInbox();
     return { conn, jid, steps };
   } catch (err) {

@@ -34,16 +34,27 @@ const TARGET_P99_MS = 5;
 const DOMAIN = 'localhost';
 const RESOURCE = 'desktop';
 
-type Options = BaseOptions;
+/** `archiveDays`: the server's PAPILLON_ARCHIVE_DAYS (XEP-0313 archive; 0 turns it off, to compare). */
+/** `sm`: every session enables XEP-0198 (resumable) and XEP-0280, as mobile clients do. */
+type Options = BaseOptions & { archiveDays: number; sm: boolean };
 
 const USAGE = `usage: npm run bench -- xmpp [options]
   --sessions N      XMPP sessions to sign in (default 2000)
 ${USAGE_RATE}  --concurrency C   logins in flight (default 64)
   --window W        outstanding messages per sender in the first phase (default 4)
+  --archive-days D  the server's message archive (XEP-0313): 0 turns it off (default 30, on)
+  --sm              every session enables stream management (XEP-0198, resumable) and
+                    message carbons (XEP-0280): the server keeps what it sent until
+                    acknowledged and asks for acknowledgements
 ${USAGE_TAIL}`;
 
 function parseOptions(args: string[]): Options | undefined {
-  return parseWith<Options>(args, { ...BASE_DEFAULTS, window: 4 });
+  return parseWith<Options>(
+    args,
+    { ...BASE_DEFAULTS, window: 4, archiveDays: 30, sm: false },
+    { '--archive-days': ['archiveDays', 0, true] },
+    { '--sm': 'sm' },
+  );
 }
 
 interface Session {
@@ -59,6 +70,7 @@ async function signInSessions(
   count: number,
   concurrency: number,
   useAliases: boolean,
+  extensions: boolean,
 ) {
   const stepTotals = LOGIN_STEPS.map(() => 0);
   const logins = await signInMany<Session>(
@@ -67,7 +79,7 @@ async function signInSessions(
     concurrency,
     useAliases,
     async (index, handle, local) => {
-      const { conn, steps } = await signInXmpp(target, handle, BENCH_PASSWORD, local, RESOURCE);
+      const { conn, steps } = await signInXmpp(target, handle, BENCH_PASSWORD, local, RESOURCE, extensions);
       steps.forEach((ms, n) => {
         stepTotals[n] = (stepTotals[n] ?? 0) + ms;
       });
@@ -87,7 +99,9 @@ export function run(args: string[]): Promise<void> {
     // Every session holds a socket in this process and one in the server.
     sockets: (o) => o.sessions + 2 * o.concurrency + 64,
     heading: (o) => [
-      `XMPP benchmark: ${o.sessions} c2s sessions (STARTTLS + SCRAM-SHA-256), concurrency ${o.concurrency}`,
+      `XMPP benchmark: ${o.sessions} c2s sessions (STARTTLS + SCRAM-SHA-256), concurrency ${o.concurrency}, ` +
+        `message archive ${o.archiveDays > 0 ? `on (${o.archiveDays} days)` : 'off'}, ` +
+        `stream management + carbons ${o.sm ? 'on' : 'off'}`,
       `${availableParallelism()} CPUs, load average ${loadavg()
         .map((l) => l.toFixed(1))
         .join(' ')} (other work on the machine skews every figure)`,
@@ -101,7 +115,8 @@ async function bench(h: Harness<Options, XmppConn>): Promise<void> {
   const o = h.o;
   const warmups = Math.min(o.concurrency, o.sessions);
 
-  // 1. Setup, 2. the server.
+  // 1. Setup, 2. the server (it inherits this environment).
+  process.env.PAPILLON_ARCHIVE_DAYS = String(o.archiveDays);
   const server = await h.startServer(o.sessions + warmups);
   const target: XmppTarget = {
     host: '127.0.0.1',
@@ -119,13 +134,14 @@ async function bench(h: Harness<Options, XmppConn>): Promise<void> {
   const { logins, usage: loginUsage } = await h.warmUpAndLogIn(
     server,
     warmups,
-    (first, count) => signInSessions(target, first, count, concurrency, useAliases),
+    (first, count) => signInSessions(target, first, count, concurrency, useAliases, o.sm),
     (s) => s.conn.close(o.timeoutMs),
     (s) => s.conn,
     'logins (stream, STARTTLS, stream, SASL SCRAM-SHA-256, stream, bind, roster get, presence + ping)',
   );
   out(`  login latency p50 ${ms(logins.p50)}, p99 ${ms(logins.p99)}; mean per step:`);
-  out(`    ${LOGIN_STEPS.map((name, n) => `${name} ${ms(logins.stepMeans[n] ?? Number.NaN)}`).join(', ')}`);
+  const steps = o.sm ? LOGIN_STEPS : LOGIN_STEPS.slice(0, -1);
+  out(`    ${steps.map((name, n) => `${name} ${ms(logins.stepMeans[n] ?? Number.NaN)}`).join(', ')}`);
   out(
     `  server CPU ${cpuShare(loginUsage.serverCpuMs, logins.seconds * 1000)}; ` +
       `bench CPU ${cpuShare(loginUsage.benchCpuMs, logins.seconds * 1000)} ` +
