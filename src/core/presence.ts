@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Bus, EndpointRecord, JsonValue } from '../bus/types.ts';
 import type { AccountRow, Store } from '../store/types.ts';
 import type { DomainEvents } from './events.ts';
+import { LAST_SEEN_PROPERTY } from './last-activity.ts';
 import {
   type AccountPresence,
   aggregatePresence,
@@ -151,8 +152,11 @@ export class Presence {
   ): Promise<AccountPresence> {
     const after = aggregateOf(account, await this.endpoints(accountId));
     const visible = asSeenByOthers(after);
-    if (account && !isDeepStrictEqual(asSeenByOthers(before), visible))
-      await this.publishToWatchers(account, visible);
+    const seenBefore = asSeenByOthers(before);
+    // XEP-0012's "last activity": when contacts last saw the account go offline.
+    if (account && seenBefore.status !== 'offline' && visible.status === 'offline')
+      await this.store.setProperty(account.id, LAST_SEEN_PROPERTY, String(this.clock()));
+    if (account && !isDeepStrictEqual(seenBefore, visible)) await this.publishToWatchers(account, visible);
     return after;
   }
 }

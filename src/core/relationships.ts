@@ -104,6 +104,11 @@ export class Relationships {
     return this.visibility.canSee(viewerId, targetId);
   }
 
+  /** Is `contactId` on the owner's block list (one row read: routing asks it for every stanza)? */
+  async blocks(ownerId: string, contactId: string): Promise<boolean> {
+    return (await this.store.getRelationship(ownerId, contactId))?.block === true;
+  }
+
   /** Add to the forward list (MSNP `ADD FL`/`ADC FL`, XMPP `subscribe`). */
   async addForward(ownerId: string, contactHandle: string, nickname?: string | null): Promise<ContactView> {
     const contact = await this.requireHandle(contactHandle, ownerId);

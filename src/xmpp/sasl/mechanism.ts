@@ -40,6 +40,11 @@ export interface SaslMechanism {
    */
   start(initialResponse: Buffer | undefined): Promise<SaslStep>;
   step(response: Buffer): Promise<SaslStep>;
+  /**
+   * For a mechanism some clients send without base64 (X-MESSENGER-OAUTH2): `start` with
+   * `<auth/>`'s text as it came, non-empty; the mechanism decides how to read it.
+   */
+  startWithText?(text: string): Promise<SaslStep>;
 }
 
 export interface SaslContext {

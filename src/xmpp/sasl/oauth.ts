@@ -6,6 +6,7 @@ import {
   challenge,
   decodeUtf8,
   failure,
+  isBase64,
   parseGs2Header,
   type SaslContext,
   type SaslFailureCondition,
@@ -27,19 +28,24 @@ type TokenError = 'invalid_token' | 'insufficient_scope';
  */
 async function checkToken(
   ctx: SaslContext,
-  token: string,
+  token: string | readonly string[],
 ): Promise<{ account: AccountRow } | { error: TokenError }> {
   let error: TokenError = 'invalid_token';
+  // Several readings of one message (X-MESSENGER-OAUTH2's raw or base64 text) are one attempt.
+  const candidates = typeof token === 'string' ? [token] : token;
   const result = await ctx.core.loginGuard.perAddress.attempt(addressKey(ctx.address), async () => {
-    const grant = await ctx.core.tokens.validate(token);
-    // The validator should not return expired grants; checked here as well.
-    if (grant === undefined || grant.expiresAt <= Date.now()) return undefined;
-    if (!grant.scopes.includes(XMPP_SCOPE)) {
-      error = 'insufficient_scope';
-      return undefined;
+    for (const candidate of candidates) {
+      const grant = await ctx.core.tokens.validate(candidate);
+      // The validator should not return expired grants; checked here as well.
+      if (grant === undefined || grant.expiresAt <= Date.now()) continue;
+      if (!grant.scopes.includes(XMPP_SCOPE)) {
+        error = 'insufficient_scope';
+        continue;
+      }
+      const account = await ctx.core.accounts.findById(grant.accountId);
+      if (account?.handle === grant.handle.toLowerCase()) return account;
     }
-    const account = await ctx.core.accounts.findById(grant.accountId);
-    return account?.handle === grant.handle.toLowerCase() ? account : undefined;
+    return undefined;
   });
   return result.status === 'ok' ? { account: result.value } : { error };
 }
@@ -47,19 +53,47 @@ async function checkToken(
 /** RFC 6750 §2.1 `b64token`: an access token as it can appear after `Bearer `. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
+/** Any visible ASCII: Windows Live's tokens were not all base64. */
+const TOKEN_TEXT = /^[\x21-\x7E]+$/;
+
 /**
  * X-MESSENGER-OAUTH2, Windows Live Messenger's XMPP mechanism: the whole initial
  * response is the access token, there is no challenge, and the answer is success or
  * `not-authorized`. Only over TLS, like every bearer credential (RFC 6750 §5.3).
+ *
+ * COMPAT: slixmpp (and SleekXMPP before it) put the token in `<auth/>` as it is, not
+ * base64, as Windows Live's service took it; standard SASL framing (RFC 6120 §6.4.2)
+ * base64-encodes it. `<auth/>`'s text is tried as a token first, then, when it is
+ * base64, decoded: our tokens are base64url without padding, 43 characters, never
+ * canonical base64, so the two readings cannot name different tokens of ours.
  */
 export class XMessengerOAuth2 extends OneMessageMechanism {
   readonly name = 'X-MESSENGER-OAUTH2';
+  /** `<auth/>`'s text as sent, when the session passed it undecoded. */
+  #text: string | undefined;
+
+  async startWithText(text: string): Promise<SaslStep> {
+    this.#text = text.trim();
+    return this.start(Buffer.from(this.#text, 'utf8'));
+  }
 
   protected async authenticate(message: Buffer): Promise<SaslStep> {
-    const token = decodeUtf8(message);
-    // Any visible ASCII: Windows Live's tokens were not all base64.
-    if (token === undefined || !/^[\x21-\x7E]+$/.test(token)) return failure('malformed-request');
-    const checked = await checkToken(this.ctx, token);
+    const candidates: string[] = [];
+    const text = this.#text;
+    this.#text = undefined;
+    if (text !== undefined) {
+      if (TOKEN_TEXT.test(text)) candidates.push(text);
+      const clean = text.replace(/\s+/g, '');
+      if (isBase64(clean)) {
+        const decoded = decodeUtf8(Buffer.from(clean, 'base64'));
+        if (decoded !== undefined && TOKEN_TEXT.test(decoded) && decoded !== text) candidates.push(decoded);
+      }
+    } else {
+      const token = decodeUtf8(message);
+      if (token !== undefined && TOKEN_TEXT.test(token)) candidates.push(token);
+    }
+    if (candidates.length === 0) return failure('malformed-request');
+    const checked = await checkToken(this.ctx, candidates);
     return 'account' in checked ? success(checked.account) : failure('not-authorized');
   }
 }
