@@ -6,7 +6,10 @@ import type { XmppSession } from '../c2s/session.ts';
 import { NS } from '../namespaces.ts';
 import { StanzaError } from '../stanza-error.ts';
 import { type XmlElement, xml } from '../stream/element.ts';
+import { bounceIfBlocked, presenceShown, rememberBlocked } from './blocking.ts';
+import { capsCapabilities, capsElement, capsOf } from './caps.ts';
 import { deliverOffline } from './offline.ts';
+import { afterAvailablePresence } from './pep-notify.ts';
 import { cancelSubscriptionFrom, subscriptionKey, subscriptionPresence } from './roster.ts';
 
 /**
@@ -64,6 +67,8 @@ export function presenceStanza(s: XmppSession, handle: string, presence: Account
     // there is none. The server knows the stored picture, so it says so for every
     // contact, MSN ones included (an MSN client's own picture never reaches the server).
     xml('x', { xmlns: NS.vcardUpdate }, xml('photo', {}, presence.picture?.sha1 ?? '')),
+    // XEP-0115 §4: the caps of the resource the presence comes from.
+    capsElement(presence.capabilities),
   );
 }
 
@@ -127,11 +132,14 @@ async function broadcastPresence(s: XmppSession, el: XmlElement): Promise<void> 
   } else {
     s.priority = priorityOf(el);
     s.available = true;
+    const caps = capsOf(el);
     await core.presence.set(account.id, s.endpointId, {
       status: statusFromShow(el.getChildText('show')?.trim()),
       statusText: el.getChildText('status') ?? '',
-      capabilities: { xmppResource: s.resource, xmppPriority: String(s.priority) },
+      capabilities: { xmppResource: s.resource, xmppPriority: String(s.priority), ...capsCapabilities(caps) },
     });
+    // XEP-0115 §6.2 / XEP-0163 §4.3.3: learn what it wants notifications of, then send it the last items.
+    afterAvailablePresence(s, caps, !wasAvailable);
   }
   // §4.2.2: the user's other available resources see it too.
   const own = xml(
@@ -161,6 +169,7 @@ async function initialPresence(s: XmppSession): Promise<void> {
   if (!account) return;
   const core = s.ctx.core;
   const snapshot = await core.relationships.snapshot(account.id);
+  rememberBlocked(s, snapshot.contacts);
   for (const view of snapshot.contacts) {
     // What the client now knows of each subscription (a roster get may have told it
     // already), so later changes are announced as changes (roster.ts pushRoster).
@@ -168,7 +177,9 @@ async function initialPresence(s: XmppSession): Promise<void> {
       s.shownSubscriptions.set(view.contact.id, subscriptionKey(view));
     // Offline unless subscribed ("to" or "both").
     const presence = await core.presence.ofContact(view);
-    if (presence.status !== 'offline') sendContactPresence(s, view.contact.handle, presence);
+    // XEP-0191 §3.3: a contact the user blocks is not shown.
+    if (presence.status !== 'offline' && presenceShown(s, view.contact.id))
+      sendContactPresence(s, view.contact.handle, presence);
     if (view.derived.pendingIn) s.send(subscriptionPresence(s, 'subscribe', view.contact.handle));
   }
   for (const other of s.ctx.sessions.get(account.id)?.values() ?? []) {
@@ -184,6 +195,9 @@ async function initialPresence(s: XmppSession): Promise<void> {
 
 /** RFC 6121 §4.6: presence to one entity, outside the subscription. */
 async function directedPresence(s: XmppSession, el: XmlElement, targetHandle: string): Promise<void> {
+  // XEP-0191 §3.3: not to a contact the user blocks.
+  const target = await s.ctx.core.accounts.find(targetHandle);
+  if (target && (await bounceIfBlocked(s, el, target.id))) return;
   const stanza = xml('presence', { from: s.jid, to: targetHandle, type: el.attrs.type }, ...el.getChildren());
   if (el.attrs.type === 'unavailable') s.directedPresence.delete(targetHandle);
   else s.directedPresence.add(targetHandle);
