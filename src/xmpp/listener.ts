@@ -5,6 +5,7 @@ import type { Logger } from '../server/logger.ts';
 import { listen } from '../util/listen.ts';
 import type { XmppContext } from './c2s/context.ts';
 import { XmppSession } from './c2s/session.ts';
+import { shutdownResumable } from './c2s/stream-management.ts';
 import { ConversationBridge } from './modules/conversation-bridge.ts';
 
 export interface XmppListenerOptions {
@@ -19,6 +20,8 @@ export interface XmppListenerOptions {
   requireTls: boolean;
   maxStanzaBytes: number;
   idleTimeoutMs?: number;
+  /** XEP-0198 §5: how long a session whose connection dropped may be resumed (default 300 s). */
+  resumeTimeoutMs?: number;
 }
 
 export interface XmppListeners {
@@ -46,6 +49,7 @@ export async function startXmppListeners(
     requireTls: options.requireTls,
     maxStanzaBytes: options.maxStanzaBytes,
     idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
+    resumeTimeoutMs: options.resumeTimeoutMs ?? 300_000,
     sessions: new Map(),
     bridge: new ConversationBridge(core, logger),
   };
@@ -90,6 +94,7 @@ export async function startXmppListeners(
         direct ? new Promise((r) => direct?.close(r)) : Promise.resolve(),
       ]);
       for (const session of [...all]) session.shutdown();
+      shutdownResumable(context);
       await closed;
     },
   };

@@ -112,6 +112,8 @@ describe('MSN ↔ XMPP conversations', () => {
     const phone = await connectXmpp(server, { username: 'mia', password: 'mia-secret', resource: 'phone' });
     try {
       await phone.xmpp.send(xml('presence'));
+      // A session handles its stanzas in order: the answer means the presence is in.
+      await phone.iq(xml('iq', { type: 'get' }, xml('ping', { xmlns: 'urn:xmpp:ping' })));
       await xan.xmpp.send(
         xml('message', { to: 'mia@localhost', type: 'chat' }, xml('body', {}, 'Both of you?')),
       );

@@ -19,6 +19,8 @@ export interface XmppContext {
   maxStanzaBytes: number;
   /** A connection silent this long is closed with `<connection-timeout/>`. */
   idleTimeoutMs: number;
+  /** XEP-0198 §5: how long a session whose connection dropped waits to be resumed (0: never). */
+  resumeTimeoutMs: number;
   /** Local sessions by account id and resource. */
   sessions: Map<string, Map<string, XmppSession>>;
   /** XMPP accounts taking part in MSNP conversations. */
@@ -39,6 +41,13 @@ export interface RoutedStanza {
   kind: 'message' | 'presence' | 'iq';
   /** The stanza, serialized, with from/to as the sender's server stamped them. */
   xml: string;
+  /**
+   * XEP-0280: `xml` is a message to copy, wrapped in `<sent/>` or `<received/>`, to the
+   * sessions that enabled carbons, except these resources (modules/carbons.ts).
+   */
+  carbon?: { kind: 'sent' | 'received'; type: string; except: string[] };
+  /** XEP-0163 §4.2: a PEP notification of this node, only for sessions whose caps ask for it (`<node>+notify`). */
+  notify?: string;
 }
 
 /** Sends a stanza to an account's XMPP sessions on every node (delivered by router.ts `deliverRouted`). */

@@ -1,6 +1,11 @@
 import type { DomainEvent } from '../../core/events.ts';
+import { presenceShown, pushBlocklist } from '../modules/blocking.ts';
+import { wantsNotify } from '../modules/caps.ts';
+import { deliverCarbon } from '../modules/carbons.ts';
 import { handleIq } from '../modules/iq.ts';
 import { handleMessage } from '../modules/message.ts';
+import { deliverOffline } from '../modules/offline.ts';
+import { onContactPresence } from '../modules/pep-notify.ts';
 import { handlePresence, sendContactPresence } from '../modules/presence.ts';
 import { pushRoster, subscriptionPresence } from '../modules/roster.ts';
 import { type XmlElement, xml } from '../stream/element.ts';
@@ -16,8 +21,13 @@ export async function handleStanza(s: XmppSession, el: XmlElement): Promise<void
 
 /** A stanza another session routed to this account. */
 export function deliverRouted(s: XmppSession, routed: RoutedStanza): void {
+  if (routed.carbon) {
+    deliverCarbon(s, routed);
+    return;
+  }
   if (routed.except === s.resource) return;
   if (routed.targets === null ? !s.available : !routed.targets.includes(s.resource)) return;
+  if (routed.notify !== undefined && !wantsNotify(s, routed.notify)) return;
   s.send(routed.xml);
 }
 
@@ -28,10 +38,14 @@ export async function renderDomainEvent(s: XmppSession, event: DomainEvent): Pro
   switch (event.type) {
     case 'presence':
       // RFC 6121 §4.4.2: presence broadcasts go to available resources.
-      if (s.available) sendContactPresence(s, event.contactHandle, event.presence);
-      return;
+      // XEP-0191 §3.3: not from a contact the user blocks.
+      if (!s.available || !presenceShown(s, event.contactId)) return;
+      sendContactPresence(s, event.contactHandle, event.presence);
+      // XEP-0163: a new picture or display name is an avatar or nick notification too.
+      return onContactPresence(s, event.contactId, event.presence);
     case 'lists-changed':
-      return pushRoster(s, event.contactId);
+      await pushRoster(s, event.contactId);
+      return pushBlocklist(s, event.contactId);
     case 'contact-added-me': {
       // RFC 6121 §3.1.3: an inbound request the user must answer (auto-approved ones just appear in the roster).
       if (!s.available) return;
@@ -54,6 +68,11 @@ export async function renderDomainEvent(s: XmppSession, event: DomainEvent): Pro
       s.ctx.bridge.accept(account, event.conversationId);
       return;
     case 'offline-stored':
+      // Stored while this resource was available (e.g. an MSN user who saw the account
+      // offline sent an OIM): delivered now, not at the next sign-in, to a resource that
+      // takes bare-JID messages (RFC 6121 §8.5.2.1.1: not a negative priority). `claim`
+      // takes each message once, so of several resources only one gets it.
+      if (s.available && s.priority >= 0) await deliverOffline(s);
       return;
   }
 }

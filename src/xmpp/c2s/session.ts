@@ -9,6 +9,7 @@ import { writeBatched } from '../../util/batched-write.ts';
 import { randomToken } from '../../util/ids.ts';
 import { TaskQueue } from '../../util/task-queue.ts';
 import { hasControlCharacters } from '../../util/text.ts';
+import { type ClientState, handleClientState } from '../modules/csi.ts';
 import { NS } from '../namespaces.ts';
 import type { SaslMechanism, SaslStep } from '../sasl/mechanism.ts';
 import { createMechanism, isBase64, mechanismsFor } from '../sasl/mechanism.ts';
@@ -18,6 +19,12 @@ import { XmppStreamParser } from '../stream/parser.ts';
 import type { StreamErrorCondition } from '../stream/stream-errors.ts';
 import { type RoutedStanza, type XmppContext, xmppChannel } from './context.ts';
 import { deliverRouted, handleStanza, onSessionEnd, renderDomainEvent } from './router.ts';
+import {
+  handleStreamManagement,
+  rescueUnacked,
+  resumed,
+  type StreamManagement,
+} from './stream-management.ts';
 
 type State = 'stream' | 'authenticated' | 'bound' | 'closed';
 
@@ -48,6 +55,14 @@ export class XmppSession {
   /** RFC 6121 §4.6: JIDs this session sent directed presence to. */
   readonly directedPresence = new Set<string>();
   readonly streamId = randomToken(12);
+  /** XEP-0198 state, once the client enabled stream management. */
+  sm: StreamManagement | undefined;
+  /** XEP-0198 §5: the connection dropped and the session waits to be resumed. */
+  detached = false;
+  /** XEP-0352 state, once the client said it was inactive. */
+  csi: ClientState | undefined;
+  /** XEP-0280: this resource asked for carbon copies. */
+  carbons = false;
 
   private socket: Socket;
   private parser: XmppStreamParser;
@@ -63,6 +78,8 @@ export class XmppSession {
   private idleTimer: NodeJS.Timeout | undefined;
   /** Settles when a bound session that ended is cleaned up (unregistered, endpoint removed). */
   private ended: Promise<void> = Promise.resolve();
+  /** What `attach` registered on the socket, so the socket can change hands (XEP-0198 resumption). */
+  private unlisten: (() => void) | undefined;
 
   constructor(
     readonly ctx: XmppContext,
@@ -102,28 +119,44 @@ export class XmppSession {
    * after `<starttls/>` or `<auth/>` in the same packet must never count in the new
    * stream (the STARTTLS command-injection attack, RFC 6120 §5.4.3.3 / §6.4.6).
    */
-  private newParser(): XmppStreamParser {
+  private newParser(continued = false): XmppStreamParser {
     const generation = ++this.generation;
     const current = (task: () => Promise<void> | void) => () =>
       generation === this.generation ? task() : undefined;
-    return new XmppStreamParser(
+    let skipHeader = continued;
+    const parser = new XmppStreamParser(
       {
-        streamOpen: (attrs) => this.enqueue(current(() => this.onStreamOpen(attrs))),
+        streamOpen: (attrs) => {
+          if (skipHeader) skipHeader = false;
+          else this.enqueue(current(() => this.onStreamOpen(attrs)));
+        },
         stanza: (el) => this.enqueue(current(() => this.onElement(el))),
         streamClose: () => this.enqueue(current(() => this.closeStream())),
         error: (condition, text) => this.enqueue(current(() => this.streamError(condition, text))),
       },
       { maxStanzaBytes: this.ctx.maxStanzaBytes },
     );
+    // A resumed session goes on inside the stream the client already opened (XEP-0198 §5).
+    if (continued)
+      parser.write(Buffer.from(`<stream:stream xmlns='${NS.client}' xmlns:stream='${NS.streams}'>`));
+    return parser;
   }
 
   private attach(socket: Socket): void {
-    socket.on('data', (chunk: Buffer) => {
+    const data = (chunk: Buffer) => {
       this.touch();
       this.parser.write(chunk);
-    });
-    socket.on('close', () => this.onTransportClosed());
-    socket.on('error', (err) => this.log.debug({ err: err.message }, 'XMPP socket error'));
+    };
+    const close = () => this.onTransportClosed();
+    const error = (err: Error) => this.log.debug({ err: err.message }, 'XMPP socket error');
+    socket.on('data', data);
+    socket.on('close', close);
+    socket.on('error', error);
+    this.unlisten = () => {
+      socket.off('data', data);
+      socket.off('close', close);
+      socket.off('error', error);
+    };
   }
 
   private touch(): void {
@@ -142,8 +175,17 @@ export class XmppSession {
   }
 
   send(element: XmlElement | string): void {
-    if (this.state === 'closed' || this.socket.destroyed) return;
-    writeBatched(this.socket, typeof element === 'string' ? element : element.toString());
+    if (this.state === 'closed') return;
+    const data = typeof element === 'string' ? element : element.toString();
+    if (this.csi?.hold(data)) return; // XEP-0352: held while the client is inactive
+    this.sm?.sent(data); // XEP-0198: kept until acknowledged, sent again after resumption
+    this.write(data);
+  }
+
+  /** Bytes to the connection as they are, when there is one. */
+  write(data: string): void {
+    if (this.detached || this.socket.destroyed) return;
+    writeBatched(this.socket, data);
   }
 
   // Stream negotiation ---------------------------------------------------------
@@ -197,6 +239,8 @@ export class XmppSession {
         xml('session', { xmlns: NS.session }, xml('optional')),
         xml('ver', { xmlns: NS.rosterVersioning }),
         xml('sub', { xmlns: NS.preApproval }),
+        xml('sm', { xmlns: NS.sm }), // XEP-0198 §3
+        xml('csi', { xmlns: NS.csi }), // XEP-0352 §3
       );
     }
     this.send(features);
@@ -213,11 +257,14 @@ export class XmppSession {
   private async onElement(el: XmlElement): Promise<void> {
     if (this.state === 'closed') return;
     if (this.state === 'stream') return this.negotiate(el);
+    if (el.xmlns === NS.sm) return handleStreamManagement(this, el);
     if (this.state === 'authenticated') {
       if (el.name === 'iq' && el.getChild('bind', NS.bind)) return this.bind(el);
-      // RFC 6120 §7.2: nothing but binding before a resource is bound.
+      // RFC 6120 §7.2: nothing but binding (or XEP-0198 resumption) before a resource is bound.
       return this.streamError('not-authorized', 'bind a resource first');
     }
+    if (el.xmlns === NS.csi) return handleClientState(this, el);
+    this.sm?.handled();
     await this.onStanza(el);
   }
 
@@ -241,6 +288,8 @@ export class XmppSession {
         if (!mechanism) return this.saslFailure('invalid-mechanism');
         this.mechanism = mechanism;
         const text = el.text();
+        if (mechanism.startWithText && text !== '' && text !== '=')
+          return this.saslStep(await mechanism.startWithText(text));
         const initial = text === '' ? undefined : text === '=' ? Buffer.alloc(0) : decodeBase64(text);
         if (initial === null) return this.saslFailure('incorrect-encoding');
         return this.saslStep(await mechanism.start(initial));
@@ -375,11 +424,12 @@ export class XmppSession {
   // Ending -------------------------------------------------------------------------
 
   /** RFC 6120 §4.9: the error, then the stream close, then the connection. */
-  streamError(condition: StreamErrorCondition, text?: string): void {
+  streamError(condition: StreamErrorCondition, text?: string, extra?: XmlElement): void {
     if (this.state === 'closed') return;
     if (!this.streamOpened) this.openStream();
     const error = xml('stream:error', {}, xml(condition, { xmlns: NS.streamErrors }));
     if (text) error.append(xml('text', { xmlns: NS.streamErrors, 'xml:lang': 'en' }, text));
+    error.append(extra);
     this.send(error);
     this.log.info({ condition, text }, 'stream error');
     this.close();
@@ -404,7 +454,67 @@ export class XmppSession {
   }
 
   private onTransportClosed(): void {
-    if (this.state !== 'closed') this.end();
+    if (this.state === 'closed' || this.detached) return;
+    if (this.state === 'bound' && this.sm?.id !== undefined) this.hibernate();
+    else this.end();
+  }
+
+  /** XEP-0198 §5: the connection is gone, not the session: it keeps its resource and presence a while. */
+  private hibernate(): void {
+    this.detached = true;
+    this.unlisten?.();
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    this.sm?.hibernate(() => this.enqueue(() => (this.detached ? this.end() : undefined)));
+    this.log.info('connection lost; waiting for the client to resume the session');
+  }
+
+  /**
+   * XEP-0198 §5: `fresh`, a new stream authenticated as the same account, resumes this
+   * session: its connection becomes this session's (an old one still open is closed).
+   */
+  resumeWith(fresh: XmppSession, h: number): Promise<'resumed' | 'gone' | 'too-high'> {
+    return new Promise((resolve) => {
+      this.enqueue(() => {
+        const sm = this.sm;
+        if (this.state !== 'bound' || !sm) return resolve('gone');
+        if (!sm.acknowledge(h)) return resolve('too-high');
+        if (!this.detached) {
+          // The client came back before we noticed its old connection drop.
+          this.unlisten?.();
+          this.write(
+            xml('stream:error', {}, xml('conflict', { xmlns: NS.streamErrors })).toString() +
+              '</stream:stream>',
+          );
+          const old = this.socket;
+          old.end();
+          setTimeout(() => old.destroy(), 2_000).unref();
+        }
+        // Synchronously, so no byte of the new connection is missed.
+        const { socket, secure } = fresh.handOver();
+        this.socket = socket;
+        this.secure = secure;
+        this.detached = false;
+        sm.wake();
+        this.parser = this.newParser(true);
+        this.streamOpened = true;
+        this.attach(socket);
+        this.touch();
+        resumed(this, sm);
+        this.csi?.activate(this); // XEP-0352 §4: a new stream starts active
+        this.log.info('session resumed');
+        resolve('resumed');
+      });
+    });
+  }
+
+  /** This stream resumes another session, which takes its connection; it ends without a word. */
+  private handOver(): { socket: Socket; secure: boolean } {
+    this.unlisten?.();
+    this.generation++;
+    this.state = 'closed';
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    return { socket: this.socket, secure: this.secure };
   }
 
   /** The session is over, whichever side ended it: a bound one is cleaned up. */
@@ -424,10 +534,12 @@ export class XmppSession {
       mine.delete(this.resource);
       if (mine.size === 0) this.ctx.sessions.delete(account.id);
     }
+    const unacked = this.sm?.finish();
     try {
       for (const sub of this.subscriptions) await sub.unsubscribe();
       await onSessionEnd(this);
       await this.ctx.core.presence.disconnect(account.id, this.endpointId);
+      if (unacked?.length) await rescueUnacked(this, unacked);
       this.log.info(`${this.jid} disconnected`);
     } catch (err) {
       this.log.error({ err }, 'cleanup after XMPP session failed');
