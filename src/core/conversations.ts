@@ -1,6 +1,7 @@
 import type { AccountRow, Store } from '../store/types.ts';
 import { PapillonError } from '../util/errors.ts';
 import { normalizeHandle } from '../util/handle.ts';
+import type { MessageArchive } from './archive.ts';
 import type { DomainEvents } from './events.ts';
 import type { Presence } from './presence.ts';
 import type { Visibility } from './visibility.ts';
@@ -14,6 +15,11 @@ export interface Participant {
   endpointId: string;
   /** Protocol-specific capabilities to show the others (e.g. the MSNP client id). */
   capabilities: Record<string, string>;
+  /**
+   * What this participant says is archived already, by whoever speaks for it (the XMPP
+   * bridge archives where it routes; a replay of offline messages was archived when sent).
+   */
+  archived?: boolean;
 }
 
 /**
@@ -34,7 +40,14 @@ export type ConversationEvent =
    * A message: its meaning, and — when an MSNP client sent it — the bytes exactly as
    * sent, so MSNP participants get them unchanged (P2P, invitations, formatting).
    */
-  | { type: 'message'; from: Participant; content: MessageContent; payload?: Buffer };
+  | {
+      type: 'message';
+      from: Participant;
+      content: MessageContent;
+      payload?: Buffer;
+      /** The id the message has in both parties' archives (core/archive.ts), when archived. */
+      archiveId?: string;
+    };
 
 /** How a conversation reaches a participant's connection. */
 export type ConversationListener = (event: ConversationEvent) => void;
@@ -70,6 +83,7 @@ export class Conversations {
     private readonly presence: Presence,
     private readonly visibility: Visibility,
     private readonly clock: () => number = Date.now,
+    private readonly archive?: MessageArchive,
   ) {}
 
   create(): Conversation {
@@ -148,7 +162,28 @@ export class Conversations {
     conversation.lastActivity = this.clock();
     const event: ConversationEvent = { type: 'message', from: from.participant, content };
     if (payload) event.payload = payload;
+    if (content.kind === 'text' && !from.participant.archived) {
+      const archiveId = this.archiveOneToOne(conversation, from.participant, content.text);
+      if (archiveId !== undefined) event.archiveId = archiveId;
+    }
     return this.broadcast(conversation, fromEndpointId, event);
+  }
+
+  /** Archives text between exactly two accounts (one-to-one, however many endpoints each has there). */
+  private archiveOneToOne(conversation: Conversation, from: Participant, text: string): string | undefined {
+    if (!this.archive?.enabled) return undefined;
+    let other: Participant | undefined;
+    for (const { participant } of conversation.members.values()) {
+      if (participant.accountId === from.accountId) continue;
+      if (other && other.accountId !== participant.accountId) return undefined;
+      other = participant;
+    }
+    if (!other) return undefined;
+    return this.archive.record(
+      { id: from.accountId, handle: from.handle },
+      { id: other.accountId, handle: other.handle },
+      text,
+    );
   }
 
   /** The members of a conversation other than `endpointId`. */

@@ -1,15 +1,21 @@
 import type { Bus } from '../bus/types.ts';
 import type { AccountRow, Store } from '../store/types.ts';
 import { Accounts } from './accounts.ts';
+import { MessageArchive } from './archive.ts';
+import { Circles } from './circles.ts';
 import { Conversations } from './conversations.ts';
 import { Credentials } from './credentials.ts';
 import { DomainEvents } from './events.ts';
+import { LastActivity } from './last-activity.ts';
 import { LoginGuard } from './login-guard.ts';
 import type { ThrottledAttempt } from './login-throttle.ts';
 import { OAuthService } from './oauth.ts';
 import { OfflineMessages } from './offline.ts';
+import { PeerNotifications } from './peer-notifications.ts';
+import { Pep } from './pep.ts';
 import { Pictures } from './pictures.ts';
 import { Presence } from './presence.ts';
+import { PrivateXml } from './private-xml.ts';
 import { Relationships } from './relationships.ts';
 import { LoginTickets } from './tickets.ts';
 import type { TokenValidator } from './tokens.ts';
@@ -47,7 +53,19 @@ export interface Core {
   /** The account's picture (avatar / display picture), for every protocol. */
   pictures: Pictures;
   offline: OfflineMessages;
+  /** When contacts last saw an account go offline (XMPP XEP-0012). */
+  lastActivity: LastActivity;
+  /** XEP-0049 private XML storage. */
+  privateXml: PrivateXml;
   conversations: Conversations;
+  /** Every account's one-to-one messages, whichever protocol carried them (`enabled` false: off). */
+  archive: MessageArchive;
+  /** Personal data nodes (XMPP PEP): avatars, nicknames, bookmarks and the like. */
+  pep: Pep;
+  /** Opaque endpoint-to-endpoint notifications (MSN UUN → UBN). */
+  peerNotifications: PeerNotifications;
+  /** Circles (MSNP18 groups): membership and the circle conversation. */
+  circles: Circles;
 }
 
 export interface CoreOptions {
@@ -57,6 +75,10 @@ export interface CoreOptions {
   tokens?: TokenValidator;
   /** Lifetime of OAuth access tokens; default 3600. */
   oauthAccessTokenSeconds?: number;
+  /** Days the message archive keeps messages; default 0 (no archive). */
+  archiveDays?: number;
+  /** A background archive write failed (default: a process warning). */
+  onArchiveError?: (err: unknown) => void;
 }
 
 /**
@@ -76,6 +98,12 @@ export function createCore(
   const credentials = new Credentials(store);
   const visibility = new Visibility(store);
   const presence = new Presence(store, bus, events, visibility, clock);
+  const relationships = new Relationships(store, events, presence, visibility);
+  const archive = new MessageArchive(store, {
+    days: opts.archiveDays ?? 0,
+    clock,
+    ...(opts.onArchiveError ? { onError: opts.onArchiveError } : {}),
+  });
   const oauth = new OAuthService(store, {
     clock,
     ...(opts.oauthAccessTokenSeconds === undefined
@@ -99,10 +127,16 @@ export function createCore(
     oauth,
     webSessions: new WebSessions(store, clock),
     accounts: new Accounts(store, credentials, events, presence, clock),
-    relationships: new Relationships(store, events, presence, visibility),
+    relationships,
     presence,
     pictures: new Pictures(store, presence),
     offline: new OfflineMessages(store, events, clock),
-    conversations: new Conversations(store, events, presence, visibility, clock),
+    privateXml: new PrivateXml(store, clock),
+    lastActivity: new LastActivity(store, presence, relationships),
+    conversations: new Conversations(store, events, presence, visibility, clock, archive),
+    archive,
+    pep: new Pep(store, visibility, clock),
+    peerNotifications: new PeerNotifications(store, events, presence, visibility),
+    circles: new Circles(store, events, clock),
   };
 }

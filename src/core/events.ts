@@ -1,4 +1,5 @@
 import type { Bus, BusSubscription, JsonValue } from '../bus/types.ts';
+import type { CircleMessage } from './circles.ts';
 import type { AccountPresence } from './presence-model.ts';
 
 /**
@@ -27,8 +28,36 @@ export type DomainEvent =
       /** An endpoint of this account not to ring (the inviter's own, when it calls its other endpoints). */
       exceptEndpointId?: string;
     }
+  /** This account's circles changed: one created, an invitation, a member joined or left (core/circles.ts). */
+  | { type: 'circles-changed'; circleId: string }
+  /** A member's endpoint joined (`joined`) or left a circle's conversation this account belongs to. */
+  | { type: 'circle-roster'; circleId: string; memberHandle: string; endpointId: string; joined: boolean }
+  /** A message to a circle this account belongs to; the sender's own endpoint skips it. */
+  | {
+      type: 'circle-message';
+      circleId: string;
+      senderHandle: string;
+      senderEndpointId: string;
+      message: CircleMessage;
+    }
   /** This account's own endpoints changed (one signed in or out, or changed its presence). */
   | { type: 'endpoints-changed' }
+  /**
+   * An opaque notification one endpoint addressed to this account (core/peer-notifications.ts):
+   * for its endpoints other than the sender's, or only for the endpoint `targetEndpoint` names.
+   */
+  | {
+      type: 'peer-notification';
+      senderHandle: string;
+      /** The sending endpoint's id, never notified itself. */
+      senderEndpointId: string;
+      /** The sending endpoint's own name for itself (an MSN machine GUID), if it has one. */
+      senderEndpoint?: string;
+      /** The recipient endpoint it is for (an MSN machine GUID); all of them when absent. */
+      targetEndpoint?: string;
+      kind: number;
+      payload: string;
+    }
   /** The account must sign out the given endpoint (or all of them): deleted, or signed in elsewhere. */
   | {
       type: 'sign-out';

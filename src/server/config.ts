@@ -64,6 +64,8 @@ export const configSchema = z
       .max(16 * 1024 * 1024)
       .default(256 * 1024),
     xmppsPort: port.default(5223),
+    /** XEP-0198 §5: seconds an XMPP session whose connection dropped waits to be resumed (0: no resumption). */
+    xmppResumeSeconds: z.coerce.number().int().min(0).max(86_400).default(300),
     httpPort: port.default(8080),
     httpsPort: port.default(8443),
     /** TLS certificate chain and key (PEM). Unset: `<dataDir>/certs/server-chain.crt` and `server.key` if present. */
@@ -80,6 +82,8 @@ export const configSchema = z
     signupInviteCode: z.string().min(8, 'must be at least 8 characters').optional(),
     /** Accounts one address may create on the web pages per hour (0: no limit). */
     signupsPerHour: z.coerce.number().int().min(0).max(100_000).default(5),
+    /** Days one-to-one messages stay in the accounts' archives (XEP-0313 MAM); 0 keeps none. */
+    archiveDays: z.coerce.number().int().min(0).max(36_500).default(30),
     /** Serve OAuth's implicit grant (`response_type=token`, RFC 6749 §4.2) for old Live Connect apps. */
     oauthImplicit: z
       .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])

@@ -58,7 +58,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       throw new Error('the Redis bus is not available yet: unset PAPILLON_REDIS_URL to run a single node');
     }
     bus = new LocalBus();
-    const core = createCore(store, bus, { oauthAccessTokenSeconds: config.oauthAccessTokenSeconds });
+    const core = createCore(store, bus, {
+      oauthAccessTokenSeconds: config.oauthAccessTokenSeconds,
+      archiveDays: config.archiveDays,
+      onArchiveError: (err) => logger.error({ err }, 'archiving a message failed'),
+    });
     const msnp = await startMsnpListeners(core, logger, {
       bind: config.bind,
       nsPort: config.msnpPort,
@@ -95,6 +99,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       tls: tlsPem,
       requireTls: config.xmppRequireTls,
       maxStanzaBytes: config.xmppMaxStanzaBytes,
+      resumeTimeoutMs: config.xmppResumeSeconds * 1000,
     });
     listeners.push({
       name: 'xmpp',
@@ -137,7 +142,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
     let stopping: Promise<void> | undefined;
     const stop = () => {
-      stopping ??= shutdown(listeners, bus as Bus, store, logger);
+      stopping ??= shutdown(listeners, bus as Bus, store, logger, () => core.archive.flush());
       return stopping;
     };
     return { core, config, listeners, stop };
@@ -152,6 +157,7 @@ async function shutdown(
   bus: Bus | undefined,
   store: Store,
   logger: Logger,
+  flush?: () => Promise<void>,
 ): Promise<void> {
   // Listeners first (stop accepting, say goodbye to sessions), then the bus, then the store.
   const results = await Promise.allSettled(listeners.map((l) => l.stop()));
@@ -159,5 +165,7 @@ async function shutdown(
     if (r.status === 'rejected') logger.error({ err: r.reason }, `stopping ${listeners[i]?.name} failed`);
   }
   await bus?.close();
+  // Archive writes still behind delivery go in before the store closes.
+  await flush?.();
   await store.close();
 }

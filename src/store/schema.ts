@@ -162,6 +162,67 @@ export interface WebSessionTable {
   expires_at: number;
 }
 
+/** A circle (MSNP18 group); `id` is its address-book GUID. Migration 0011. */
+export interface CircleTable {
+  id: string;
+  name: string;
+  owner_id: string;
+  created_at: number;
+}
+
+export interface CircleMemberTable {
+  circle_id: string;
+  account_id: string;
+  /** 1 administrator, 3 member. */
+  role: 1 | 3;
+  state: 'pending' | 'accepted';
+  inviter_id: string | null;
+  changed_at: number;
+}
+
+/** A PEP node (XEP-0163) on an account's bare JID. Migration 0014. */
+export interface PepNodeTable {
+  account_id: string;
+  node: string;
+  /** JSON: the node configuration core/pep.ts keeps. */
+  config: string;
+  created_at: number;
+}
+
+export interface PepItemTable {
+  account_id: string;
+  node: string;
+  item_id: string;
+  /** The node's publication order, newest highest. */
+  seq: number;
+  /** The item's payload: the XML the owner published. */
+  payload: string;
+  published_at: number;
+}
+
+/** XEP-0049 private XML: one element per namespace per account. Migration 0013. */
+export interface PrivateXmlTable {
+  account_id: string;
+  namespace: string;
+  /** The element the client stored, as XML. */
+  xml: string;
+  updated_at: number;
+}
+
+/** A one-to-one message, in the sender's and the recipient's archive (XEP-0313); migration 0015. */
+export interface MessageArchiveTable {
+  /** Sorts in archive order (it begins with the time). */
+  id: string;
+  /** Null once the account is deleted. */
+  sender_id: string | null;
+  recipient_id: string | null;
+  /** Handles. */
+  sender: string;
+  recipient: string;
+  at: number;
+  body: string;
+}
+
 export interface Database {
   account: AccountTable;
   credential: CredentialTable;
@@ -177,4 +238,10 @@ export interface Database {
   oauth_code: OAuthCodeTable;
   oauth_token: OAuthTokenTable;
   web_session: WebSessionTable;
+  circle: CircleTable;
+  circle_member: CircleMemberTable;
+  private_xml: PrivateXmlTable;
+  pep_node: PepNodeTable;
+  pep_item: PepItemTable;
+  message_archive: MessageArchiveTable;
 }

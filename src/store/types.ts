@@ -126,6 +126,51 @@ export interface OfflineMessageRow extends NewOfflineMessage {
 }
 
 /**
+ * A one-to-one message, archived for both parties (core/archive.ts, XEP-0313). Migration
+ * 0015. Ids sort in archive order: the store orders by id and reads id bounds as such.
+ */
+export interface NewArchiveMessage {
+  id: string;
+  senderId: string;
+  recipientId: string;
+  /** The parties' handles. */
+  sender: string;
+  recipient: string;
+  at: number;
+  body: string;
+}
+
+/** A message as it is in one account's archive. */
+export interface ArchiveRow {
+  /** The message's id (XEP-0359 stanza-id): the same in the sender's and the recipient's archive. */
+  id: string;
+  ownerId: string;
+  /** The other party's handle (the owner's own, for a message to itself). */
+  peer: string;
+  /** The owner sent it (or else received it). */
+  outgoing: boolean;
+  at: number;
+  body: string;
+}
+
+/** Which messages of one archive a query is about. */
+export interface ArchiveFilter {
+  ownerId: string;
+  peer?: string;
+  /** Only ids above `after` and below `before` (exclusive; these need not be ids of messages). */
+  after?: string;
+  before?: string;
+  /** Only these messages. */
+  ids?: readonly string[];
+}
+
+/** A page of an archive, in archive order; `more`: other matches lie beyond its far end. */
+export interface ArchivePage {
+  rows: ArchiveRow[];
+  more: boolean;
+}
+
+/**
  * A one-time login ticket (the Passport ticket MSNP8–12 clients present in
  * `USR … TWN S`). The store sees only the token's hash.
  */
@@ -212,10 +257,54 @@ export interface WebSessionRow {
   expiresAt: number;
 }
 
+/** A circle (MSNP18 group). `id`: its address-book GUID, `00000000-0000-0000-0009-` + 12 hex digits. */
+export interface CircleRow {
+  id: string;
+  name: string;
+  ownerId: string;
+  createdAt: number;
+}
+
+/** An account's place in a circle: invited (`pending`) or a member (`accepted`). */
+export interface CircleMemberRow {
+  circleId: string;
+  accountId: string;
+  /** 1 the administrator (the creator), 3 a member: the address book's CirclePersonalMembership roles. */
+  role: 1 | 3;
+  state: 'pending' | 'accepted';
+  inviterId: string | null;
+  changedAt: number;
+}
+
 /** Result of a list mutation: the owner's list version after it. */
 export interface Versioned<T> {
   value: T;
   listVersion: number;
+}
+
+/** A personal eventing node (XEP-0163) of an account; `config` is core/pep.ts's JSON. */
+export interface PepNodeRow {
+  accountId: string;
+  node: string;
+  config: string;
+  createdAt: number;
+}
+
+/** One item of a PEP node; `payload` is the published XML, opaque to the store. */
+export interface PepItemRow {
+  accountId: string;
+  node: string;
+  itemId: string;
+  payload: string;
+  publishedAt: number;
+}
+
+/** An account's XEP-0049 private XML element in one namespace; `xml` is opaque to the store. */
+export interface PrivateXmlRow {
+  accountId: string;
+  namespace: string;
+  xml: string;
+  updatedAt: number;
 }
 
 export interface Store {
@@ -327,6 +416,63 @@ export interface Store {
    * stored on the other side (someone put it on, or took it off, their forward list).
    */
   bumpListVersion(accountId: string): Promise<number>;
+
+  // Circles (MSNP18 groups) ----------------------------------------------------------
+  /** Creates the circle with its owner as its accepted administrator. Throws `no-such-account`. */
+  createCircle(circle: CircleRow): Promise<void>;
+  getCircle(id: string): Promise<CircleRow | undefined>;
+  /** Inserts or replaces the account's membership row. Throws `no-such-account` (or circle). */
+  putCircleMember(member: CircleMemberRow): Promise<void>;
+  /** Whether there was a row to delete. */
+  deleteCircleMember(circleId: string, accountId: string): Promise<boolean>;
+  /** Every member and invitee of the circle, by account id. */
+  listCircleMembers(circleId: string): Promise<CircleMemberRow[]>;
+  /** Every circle the account is a member of or invited into, by circle id. */
+  listCirclesOf(accountId: string): Promise<Array<{ circle: CircleRow; member: CircleMemberRow }>>;
+
+  // Message archive (migration 0015) --------------------------------------------------
+  /** Stores the messages, all or none. Throws `no-such-account` if a party does not exist. */
+  appendArchive(messages: readonly NewArchiveMessage[]): Promise<void>;
+  /**
+   * At most `limit` of the filter's matches, from the oldest (or, `fromEnd`, the newest
+   * `limit` of them), in archive (id) order.
+   */
+  queryArchive(filter: ArchiveFilter, limit: number, fromEnd: boolean): Promise<ArchivePage>;
+  countArchive(filter: ArchiveFilter): Promise<number>;
+  /** Which of `ids` are in the owner's archive. */
+  archiveHas(ownerId: string, ids: readonly string[]): Promise<string[]>;
+  /** Deletes every message whose id is below `before`; returns how many. */
+  purgeArchive(before: string): Promise<number>;
+
+  // Private XML storage (XEP-0049, migration 0013) ----------------------------------
+  getPrivateXml(accountId: string, namespace: string): Promise<PrivateXmlRow | undefined>;
+  /** Stores the element, replacing the namespace's previous one. Throws `no-such-account`. */
+  putPrivateXml(row: PrivateXmlRow): Promise<void>;
+  /** The namespaces the account keeps an element in, in code-point order. */
+  listPrivateXmlNamespaces(accountId: string): Promise<string[]>;
+
+  // Personal eventing (PEP nodes, migration 0014) ------------------------------------
+  getPepNode(accountId: string, node: string): Promise<PepNodeRow | undefined>;
+  /** The account's nodes, ordered by node name. */
+  listPepNodes(accountId: string): Promise<PepNodeRow[]>;
+  /** Creates the node or replaces its configuration. Throws `no-such-account`. */
+  putPepNode(row: PepNodeRow): Promise<void>;
+  /** Deletes the node and its items; whether it existed. */
+  deletePepNode(accountId: string, node: string): Promise<boolean>;
+  /**
+   * Stores the item (one with the same id is replaced and becomes the newest) and
+   * keeps only the node's newest `maxItems`, atomically. False when the node does
+   * not exist (nothing stored).
+   */
+  putPepItem(item: PepItemRow, maxItems: number): Promise<boolean>;
+  /** The node's items, newest first: only the `itemIds` given, at most `limit`. */
+  listPepItems(
+    accountId: string,
+    node: string,
+    options?: { itemIds?: readonly string[]; limit?: number },
+  ): Promise<PepItemRow[]>;
+  /** Whether there was such an item to delete. */
+  deletePepItem(accountId: string, node: string, itemId: string): Promise<boolean>;
 
   // OAuth 2.0 ----------------------------------------------------------------------
   /** Throws `no-such-account` if the owner does not exist. */

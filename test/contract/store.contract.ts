@@ -1242,6 +1242,267 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       });
     });
 
+    describe('circles', () => {
+      const circleId = (): string => `00000000-0000-0000-0009-${newId().replaceAll('-', '').slice(0, 12)}`;
+
+      it('creates a circle with its owner as accepted administrator', async () => {
+        const owner = await account();
+        const id = circleId();
+        await store.createCircle({ id, name: 'Friends', ownerId: owner.id, createdAt: 5 });
+        assert.deepEqual(await store.getCircle(id), { id, name: 'Friends', ownerId: owner.id, createdAt: 5 });
+        assert.deepEqual(await store.listCircleMembers(id), [
+          { circleId: id, accountId: owner.id, role: 1, state: 'accepted', inviterId: null, changedAt: 5 },
+        ]);
+        assert.equal(await store.getCircle(circleId()), undefined);
+        await assert.rejects(
+          store.createCircle({ id: circleId(), name: 'X', ownerId: newId(), createdAt: 1 }),
+          (e: unknown) => isPapillonError(e, 'no-such-account'),
+        );
+      });
+
+      it('keeps invitations and memberships, replaces and deletes them', async () => {
+        const owner = await account();
+        const guest = await account();
+        const id = circleId();
+        await store.createCircle({ id, name: 'Team', ownerId: owner.id, createdAt: 1 });
+        const invite = {
+          circleId: id,
+          accountId: guest.id,
+          role: 3 as const,
+          state: 'pending' as const,
+          inviterId: owner.id,
+          changedAt: 2,
+        };
+        await store.putCircleMember(invite);
+        assert.deepEqual(await store.listCirclesOf(guest.id), [
+          { circle: { id, name: 'Team', ownerId: owner.id, createdAt: 1 }, member: invite },
+        ]);
+        await store.putCircleMember({ ...invite, state: 'accepted', changedAt: 3 });
+        const members = await store.listCircleMembers(id);
+        assert.equal(members.length, 2);
+        assert.equal(members.find((m) => m.accountId === guest.id)?.state, 'accepted');
+        assert.equal(await store.deleteCircleMember(id, guest.id), true);
+        assert.equal(await store.deleteCircleMember(id, guest.id), false);
+        assert.deepEqual(await store.listCirclesOf(guest.id), []);
+        await assert.rejects(store.putCircleMember({ ...invite, accountId: newId() }), (e: unknown) =>
+          isPapillonError(e, 'no-such-account'),
+        );
+      });
+    });
+
+    describe('private xml', () => {
+      it('keeps one element per namespace per account, replaced by the next, gone with the account', async () => {
+        const owner = await account();
+        const other = await account();
+        const row = (ns: string, xml: string, updatedAt = 1) => ({
+          accountId: owner.id,
+          namespace: ns,
+          xml,
+          updatedAt,
+        });
+        assert.equal(await store.getPrivateXml(owner.id, 'storage:bookmarks'), undefined);
+        await store.putPrivateXml(row('storage:bookmarks', '<storage xmlns="storage:bookmarks"/>'));
+        await store.putPrivateXml(row('roster:delimiter', '<roster xmlns="roster:delimiter">::</roster>'));
+        await store.putPrivateXml(
+          row('storage:bookmarks', '<storage xmlns="storage:bookmarks"><url/></storage>', 2),
+        );
+        assert.deepEqual(await store.getPrivateXml(owner.id, 'storage:bookmarks'), {
+          accountId: owner.id,
+          namespace: 'storage:bookmarks',
+          xml: '<storage xmlns="storage:bookmarks"><url/></storage>',
+          updatedAt: 2,
+        });
+        assert.deepEqual(await store.listPrivateXmlNamespaces(owner.id), [
+          'roster:delimiter',
+          'storage:bookmarks',
+        ]);
+        assert.equal(await store.getPrivateXml(other.id, 'storage:bookmarks'), undefined);
+        assert.deepEqual(await store.listPrivateXmlNamespaces(other.id), []);
+        await assert.rejects(
+          store.putPrivateXml({ ...row('a:b', '<a/>'), accountId: newId() }),
+          (e: unknown) => isPapillonError(e, 'no-such-account'),
+        );
+        await store.deleteAccount(owner.id);
+        assert.deepEqual(await store.listPrivateXmlNamespaces(owner.id), []);
+      });
+    });
+
+    describe('pep nodes', () => {
+      const item = (accountId: string, node: string, itemId: string, payload = `<x>${itemId}</x>`) => ({
+        accountId,
+        node,
+        itemId,
+        payload,
+        publishedAt: 10,
+      });
+
+      it('keeps nodes and their newest items up to the limit; a republished id becomes the newest', async () => {
+        const owner = await account();
+        assert.equal(await store.putPepItem(item(owner.id, 'n', 'a'), 1), false, 'no node yet');
+        await store.putPepNode({ accountId: owner.id, node: 'n', config: '{"maxItems":2}', createdAt: 1 });
+        await store.putPepNode({ accountId: owner.id, node: 'm', config: '{}', createdAt: 2 });
+        assert.equal((await store.getPepNode(owner.id, 'n'))?.config, '{"maxItems":2}');
+        assert.deepEqual(
+          (await store.listPepNodes(owner.id)).map((n) => n.node),
+          ['m', 'n'],
+        );
+        for (const id of ['a', 'b', 'c'])
+          assert.equal(await store.putPepItem(item(owner.id, 'n', id), 2), true);
+        assert.deepEqual(
+          (await store.listPepItems(owner.id, 'n')).map((i) => i.itemId),
+          ['c', 'b'],
+        );
+        await store.putPepItem(item(owner.id, 'n', 'b', '<x>new</x>'), 2);
+        const items = await store.listPepItems(owner.id, 'n');
+        assert.deepEqual(
+          items.map((i) => [i.itemId, i.payload]),
+          [
+            ['b', '<x>new</x>'],
+            ['c', '<x>c</x>'],
+          ],
+        );
+        assert.deepEqual(
+          (await store.listPepItems(owner.id, 'n', { limit: 1 })).map((i) => i.itemId),
+          ['b'],
+        );
+        assert.deepEqual(
+          (await store.listPepItems(owner.id, 'n', { itemIds: ['c', 'zz'] })).map((i) => i.itemId),
+          ['c'],
+        );
+        assert.deepEqual(await store.listPepItems(owner.id, 'm'), []);
+        // Reconfiguring keeps the items.
+        await store.putPepNode({ accountId: owner.id, node: 'n', config: '{"maxItems":5}', createdAt: 1 });
+        assert.equal((await store.listPepItems(owner.id, 'n')).length, 2);
+      });
+
+      it('deletes items and nodes, and keeps accounts apart', async () => {
+        const owner = await account();
+        const other = await account();
+        for (const a of [owner, other]) {
+          await store.putPepNode({ accountId: a.id, node: 'n', config: '{}', createdAt: 1 });
+          await store.putPepItem(item(a.id, 'n', 'a'), 10);
+          await store.putPepItem(item(a.id, 'n', 'b'), 10);
+        }
+        assert.equal(await store.deletePepItem(owner.id, 'n', 'a'), true);
+        assert.equal(await store.deletePepItem(owner.id, 'n', 'a'), false);
+        assert.deepEqual(
+          (await store.listPepItems(owner.id, 'n')).map((i) => i.itemId),
+          ['b'],
+        );
+        assert.equal(await store.deletePepNode(owner.id, 'n'), true);
+        assert.equal(await store.deletePepNode(owner.id, 'n'), false);
+        assert.equal(await store.getPepNode(owner.id, 'n'), undefined);
+        assert.deepEqual(await store.listPepItems(owner.id, 'n'), []);
+        assert.equal((await store.listPepItems(other.id, 'n')).length, 2);
+      });
+
+      it('refuses an unknown account and goes with a deleted one', async () => {
+        await assert.rejects(
+          store.putPepNode({ accountId: newId(), node: 'n', config: '{}', createdAt: 1 }),
+          (err) => isPapillonError(err, 'no-such-account'),
+        );
+        const owner = await account();
+        await store.putPepNode({ accountId: owner.id, node: 'n', config: '{}', createdAt: 1 });
+        await store.putPepItem(item(owner.id, 'n', 'a'), 1);
+        await store.deleteAccount(owner.id);
+        assert.deepEqual(await store.listPepNodes(owner.id), []);
+        assert.deepEqual(await store.listPepItems(owner.id, 'n'), []);
+      });
+    });
+
+    describe('message archive', () => {
+      const T = 1_800_000_000_000;
+      /** A message from `from` to `to`, with an id that sorts as given. */
+      const message = (id: string, from: AccountRow, to: AccountRow, at: number, body: string) => ({
+        id,
+        senderId: from.id,
+        recipientId: to.id,
+        sender: from.handle,
+        recipient: to.handle,
+        at,
+        body,
+      });
+      const ids = (page: { rows: Array<{ id: string }> }) => page.rows.map((r) => r.id);
+
+      it("keeps a message in both parties' archives, filtered by peer and id, paged from either end", async () => {
+        const [a, b, c] = [await account(), await account(), await account()];
+        await store.appendArchive([
+          message('m1', a, b, T + 10, 'one'),
+          message('m2', b, a, T + 20, 'two ☺'),
+          message('m3', a, c, T + 30, 'three'),
+          message('m4', a, b, T + 40, 'four'),
+          message('m5', a, a, T + 50, 'note to self'),
+          message('m6', b, c, T + 60, 'not for a'),
+        ]);
+        const all = await store.queryArchive({ ownerId: a.id }, 10, false);
+        assert.deepEqual(all, {
+          rows: [
+            { id: 'm1', ownerId: a.id, peer: b.handle, outgoing: true, at: T + 10, body: 'one' },
+            { id: 'm2', ownerId: a.id, peer: b.handle, outgoing: false, at: T + 20, body: 'two ☺' },
+            { id: 'm3', ownerId: a.id, peer: c.handle, outgoing: true, at: T + 30, body: 'three' },
+            { id: 'm4', ownerId: a.id, peer: b.handle, outgoing: true, at: T + 40, body: 'four' },
+            { id: 'm5', ownerId: a.id, peer: a.handle, outgoing: true, at: T + 50, body: 'note to self' },
+          ],
+          more: false,
+        });
+        const firstTwo = await store.queryArchive({ ownerId: a.id }, 2, false);
+        assert.deepEqual([ids(firstTwo), firstTwo.more], [['m1', 'm2'], true]);
+        const lastTwo = await store.queryArchive({ ownerId: a.id }, 2, true);
+        assert.deepEqual([ids(lastTwo), lastTwo.more], [['m4', 'm5'], true]);
+        assert.deepEqual(ids(await store.queryArchive({ ownerId: a.id, peer: b.handle }, 10, false)), [
+          'm1',
+          'm2',
+          'm4',
+        ]);
+        assert.deepEqual(ids(await store.queryArchive({ ownerId: a.id, peer: a.handle }, 10, false)), ['m5']);
+        const between = await store.queryArchive({ ownerId: a.id, after: 'm1', before: 'm4' }, 1, true);
+        assert.deepEqual([ids(between), between.more], [['m3'], true]);
+        assert.deepEqual(
+          ids(await store.queryArchive({ ownerId: a.id, ids: ['m4', 'm1', 'm6'] }, 10, false)),
+          ['m1', 'm4'],
+        );
+        assert.deepEqual(ids(await store.queryArchive({ ownerId: a.id, ids: [] }, 10, false)), []);
+        assert.equal(await store.countArchive({ ownerId: a.id }), 5);
+        assert.equal(await store.countArchive({ ownerId: a.id, peer: b.handle, after: 'm1' }), 2);
+        assert.deepEqual((await store.archiveHas(a.id, ['m6', 'm2', 'nope', 'm5'])).sort(), ['m2', 'm5']);
+        assert.deepEqual(ids(await store.queryArchive({ ownerId: c.id }, 10, false)), ['m3', 'm6']);
+      });
+
+      it('refuses messages of an unknown account (all or none); a deleted party leaves the other side its history', async () => {
+        const [a, b] = [await account(), await account()];
+        const ghost = { ...b, id: newId() };
+        await assert.rejects(
+          store.appendArchive([message('x1', a, b, T, 'hi'), message('x2', a, ghost, T, 'hi')]),
+          (err) => isPapillonError(err, 'no-such-account'),
+        );
+        assert.equal(await store.countArchive({ ownerId: a.id }), 0);
+        await store.appendArchive([message('x1', a, b, T, 'hi'), message('x2', b, a, T + 1, 'hello')]);
+        await store.deleteAccount(a.id);
+        assert.equal(await store.countArchive({ ownerId: a.id }), 0);
+        const left = await store.queryArchive({ ownerId: b.id, peer: a.handle }, 10, false);
+        assert.deepEqual(
+          left.rows.map((r) => [r.id, r.outgoing, r.peer]),
+          [
+            ['x1', false, a.handle],
+            ['x2', true, a.handle],
+          ],
+        );
+      });
+
+      it('purges the messages whose ids sort below the cut-off', async () => {
+        const [a, b] = [await account(), await account()];
+        // Ids this low sort before every other case's (lower-case letters and digits, as real ids:
+        // database collations may order punctuation differently).
+        await store.appendArchive([
+          message('0000old1', a, b, 1000, 'old'),
+          message('0000old2', b, a, 2000, 'older'),
+          message('0000young', a, b, 3000, 'new'),
+        ]);
+        assert.ok((await store.purgeArchive('0000old3')) >= 2);
+        assert.deepEqual(ids(await store.queryArchive({ ownerId: a.id }, 10, false)), ['0000young']);
+      });
+    });
+
     describe('settings', () => {
       it('stores the first value and returns it from then on', async () => {
         const name = `setting-${newId()}`;

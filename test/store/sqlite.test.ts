@@ -91,6 +91,10 @@ describe('SQLite store file', () => {
       '0005-account-picture',
       '0006-ticket-proof-key',
       '0010-relationship-noticed',
+      '0011-circle',
+      '0013-private-xml',
+      '0014-pep',
+      '0015-message-archive',
     ]);
     await first.createAccount(account, credentials);
     await first.createAccount({ ...account, id: contactId, handle: 'contact@example.test' }, credentials);
@@ -131,6 +135,10 @@ describe('SQLite store file', () => {
         '0005-account-picture',
         '0006-ticket-proof-key',
         '0010-relationship-noticed',
+        '0011-circle',
+        '0013-private-xml',
+        '0014-pep',
+        '0015-message-archive',
       ]);
       assert.deepEqual(await store.listAccounts(), []);
       const account = {

@@ -116,6 +116,8 @@ export class OfflineDelivery {
       displayName: sender?.displayName ?? storedName ?? handle,
       endpointId: `${OFFLINE_ENDPOINT}${randomUUID()}`,
       capabilities: {},
+      // The messages it replays were archived when they were sent.
+      archived: true,
     };
     const ring: Ring = {
       storedHandle,

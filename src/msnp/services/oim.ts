@@ -107,6 +107,8 @@ async function handleStore(
     if (isPapillonError(err, 'conflict')) return sendSoap(reply, oimFault('MessageTooLarge'), true);
     throw err;
   }
+  // An offline message is a one-to-one message like any other: both archives keep it.
+  core.archive.record(sender, recipient, messageText);
   request.log.info({ sender: sender.handle, recipient: recipient.handle }, 'OIM stored');
   sendSoap(reply, storeResponse(req.sequence));
 }

@@ -16,9 +16,14 @@ import type {
 import type {
   AccountPatch,
   AccountRow,
+  ArchiveFilter,
+  ArchivePage,
+  CircleMemberRow,
+  CircleRow,
   GroupRow,
   LoginTicketRow,
   NewAccount,
+  NewArchiveMessage,
   NewLoginTicket,
   NewOAuthCode,
   NewOAuthToken,
@@ -28,8 +33,11 @@ import type {
   OAuthTokenRow,
   OfflineMessageRow,
   PasswordCredentials,
+  PepItemRow,
+  PepNodeRow,
   PictureInfo,
   PictureType,
+  PrivateXmlRow,
   RelationshipPatch,
   RelationshipRow,
   Store,
@@ -37,6 +45,10 @@ import type {
   Versioned,
   WebSessionRow,
 } from '../types.ts';
+import { ArchiveQueries } from './archive-queries.ts';
+import { CircleQueries } from './circle-queries.ts';
+import { PepQueries } from './pep-queries.ts';
+import { PrivateXmlQueries } from './private-xml-queries.ts';
 
 export interface KyselyStoreOptions {
   /**
@@ -62,11 +74,19 @@ export class KyselyStore implements Store {
   readonly kind: Store['kind'];
   readonly #db: Kysely<Database>;
   readonly #migrationSchema: string | undefined;
+  readonly #circles: CircleQueries;
+  readonly #pep: PepQueries;
+  readonly #privateXml: PrivateXmlQueries;
+  readonly #archive: ArchiveQueries;
 
   constructor(db: Kysely<Database>, kind: Store['kind'], options: KyselyStoreOptions = {}) {
     this.#db = db;
     this.kind = kind;
     this.#migrationSchema = options.migrationSchema;
+    this.#circles = new CircleQueries(db, unknownAccountOnForeignKey);
+    this.#pep = new PepQueries(db, unknownAccountOnForeignKey);
+    this.#privateXml = new PrivateXmlQueries(db, unknownAccountOnForeignKey);
+    this.#archive = new ArchiveQueries(db, unknownAccountOnForeignKey);
   }
 
   async migrate(): Promise<string[]> {
@@ -635,6 +655,85 @@ export class KyselyStore implements Store {
     // One UPDATE: nothing is read to decide, so no transaction or owner lock is needed
     // (it waits for, and follows, a list mutation holding the row).
     return incrementListVersion(this.#db, accountId);
+  }
+
+  // Circles (circle-queries.ts) ------------------------------------------------------
+
+  createCircle(circle: CircleRow): Promise<void> {
+    return this.#circles.createCircle(circle);
+  }
+  getCircle(id: string): Promise<CircleRow | undefined> {
+    return this.#circles.getCircle(id);
+  }
+  putCircleMember(member: CircleMemberRow): Promise<void> {
+    return this.#circles.putCircleMember(member);
+  }
+  deleteCircleMember(circleId: string, accountId: string): Promise<boolean> {
+    return this.#circles.deleteCircleMember(circleId, accountId);
+  }
+  listCircleMembers(circleId: string): Promise<CircleMemberRow[]> {
+    return this.#circles.listCircleMembers(circleId);
+  }
+  listCirclesOf(accountId: string): Promise<Array<{ circle: CircleRow; member: CircleMemberRow }>> {
+    return this.#circles.listCirclesOf(accountId);
+  }
+
+  // Private XML (private-xml-queries.ts) ---------------------------------------------
+
+  getPrivateXml(accountId: string, namespace: string): Promise<PrivateXmlRow | undefined> {
+    return this.#privateXml.getPrivateXml(accountId, namespace);
+  }
+  putPrivateXml(row: PrivateXmlRow): Promise<void> {
+    return this.#privateXml.putPrivateXml(row);
+  }
+  listPrivateXmlNamespaces(accountId: string): Promise<string[]> {
+    return this.#privateXml.listPrivateXmlNamespaces(accountId);
+  }
+
+  // PEP nodes (pep-queries.ts) -------------------------------------------------------
+
+  getPepNode(accountId: string, node: string): Promise<PepNodeRow | undefined> {
+    return this.#pep.getPepNode(accountId, node);
+  }
+  listPepNodes(accountId: string): Promise<PepNodeRow[]> {
+    return this.#pep.listPepNodes(accountId);
+  }
+  putPepNode(row: PepNodeRow): Promise<void> {
+    return this.#pep.putPepNode(row);
+  }
+  deletePepNode(accountId: string, node: string): Promise<boolean> {
+    return this.#pep.deletePepNode(accountId, node);
+  }
+  putPepItem(item: PepItemRow, maxItems: number): Promise<boolean> {
+    return this.#pep.putPepItem(item, maxItems);
+  }
+  listPepItems(
+    accountId: string,
+    node: string,
+    options?: { itemIds?: readonly string[]; limit?: number },
+  ): Promise<PepItemRow[]> {
+    return this.#pep.listPepItems(accountId, node, options);
+  }
+  deletePepItem(accountId: string, node: string, itemId: string): Promise<boolean> {
+    return this.#pep.deletePepItem(accountId, node, itemId);
+  }
+
+  // Message archive (archive-queries.ts) ---------------------------------------------
+
+  appendArchive(messages: readonly NewArchiveMessage[]): Promise<void> {
+    return this.#archive.appendArchive(messages);
+  }
+  queryArchive(filter: ArchiveFilter, limit: number, fromEnd: boolean): Promise<ArchivePage> {
+    return this.#archive.queryArchive(filter, limit, fromEnd);
+  }
+  countArchive(filter: ArchiveFilter): Promise<number> {
+    return this.#archive.countArchive(filter);
+  }
+  archiveHas(ownerId: string, ids: readonly string[]): Promise<string[]> {
+    return this.#archive.archiveHas(ownerId, ids);
+  }
+  purgeArchive(before: string): Promise<number> {
+    return this.#archive.purgeArchive(before);
   }
 
   // OAuth 2.0 ----------------------------------------------------------------------

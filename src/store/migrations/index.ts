@@ -7,6 +7,10 @@ import { oauthMigration } from './0004-oauth.ts';
 import { accountPictureMigration } from './0005-account-picture.ts';
 import { ticketProofKeyMigration } from './0006-ticket-proof-key.ts';
 import { relationshipNoticedMigration } from './0010-relationship-noticed.ts';
+import { circleMigration } from './0011-circle.ts';
+import { privateXmlMigration } from './0013-private-xml.ts';
+import { pepMigration } from './0014-pep.ts';
+import { messageArchiveMigration } from './0015-message-archive.ts';
 
 /**
  * All migrations, listed in code rather than found by scanning a directory, so they
@@ -22,6 +26,10 @@ export function migrationProvider(kind: Store['kind']): MigrationProvider {
     '0005-account-picture': accountPictureMigration(),
     '0006-ticket-proof-key': ticketProofKeyMigration(),
     '0010-relationship-noticed': relationshipNoticedMigration(),
+    '0011-circle': circleMigration(),
+    '0013-private-xml': privateXmlMigration(),
+    '0014-pep': pepMigration(),
+    '0015-message-archive': messageArchiveMigration(kind),
   };
   return { getMigrations: async () => migrations };
 }

@@ -6,7 +6,9 @@ import { isPapillonError } from '../../util/errors.ts';
 import { routeStanza } from '../c2s/context.ts';
 import { NS } from '../namespaces.ts';
 import { type XmlElement, xml } from '../stream/element.ts';
+import { copyReceived } from './carbons.ts';
 import { xmppResources } from './message.ts';
+import { stampStanzaId } from './stanza-id.ts';
 
 const NS_ATTENTION = 'urn:xmpp:attention:0'; // XEP-0224
 /** Endpoint ids of XMPP accounts taking part in conversations through this bridge. */
@@ -19,6 +21,12 @@ interface Entry {
   /** Text and nudges waiting for the other side to join (an MSN client answers RNG first). */
   queue: MessageContent[];
   joined: boolean;
+  /**
+   * The XMPP resource that last spoke here: replies go to it, as a contact's client
+   * answers the full JID it last heard from (RFC 6121 §5.1); the account's other
+   * resources get them as carbon copies (XEP-0280 §7).
+   */
+  resource?: string;
 }
 
 /** What an XMPP message means in conversation terms (text, typing, nudge), if anything. */
@@ -53,7 +61,12 @@ export class ConversationBridge {
    * new conversation if there is none. False when they cannot be reached (offline,
    * invisible, blocking): the caller keeps the message offline instead.
    */
-  async send(sender: AccountRow, recipient: AccountRow, content: MessageContent): Promise<boolean> {
+  async send(
+    sender: AccountRow,
+    recipient: AccountRow,
+    content: MessageContent,
+    resource?: string,
+  ): Promise<boolean> {
     const conversations = this.core.conversations;
     let entry = this.byPair.get(`${sender.id}|${recipient.id}`);
     if (entry && !conversations.get(entry.conversationId)) {
@@ -75,6 +88,7 @@ export class ConversationBridge {
         throw err;
       }
     }
+    if (resource !== undefined) entry.resource = resource;
     if (entry.joined) conversations.send(entry.conversationId, entry.participant.endpointId, content);
     else if (content.kind !== 'typing') entry.queue.push(content);
     return true;
@@ -99,6 +113,8 @@ export class ConversationBridge {
       displayName: account.displayName,
       endpointId: `${BRIDGE_ENDPOINT}${account.id}:${conversationId}`,
       capabilities: {},
+      // What it says was archived where message.ts routed it (mam.ts archiveSent).
+      archived: true,
     };
     const entry: Entry = { conversationId, account, participant, queue: [], joined };
     this.byConversation.set(`${account.id}|${conversationId}`, entry);
@@ -131,7 +147,7 @@ export class ConversationBridge {
         }
         return;
       case 'message':
-        void this.deliver(entry, event.from, event.content).catch((err: unknown) =>
+        void this.deliver(entry, event.from, event.content, event.archiveId).catch((err: unknown) =>
           this.logger.error({ err }, 'bridging a message to XMPP failed'),
         );
         return;
@@ -139,22 +155,38 @@ export class ConversationBridge {
   }
 
   /** A message from the conversation, as XMPP clients expect it (chat states XEP-0085, attention XEP-0224). */
-  private async deliver(entry: Entry, from: Participant, content: MessageContent): Promise<void> {
+  private async deliver(
+    entry: Entry,
+    from: Participant,
+    content: MessageContent,
+    archiveId?: string,
+  ): Promise<void> {
     const stanza = xml('message', { from: `${from.handle}/msn`, to: entry.account.handle, type: 'chat' });
     if (content.kind === 'text')
       stanza.append(xml('body', {}, content.text), xml('active', { xmlns: NS.chatStates }));
     else if (content.kind === 'typing') stanza.append(xml('composing', { xmlns: NS.chatStates }));
     else if (content.kind === 'nudge') stanza.append(xml('attention', { xmlns: NS_ATTENTION }));
     else return;
-    const available = (await xmppResources(this.core, entry.account.id)).some((r) => r.available);
-    if (available) {
-      await routeStanza(this.core, entry.account.id, stanza);
+    // XEP-0313: where the message is in the account's archive (core archived it).
+    stampStanzaId(stanza, archiveId, entry.account.handle);
+    const accountId = entry.account.id;
+    const resources = await xmppResources(this.core, accountId);
+    const available = resources.filter((r) => r.available).map((r) => r.resource);
+    if (entry.resource !== undefined && available.includes(entry.resource)) {
+      stanza.attrs.to = `${entry.account.handle}/${entry.resource}`;
+      await routeStanza(this.core, accountId, stanza, [entry.resource]);
+      await copyReceived(this.core, accountId, stanza, [entry.resource], resources);
+    } else if (available.length > 0) {
+      await routeStanza(this.core, accountId, stanza);
+      await copyReceived(this.core, accountId, stanza, available, resources);
     } else if (content.kind === 'text') {
       // Nobody to show it to any more: nothing is lost, it waits offline.
       await this.core.offline.save(entry.account.id, from.handle, {
         kind: 'chat',
         text: content.text,
         senderName: from.displayName,
+        // The stanza as it would have gone, stanza-id included.
+        ...(archiveId === undefined ? {} : { xml: stanza.toString() }),
       });
     }
   }

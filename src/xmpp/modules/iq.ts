@@ -4,8 +4,17 @@ import type { XmppSession } from '../c2s/session.ts';
 import { NS } from '../namespaces.ts';
 import { StanzaError } from '../stanza-error.ts';
 import { type XmlElement, xml } from '../stream/element.ts';
+import { blocklistGet, blockSet, bounceIfBlocked, unblockSet } from './blocking.ts';
+import { handleServerIqAnswer } from './caps.ts';
+import { carbonsSet } from './carbons.ts';
+import { lastActivityGet } from './last-activity.ts';
+import { archiveFeatures, mamForm, mamMetadata, mamQuery } from './mam.ts';
+import { mamPrefsGet, mamPrefsSet } from './mam-prefs.ts';
 import { xmppResources } from './message.ts';
+import { PEP_FEATURES, pepDiscoItems, pubsubGet, pubsubOwnerGet, pubsubOwnerSet, pubsubSet } from './pep.ts';
+import { privateGet, privateSet } from './private-storage.ts';
 import { rosterGet, rosterSet } from './roster.ts';
+import { timeGet } from './time.ts';
 import { vcardGet, vcardSet } from './vcard.ts';
 
 /** An IQ handler returns the reply; throwing StanzaError answers with an error. */
@@ -33,6 +42,11 @@ const SERVER_FEATURES = [
   NS.ping,
   NS.delay,
   'msgoffline', // XEP-0160
+  NS.carbons, // XEP-0280 §3
+  NS.blocking,
+  NS.private,
+  NS.last, // XEP-0012 §5: the server's uptime
+  NS.time, // XEP-0202
 ];
 
 /** Keyed by `<namespace> <element>` of the IQ's payload (one per XEP/RFC section). */
@@ -53,7 +67,7 @@ const ROUTES: Record<string, IqRoute> = {
   // XEP-0030 §3: the server's identity and features; for an account (its bare JID), its identity as a user.
   [`${NS.discoInfo} query`]: {
     forAccounts: true,
-    get: (_s, iq) => {
+    get: (s, iq) => {
       const to = iq.attrs.to ? parseJid(iq.attrs.to) : undefined;
       const query = xml('query', {
         xmlns: NS.discoInfo,
@@ -61,7 +75,17 @@ const ROUTES: Record<string, IqRoute> = {
       });
       if (to?.local) {
         query.append(xml('identity', { category: 'account', type: 'registered' }));
-        for (const f of [NS.discoInfo, NS.vcard]) query.append(xml('feature', { var: f }));
+        // XEP-0163 §6.1: the account is a PEP service.
+        query.append(xml('identity', { category: 'pubsub', type: 'pep' }));
+        for (const f of [
+          NS.discoInfo,
+          NS.discoItems,
+          NS.vcard,
+          NS.last,
+          ...archiveFeatures(s),
+          ...PEP_FEATURES,
+        ])
+          query.append(xml('feature', { var: f }));
       } else {
         query.append(xml('identity', { category: 'server', type: 'im', name: 'Papillon' }));
         for (const f of SERVER_FEATURES) query.append(xml('feature', { var: f }));
@@ -71,9 +95,37 @@ const ROUTES: Record<string, IqRoute> = {
   },
   [`${NS.discoItems} query`]: {
     forAccounts: true,
-    get: (_s, iq) => result(iq, xml('query', { xmlns: NS.discoItems })),
+    get: async (s, iq) => {
+      const to = iq.attrs.to ? parseJid(iq.attrs.to) : undefined;
+      const query = xml('query', { xmlns: NS.discoItems });
+      // XEP-0163 §6.1 / XEP-0060 §5.2: an account's items are its PEP nodes.
+      if (to?.local && !iq.getChild('query', NS.discoItems)?.attrs.node)
+        query.append(...(await pepDiscoItems(s, bareJid(to))));
+      return result(iq, query);
+    },
   },
   [`${NS.vcard} vCard`]: { get: vcardGet, set: vcardSet, forAccounts: true },
+  // XEP-0163: the account's PEP service (pep.ts answers `forbidden` to others' changes).
+  [`${NS.pubsub} pubsub`]: { get: pubsubGet, set: pubsubSet, forAccounts: true },
+  [`${NS.pubsubOwner} pubsub`]: { get: pubsubOwnerGet, set: pubsubOwnerSet, forAccounts: true },
+  // XEP-0313 §4 (queries, the query form, archive metadata) and XEP-0441 (preferences):
+  // the user's own archive; another account's is refused with `forbidden`.
+  [`${NS.mam} query`]: { get: mamForm, set: mamQuery, forAccounts: true },
+  [`${NS.mam} metadata`]: { get: mamMetadata, forAccounts: true },
+  [`${NS.mam} prefs`]: { get: mamPrefsGet, set: mamPrefsSet, forAccounts: true },
+  // XEP-0280 §4–5: carbon copies for this resource.
+  [`${NS.carbons} enable`]: { set: carbonsSet },
+  [`${NS.carbons} disable`]: { set: carbonsSet },
+  // XEP-0191 §3.2–3.5: the block list (the MSN BL).
+  [`${NS.blocking} blocklist`]: { get: blocklistGet },
+  [`${NS.blocking} block`]: { set: blockSet },
+  [`${NS.blocking} unblock`]: { set: unblockSet },
+  // XEP-0049: to another account's bare JID too, to answer `forbidden` (§2.3).
+  [`${NS.private} query`]: { get: privateGet, set: privateSet, forAccounts: true },
+  // XEP-0012: the server's uptime; an account's last activity, answered on its behalf (§3).
+  [`${NS.last} query`]: { get: lastActivityGet, forAccounts: true },
+  // XEP-0202 §3: the server's time.
+  [`${NS.time} time`]: { get: timeGet },
 };
 
 /**
@@ -93,6 +145,11 @@ export async function handleIq(s: XmppSession, iq: XmlElement): Promise<void> {
   if (to && to.domain !== s.ctx.domain) throw new StanzaError('cancel', 'remote-server-not-found');
 
   const forOtherAccount = to?.local !== undefined && to.local !== '' && bareJid(to) !== s.bare;
+  if (forOtherAccount && to) {
+    // XEP-0191 §3.3: nothing the user sends reaches a contact the user blocks.
+    const other = await s.ctx.core.accounts.find(bareJid(to));
+    if (other && (await bounceIfBlocked(s, iq, other.id))) return;
+  }
   if (to?.resource && to.local) {
     // To a full JID: that resource answers (own other resources included).
     const target = await s.ctx.core.accounts.find(bareJid(to));
@@ -107,7 +164,8 @@ export async function handleIq(s: XmppSession, iq: XmlElement): Promise<void> {
     }
     return routeStanza(s.ctx.core, target.id, iq, [to.resource]);
   }
-  if (type === 'result' || type === 'error') return; // answers to the server's own requests
+  // Answers to the server's own requests (XEP-0115 §6.2 disco#info of a client's caps).
+  if (type === 'result' || type === 'error') return handleServerIqAnswer(s, iq);
   const payload = iq.getChildren();
   if (payload.length !== 1) throw new StanzaError('modify', 'bad-request', 'an iq get/set has one payload');
   const child = payload[0] as XmlElement;

@@ -7,7 +7,10 @@ import { routeStanza } from '../c2s/context.ts';
 import type { XmppSession } from '../c2s/session.ts';
 import { StanzaError } from '../stanza-error.ts';
 import type { XmlElement } from '../stream/element.ts';
+import { bounceIfBlocked } from './blocking.ts';
+import { copyReceived, copySent, stripPrivate, wantsCarbons } from './carbons.ts';
 import { contentFromStanza } from './conversation-bridge.ts';
+import { archiveSent } from './mam.ts';
 
 /** A bound XMPP resource of an account, from the cluster-wide endpoint registry. */
 export interface XmppResource {
@@ -58,6 +61,8 @@ export async function handleMessage(s: XmppSession, el: XmlElement): Promise<voi
     return;
   }
   if (!recipient) throw new StanzaError('cancel', 'service-unavailable');
+  // XEP-0191 §3.3: to a contact the user blocks, `not-acceptable` with `<blocked/>`.
+  if (await bounceIfBlocked(s, el, recipient.id)) return;
   // Blocked (MSN block list, or allow-list privacy): the same answer as no one there (§8.5.1).
   if (recipient.id !== account.id && !(await core.relationships.canSee(account.id, recipient.id))) {
     throw new StanzaError('cancel', 'service-unavailable');
@@ -65,17 +70,29 @@ export async function handleMessage(s: XmppSession, el: XmlElement): Promise<voi
   if (type === 'groupchat')
     throw new StanzaError('cancel', 'service-unavailable', 'no group chat on this server');
 
+  // XEP-0280: the sender's other resources see what it sent; the recipient's, what it got.
+  const carbons = wantsCarbons(el);
+  stripPrivate(el);
+  if (carbons && recipient.id !== account.id) await copySent(s, el);
+  // XEP-0313: archived once for both parties; the recipient's copies say where (stanza-id).
+  archiveSent(s, account, recipient, el, type);
   // One read of the recipient's endpoints serves both the XMPP routing and the MSN bridge.
   const endpoints = await core.presence.endpoints(recipient.id);
   const resources = xmppResourcesOf(endpoints);
   if (to.resource && resources.some((r) => r.resource === to.resource)) {
-    return routeStanza(core, recipient.id, el, [to.resource]);
+    await routeStanza(core, recipient.id, el, [to.resource]);
+    if (carbons) await copyReceived(core, recipient.id, el, [to.resource], resources);
+    return;
   }
   if (to.resource && to.resource !== 'msn' && type === 'headline') return;
   const targets = resources.filter((r) => r.available && r.priority >= 0).map((r) => r.resource);
   // The recipient's MSN client(s) get it through a switchboard conversation.
   const reachedMsn = await sendToMsn(s, account, recipient, endpoints, el, type);
-  if (targets.length > 0) return routeStanza(core, recipient.id, el, targets);
+  if (targets.length > 0) {
+    await routeStanza(core, recipient.id, el, targets);
+    if (carbons) await copyReceived(core, recipient.id, el, targets, resources);
+    return;
+  }
   if (!reachedMsn) await keepOffline(s, account, recipient, el, type);
 }
 
@@ -93,7 +110,7 @@ async function sendToMsn(
   if (!content || recipient.id === sender.id) return false;
   if (!endpoints.some((e) => e.endpointId.startsWith('msnp:') && e.presence.status !== 'offline'))
     return false;
-  return s.ctx.bridge.send(sender, recipient, content);
+  return s.ctx.bridge.send(sender, recipient, content, s.resource);
 }
 
 async function keepOffline(

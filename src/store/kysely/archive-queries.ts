@@ -1,0 +1,118 @@
+import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
+import type { Database, MessageArchiveTable } from '../schema.ts';
+import type { ArchiveFilter, ArchivePage, ArchiveRow, NewArchiveMessage } from '../types.ts';
+
+type Side = 'sent' | 'received';
+type Query = SelectQueryBuilder<Database, 'message_archive', object>;
+
+/**
+ * The message-archive part of the Kysely store (migration 0015), kept apart from
+ * kysely-store.ts, which delegates to it. An account's archive is two index ranges, what
+ * it sent and what it received; a page reads at most `limit + 1` rows from each (in id
+ * order) and merges them, so a page costs the same however long the archive is.
+ */
+export class ArchiveQueries {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly onForeignKey: <T>(message: string, write: () => Promise<T>) => Promise<T>,
+  ) {}
+
+  async appendArchive(messages: readonly NewArchiveMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.onForeignKey('no such account', () =>
+      this.db
+        .insertInto('message_archive')
+        .values(
+          messages.map((m) => ({
+            id: m.id,
+            sender_id: m.senderId,
+            recipient_id: m.recipientId,
+            sender: m.sender,
+            recipient: m.recipient,
+            at: m.at,
+            body: m.body,
+          })),
+        )
+        .execute(),
+    );
+  }
+
+  async queryArchive(filter: ArchiveFilter, limit: number, fromEnd: boolean): Promise<ArchivePage> {
+    const direction = fromEnd ? 'desc' : 'asc';
+    const [sent, received] = await Promise.all(
+      (['sent', 'received'] as const).map((side) =>
+        this.side(filter, side)
+          .selectAll()
+          .orderBy('id', direction)
+          .limit(limit + 1)
+          .execute(),
+      ),
+    );
+    const rows = [...(sent ?? []), ...(received ?? [])]
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) * (fromEnd ? -1 : 1))
+      .map((row) => ownView(row, filter.ownerId));
+    const page = rows.slice(0, limit);
+    return { rows: fromEnd ? page.reverse() : page, more: rows.length > limit };
+  }
+
+  async countArchive(filter: ArchiveFilter): Promise<number> {
+    const counts = await Promise.all(
+      (['sent', 'received'] as const).map((side) =>
+        this.side(filter, side)
+          .select((eb) => eb.fn.countAll().as('count'))
+          .executeTakeFirstOrThrow(),
+      ),
+    );
+    return counts.reduce((sum, row) => sum + Number(row.count), 0);
+  }
+
+  async archiveHas(ownerId: string, ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('message_archive')
+      .select('id')
+      .where('id', 'in', [...new Set(ids)])
+      .where((eb) => eb.or([eb('sender_id', '=', ownerId), eb('recipient_id', '=', ownerId)]))
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  async purgeArchive(before: string): Promise<number> {
+    const result = await this.db.deleteFrom('message_archive').where('id', '<', before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /** The filter over one side of the owner's archive (a message to oneself is on the sent side only). */
+  private side(filter: ArchiveFilter, side: Side): Query {
+    let query: Query = this.db.selectFrom('message_archive');
+    if (side === 'sent') {
+      query = query.where('sender_id', '=', filter.ownerId);
+      if (filter.peer !== undefined) query = query.where('recipient', '=', filter.peer);
+    } else {
+      query = query
+        .where('recipient_id', '=', filter.ownerId)
+        .where((eb) => eb.or([eb('sender_id', 'is', null), eb('sender_id', '<>', filter.ownerId)]));
+      if (filter.peer !== undefined) query = query.where('sender', '=', filter.peer);
+    }
+    if (filter.after !== undefined) query = query.where('id', '>', filter.after);
+    if (filter.before !== undefined) query = query.where('id', '<', filter.before);
+    if (filter.ids !== undefined) {
+      // No ids: nothing (an empty IN list is not SQL).
+      query = filter.ids.length === 0 ? query.where('id', '<', '') : query.where('id', 'in', [...filter.ids]);
+    }
+    return query;
+  }
+}
+
+/** A message as the owner's archive shows it. */
+function ownView(row: Selectable<MessageArchiveTable>, ownerId: string): ArchiveRow {
+  const outgoing = row.sender_id === ownerId;
+  return {
+    id: row.id,
+    ownerId,
+    peer: outgoing ? row.recipient : row.sender,
+    outgoing,
+    at: Number(row.at),
+    body: row.body,
+  };
+}
