@@ -163,6 +163,11 @@ describe('MSNP18 circles', () => {
     assert.match(payload, /From: 1:bob@localhost/);
     assert.match(payload, /Message-Type: Text/);
     assert.ok(payload.endsWith(body));
+
+    // Bob signs out: Ann's roster of the circle's conversation loses him.
+    await bob.close();
+    const left = await expectWhere(ann, 'NFY', (c) => c.args[0] === 'DEL');
+    assert.match(left.payload?.toString() ?? '', /Uri: \/circle\/roster\(IM\)\/user\(1:bob@localhost\)/);
   });
 
   it('refuses a non-member: no circle sign-in, no messages', async () => {

@@ -152,6 +152,18 @@ export const PUT: NsHandler = {
   },
 };
 
+/**
+ * The session ended: it leaves every circle conversation it joined, so the other
+ * members' rosters lose it (`NFY DEL`) as when a WLM 2009 user signs out.
+ */
+export async function leaveCircles(s: NsSession): Promise<void> {
+  const account = s.account;
+  const st = states.get(s);
+  if (!account || !st) return;
+  for (const id of st.joined) await s.ctx.core.circles.roster(id, account, s.endpointId, false);
+  st.joined.clear();
+}
+
 /** `SDG trid len`: a message to everyone in the circle. */
 export const SDG: NsHandler = {
   state: 'online',

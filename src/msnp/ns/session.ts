@@ -9,6 +9,7 @@ import type { Dialect } from '../dialects/dialect.ts';
 import { ANY_NS_PAYLOAD } from '../dialects/table.ts';
 import { MsnpError } from '../errors.ts';
 import type { MsnpTransport } from '../transport.ts';
+import { leaveCircles } from './circle.ts';
 import type { MsnpContext } from './context.ts';
 import { tridOf } from './handler.ts';
 import { NS_HANDLERS } from './handlers.ts';
@@ -186,6 +187,7 @@ export class NsSession extends MsnpConnection {
       await this.subscription?.unsubscribe();
       if (this.account) {
         await this.ctx.core.presence.disconnect(this.account.id, this.endpointId);
+        await leaveCircles(this);
         await this.announceEndpoints();
         this.log.info(`${this.account.handle} signed out`);
       }
