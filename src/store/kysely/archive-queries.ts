@@ -2,6 +2,9 @@ import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
 import type { Database, MessageArchiveTable } from '../schema.ts';
 import type { ArchiveFilter, ArchivePage, ArchiveRow, NewArchiveMessage } from '../types.ts';
 
+/** Rows per INSERT statement of the archive (7 bound values each). */
+const ARCHIVE_ROWS_PER_INSERT = 1000;
+
 type Side = 'sent' | 'received';
 type Query = SelectQueryBuilder<Database, 'message_archive', object>;
 
@@ -19,21 +22,27 @@ export class ArchiveQueries {
 
   async appendArchive(messages: readonly NewArchiveMessage[]): Promise<void> {
     if (messages.length === 0) return;
+    // In slices: one INSERT binds 7 values a row, and SQLite (32,766) and PostgreSQL
+    // (65,535) cap the values of a statement; a busy second can batch thousands of rows.
     await this.onForeignKey('no such account', () =>
-      this.db
-        .insertInto('message_archive')
-        .values(
-          messages.map((m) => ({
-            id: m.id,
-            sender_id: m.senderId,
-            recipient_id: m.recipientId,
-            sender: m.sender,
-            recipient: m.recipient,
-            at: m.at,
-            body: m.body,
-          })),
-        )
-        .execute(),
+      this.db.transaction().execute(async (trx) => {
+        for (let i = 0; i < messages.length; i += ARCHIVE_ROWS_PER_INSERT) {
+          await trx
+            .insertInto('message_archive')
+            .values(
+              messages.slice(i, i + ARCHIVE_ROWS_PER_INSERT).map((m) => ({
+                id: m.id,
+                sender_id: m.senderId,
+                recipient_id: m.recipientId,
+                sender: m.sender,
+                recipient: m.recipient,
+                at: m.at,
+                body: m.body,
+              })),
+            )
+            .execute();
+        }
+      }),
     );
   }
 
