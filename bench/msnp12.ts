@@ -29,7 +29,7 @@ export function contactsOf(o: MsnpOptions): number {
 }
 
 /** The login target of `server` (its MSNP and HTTPS ports, the bench CA), printed with its pid. */
-export function loginTarget(h: Harness<MsnpOptions, MsnpConn>, server: ServerProcess): LoginTarget {
+function loginTarget(h: Harness<MsnpOptions, MsnpConn>, server: ServerProcess): LoginTarget {
   const target: LoginTarget = {
     host: '127.0.0.1',
     msnpPort: server.port('msnp'),
@@ -44,18 +44,34 @@ export function loginTarget(h: Harness<MsnpOptions, MsnpConn>, server: ServerPro
   return target;
 }
 
-/** What the MSNP12 logins and the idle memory measured. */
-export interface Msnp12Phase {
-  logins: Logins<NsSession>;
+/** What a phase's logins and the idle memory measured. */
+export interface LoginPhase<S extends NsSession> {
+  logins: Logins<S>;
   /** Server bytes per idle session: RSS, and the live JS heap with --heap. */
   memory: { rss: number; heap: number | undefined };
 }
 
+/** What the MSNP12 logins and the idle memory measured. */
+export type Msnp12Phase = LoginPhase<NsSession>;
+
+/** How one version signs a session in, and how its login figures are printed. */
+export interface LoginSpec<S extends NsSession> {
+  signIn(target: LoginTarget, index: number, handle: string, local: string | undefined): Promise<S>;
+  /** The title of the measured logins. */
+  what: string;
+  /** More figures, printed after the latency. */
+  details?(logins: Logins<S>): void;
+}
+
 /**
- * Steps 1–4 for MSNP12: the accounts (`seed`), the server, the warm-up, the measured
- * logins and the memory per idle session.
+ * Steps 1–4 of every MSNP benchmark: the accounts (`seed`), the server, the warm-up,
+ * the measured logins and the memory per idle session.
  */
-export async function msnp12Phase(h: Harness<MsnpOptions, MsnpConn>, seed: boolean): Promise<Msnp12Phase> {
+export async function loginPhase<S extends NsSession>(
+  h: Harness<MsnpOptions, MsnpConn>,
+  seed: boolean,
+  spec: LoginSpec<S>,
+): Promise<LoginPhase<S>> {
   const o = h.o;
   const warmups = Math.min(o.concurrency, o.sessions);
 
@@ -67,22 +83,19 @@ export async function msnp12Phase(h: Harness<MsnpOptions, MsnpConn>, seed: boole
   // Warm-up: sign in and out once per slot, so argon2's memory and the JIT are warm
   // before the memory baseline is read. 3. Logins.
   const signInSessions = (first: number, count: number) =>
-    signInMany<NsSession>(first, count, concurrency, useAliases, async (index, handle, local) => ({
-      index,
-      handle,
-      local,
-      ns: await signIn(target, handle, BENCH_PASSWORD, local),
-      sbHandle: handle,
-    }));
+    signInMany<S>(first, count, concurrency, useAliases, (index, handle, local) =>
+      spec.signIn(target, index, handle, local),
+    );
   const { logins, usage: loginUsage } = await h.warmUpAndLogIn(
     server,
     warmups,
     signInSessions,
     (s) => s.ns.close(o.timeoutMs, true),
     (s) => s.ns,
-    `logins (MSNP12: DS + XFR NS + NS, RST.srf over HTTPS, SYN, CHG, CHL/QRY)`,
+    spec.what,
   );
   out(`  login latency p50 ${ms(logins.p50)}, p99 ${ms(logins.p99)}`);
+  spec.details?.(logins);
   out(
     `  server CPU ${cpuShare(loginUsage.serverCpuMs, logins.seconds * 1000)} (argon2 runs on libuv's thread pool); ` +
       `bench CPU ${cpuShare(loginUsage.benchCpuMs, logins.seconds * 1000)}`,
@@ -101,4 +114,18 @@ export async function msnp12Phase(h: Harness<MsnpOptions, MsnpConn>, seed: boole
     `${TARGET_IDLE_BYTES / 1024} KB`,
   );
   return { logins, memory };
+}
+
+/** Steps 1–4 for MSNP12 (MSN Messenger 7.5). */
+export function msnp12Phase(h: Harness<MsnpOptions, MsnpConn>, seed: boolean): Promise<Msnp12Phase> {
+  return loginPhase<NsSession>(h, seed, {
+    signIn: async (target, index, handle, local) => ({
+      index,
+      handle,
+      local,
+      ns: await signIn(target, handle, BENCH_PASSWORD, local),
+      sbHandle: handle,
+    }),
+    what: `logins (MSNP12: DS + XFR NS + NS, RST.srf over HTTPS, SYN, CHG, CHL/QRY)`,
+  });
 }

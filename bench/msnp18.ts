@@ -5,19 +5,12 @@
  * each step, server memory per idle session and the switchboard figures, next to
  * MSNP12 sign-ins of the same accounts on a fresh server in the same run.
  */
-import { cpuShare, ms, out } from './common.ts';
-import { type Harness, type Logins, signInMany } from './harness.ts';
+import { ms, out } from './common.ts';
+import type { Harness, Logins } from './harness.ts';
 import type { MsnpConn } from './msnp-conn.ts';
 import { BENCH_PASSWORD } from './msnp-server.ts';
 import { type NsSession, switchboardPhases } from './msnp-switchboard.ts';
-import {
-  contactsOf,
-  loginTarget,
-  type Msnp12Phase,
-  type MsnpOptions,
-  msnp12Phase,
-  TARGET_IDLE_BYTES,
-} from './msnp12.ts';
+import { contactsOf, loginPhase, type Msnp12Phase, type MsnpOptions, msnp12Phase } from './msnp12.ts';
 import { STEPS, signIn18 } from './msnp18-login.ts';
 
 /** The project's goals for MSNP18 against MSNP12 on the same machine. */
@@ -44,15 +37,9 @@ export async function bench18(h: Harness<MsnpOptions, MsnpConn>, pairsWanted: nu
     out('part 2: MSNP18 (Windows Live Messenger 2009), on a fresh server over the same data');
   }
 
-  // 1. Setup (unless part 1 did it), 2. the server.
-  const warmups = Math.min(o.concurrency, o.sessions);
-  const server = await h.startServer(o.sessions + warmups, contactsOf(o), baseline === undefined);
-  const target = loginTarget(h, server);
-  const { useAliases, concurrency } = await h.loginSource(target.msnpPort, ':', true);
-
-  // Warm-up, then 3. the measured sign-ins.
-  const signInSessions = (first: number, count: number) =>
-    signInMany<Session18>(first, count, concurrency, useAliases, async (index, handle, local) => {
+  // 1. Setup (unless part 1 did it), 2. the server, 3. the measured sign-ins, 4. idle memory.
+  const { logins, memory } = await loginPhase<Session18>(h, baseline === undefined, {
+    signIn: async (target, index, handle, local) => {
       const login = await signIn18(target, handle, BENCH_PASSWORD, local);
       return {
         index,
@@ -64,34 +51,12 @@ export async function bench18(h: Harness<MsnpOptions, MsnpConn>, pairsWanted: nu
         contacts: login.contacts,
         burst: login.burst,
       };
-    });
-  const { logins, usage } = await h.warmUpAndLogIn(
-    server,
-    warmups,
-    signInSessions,
-    (s) => s.ns.close(o.timeoutMs, true),
-    (s) => s.ns,
-    'logins (MSNP18: DS + XFR NS + NS, RST2.srf over HTTPS, USR SSO, FindMembership, ' +
+    },
+    what:
+      'logins (MSNP18: DS + XFR NS + NS, RST2.srf over HTTPS, USR SSO, FindMembership, ' +
       'ABFindContactsPaged, ADL, CHG + NLN burst, CHL/QRY)',
-  );
-  out(`  login latency p50 ${ms(logins.p50)}, p99 ${ms(logins.p99)}`);
-  printSteps(logins);
-  out(
-    `  server CPU ${cpuShare(usage.serverCpuMs, logins.seconds * 1000)} (argon2 runs on libuv's thread pool); ` +
-      `bench CPU ${cpuShare(usage.benchCpuMs, logins.seconds * 1000)}`,
-  );
-  // Other work on the machine shows here as waiting: figures from a busy machine do not compare.
-  out(`  server ${usage.sched}`);
-  logins.failures.print();
-  if (!server.running) throw new Error('the server exited during the logins');
-
-  // 4. Idle memory.
-  const memory = await h.idleMemory(
-    server,
-    logins.sessions.length,
-    'NS session',
-    `${TARGET_IDLE_BYTES / 1024} KB`,
-  );
+    details: printSteps,
+  });
 
   // 5. Switchboards (USR and ANS name the endpoint, `handle;{guid}`) and the message phases.
   await switchboardPhases(h, logins.sessions, pairsWanted);

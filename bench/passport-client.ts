@@ -14,11 +14,11 @@ import { type HttpsTarget, postSoap } from './https-post.ts';
 const ISSUE = 'http://schemas.xmlsoap.org/ws/2004/04/security/trust/Issue';
 
 /** One RequestSecurityToken: the AppliesTo address and, but for RST0, its policy. */
-type TokenRequest = readonly [address: string, policy: string | undefined];
+export type TokenRequest = readonly [address: string, policy: string | undefined];
 
-/** The RequestMultipleSecurityTokens envelope every RST client sends, `RST<n>` in order. */
-function rstEnvelope(handle: string, password: string, tokens: readonly TokenRequest[]): string {
-  const requests = tokens
+/** RequestSecurityToken elements `RST<n>`, in order. */
+export function tokenRequests(tokens: readonly TokenRequest[]): string {
+  return tokens
     .map(
       ([address, policy], i) =>
         `<wst:RequestSecurityToken Id="RST${i}"><wst:RequestType>${ISSUE}</wst:RequestType>` +
@@ -29,6 +29,13 @@ function rstEnvelope(handle: string, password: string, tokens: readonly TokenReq
         '</wst:RequestSecurityToken>',
     )
     .join('');
+}
+
+/**
+ * The RequestMultipleSecurityTokens envelope every RST client sends around its
+ * RequestSecurityToken elements (`requests`), with the UsernameToken.
+ */
+export function rstEnvelope(handle: string, password: string, requests: string): string {
   return (
     '<?xml version="1.0" encoding="UTF-8"?>' +
     '<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/" xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext" xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" xmlns:wsp="http://schemas.xmlsoap.org/ws/2002/12/policy" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd" xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/03/addressing" xmlns:wssc="http://schemas.xmlsoap.org/ws/2004/04/sc" xmlns:wst="http://schemas.xmlsoap.org/ws/2004/04/trust">' +
@@ -40,6 +47,18 @@ function rstEnvelope(handle: string, password: string, tokens: readonly TokenReq
     '</wsse:UsernameToken></wsse:Security></Header>' +
     '<Body><ps:RequestMultipleSecurityTokens xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="RSTS">' +
     `${requests}</ps:RequestMultipleSecurityTokens></Body></Envelope>`
+  );
+}
+
+/** MSN Messenger 7.5's RST.srf request body (§5.4): Passport.NET/tb and messenger.msn.com under `policy`. */
+export function rst12Body(handle: string, password: string, policy: string): string {
+  return rstEnvelope(
+    handle,
+    password,
+    tokenRequests([
+      ['http://Passport.NET/tb', undefined],
+      ['messenger.msn.com', `?${policy.replace(/,/g, '&')}`],
+    ]),
   );
 }
 
@@ -70,10 +89,7 @@ export async function rstTicket(
   password: string,
   policy: string,
 ): Promise<string> {
-  const body = rstEnvelope(handle, password, [
-    ['http://Passport.NET/tb', undefined],
-    ['messenger.msn.com', `?${policy.replace(/,/g, '&')}`],
-  ]);
+  const body = rst12Body(handle, password, policy);
   const res = await postSoap(target, { path: '/RST.srf', hostName: 'login.live.com', body, localAddress });
   const ticket = compactTokens(res.text).get(1)?.ticket;
   if (!ticket) throw rstFailure('RST.srf', res.status, res.text);
@@ -84,7 +100,7 @@ export async function rstTicket(
  * The tokens an MSNP18 client asks for after Passport.NET/tb, with their policies
  * (MSNP wiki "MSNP15:SSO"; Pidgin msn/nexus.c ticket_domains).
  */
-const SSO_TOKENS: readonly TokenRequest[] = [
+export const SSO_TOKENS: readonly TokenRequest[] = [
   ['http://Passport.NET/tb', undefined],
   ['messengerclear.live.com', 'MBI_KEY_OLD'],
   ['messenger.msn.com', '?id=507'],
@@ -112,7 +128,7 @@ export async function ssoTokens(
   handle: string,
   password: string,
 ): Promise<SsoTokens> {
-  const body = rstEnvelope(handle, password, SSO_TOKENS);
+  const body = rstEnvelope(handle, password, tokenRequests(SSO_TOKENS));
   const res = await postSoap(target, { path: '/RST2.srf', hostName: 'login.live.com', body, localAddress });
   const tokens = compactTokens(res.text);
   const login = tokens.get(LOGIN_TOKEN);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { challengeResponse } from '../../src/msnp/challenge.ts';
 import type { Xml } from '../support/abch-client.ts';
-import { httpsRequest, type TestServer } from '../support/papillon-server.ts';
+import { STORAGE_NS as STORAGE, soapPost, storageRequest } from '../support/msnp-web.ts';
+import type { TestServer } from '../support/papillon-server.ts';
 import { token, type WlmSession, xmlParser } from './wlm-client.ts';
 
 /**
@@ -13,16 +14,6 @@ import { token, type WlmSession, xmlParser } from './wlm-client.ts';
 /** The product id WLM 8.5 / Pidgin answer the OIM lock-key challenge with (msn/msnutils.h). */
 export const OIM_PRODUCT_ID = 'PROD0119GSJUC$18';
 
-function post(server: TestServer, path: string, host: string, action: string, body: string) {
-  return httpsRequest(server, {
-    path,
-    method: 'POST',
-    servername: host,
-    headers: { Host: host, SOAPAction: `"${action}"`, 'Content-Type': 'text/xml; charset=utf-8' },
-    body,
-  });
-}
-
 function store2(s: WlmSession, server: TestServer, to: string, text: string, lockKey: string, seq: number) {
   const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
   const b64 = (v: string) => Buffer.from(v, 'utf8').toString('base64');
@@ -31,7 +22,7 @@ function store2(s: WlmSession, server: TestServer, to: string, text: string, loc
   // COMPAT: Pidgin (msn/oim.c) sends with the messengersecure.live.com token.
   const passport = token(s, 'messengersecure.live.com');
   const body = `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><From memberName="${s.user.handle}" friendlyName="=?utf-8?B?${b64(s.user.name)}?=" xml:lang="en-US" proxy="MSNMSGR" xmlns="http://messenger.msn.com/ws/2004/09/oim/" msnpVer="MSNP15" buildVer="8.5.1288"/><To memberName="${to}" xmlns="http://messenger.msn.com/ws/2004/09/oim/"/><Ticket passport="${esc(passport)}" appid="${OIM_PRODUCT_ID}" lockkey="${lockKey}" xmlns="http://messenger.msn.com/ws/2004/09/oim/"/><Sequence xmlns="http://schemas.xmlsoap.org/ws/2003/03/rm"><Identifier xmlns="http://schemas.xmlsoap.org/ws/2002/07/utility">http://messenger.msn.com</Identifier><MessageNumber>${seq}</MessageNumber></Sequence></soap:Header><soap:Body><MessageType xmlns="http://messenger.msn.com/ws/2004/09/oim/">text</MessageType><Content xmlns="http://messenger.msn.com/ws/2004/09/oim/">${esc(content)}</Content></soap:Body></soap:Envelope>`;
-  return post(
+  return soapPost(
     server,
     '/OimWS/oim.asmx',
     'ows.messenger.msn.com',
@@ -58,7 +49,7 @@ function rsi(s: WlmSession, server: TestServer, operation: string) {
   const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const name = /^<(\w+)/.exec(operation)?.[1] ?? '';
   const body = `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><PassportCookie xmlns="http://www.hotmail.msn.com/ws/2004/09/oim/rsi"><t>${esc(t)}</t><p>${esc(p)}</p></PassportCookie></soap:Header><soap:Body>${operation}</soap:Body></soap:Envelope>`;
-  return post(
+  return soapPost(
     server,
     '/rsi/rsi.asmx',
     'rsi.hotmail.com',
@@ -109,22 +100,14 @@ export async function deleteOim(s: WlmSession, server: TestServer, id: string): 
   return mailEntries(/<MD>.*<\/MD>/s.exec(meta.body)?.[0] ?? '').map((m) => m.I ?? '');
 }
 
-const STORAGE = 'http://www.msn.com/webservices/storage/2008';
-
 function storage(s: WlmSession, server: TestServer, operation: string, inner: string) {
   const ticket = token(s, 'storage.live.com').replace(/&/g, '&amp;');
-  const body = `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Header><StorageApplicationHeader xmlns="${STORAGE}"><ApplicationID>Messenger Client 9.0</ApplicationID><Scenario>Initial</Scenario></StorageApplicationHeader><StorageUserHeader xmlns="${STORAGE}"><Puid>0</Puid><TicketToken>${ticket}</TicketToken></StorageUserHeader></soap:Header><soap:Body><${operation} xmlns="${STORAGE}">${inner}</${operation}></soap:Body></soap:Envelope>`;
-  return httpsRequest(server, {
-    path: '/storageservice/SchematizedStore.asmx',
-    method: 'POST',
-    servername: 'storage.msn.com',
-    headers: {
-      Host: 'storage.msn.com',
-      SOAPAction: `${STORAGE}/${operation}`,
-      'Content-Type': 'text/xml; charset=utf-8',
-    },
-    body,
-  });
+  return storageRequest(
+    server,
+    operation,
+    ticket,
+    `<${operation} xmlns="${STORAGE}">${inner}</${operation}>`,
+  );
 }
 
 /**

@@ -2,11 +2,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { abSoap, FIND_PAGED } from '../support/abch-client.ts';
 import type { MsnpTestClient } from '../support/msnp-client.ts';
-import { msnpSignIn } from '../support/msnp-login.ts';
-import { expectWhere, goOnline } from '../support/msnp13.ts';
+import { expectWhere, goOnline, signInEmptyList } from '../support/msnp13.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
 
 const PASSWORD = 'pw-pw-pw-pw';
+
+/** The `<CircleTicket>` of an ABFindContactsPaged answer, XML-unescaped, as `USR SHA A` sends it. */
+function circleTicketOf(raw: string): string {
+  return (/<CircleTicket>([^<]*)<\/CircleTicket>/.exec(raw)?.[1] ?? '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&');
+}
 
 /**
  * Circles (MSNP18) end to end: CreateCircle, an invitation (CreateContact on the
@@ -23,6 +31,7 @@ describe('MSNP18 circles', () => {
     const core = server.server.core;
     for (const name of ['ann', 'bob', 'eve']) {
       const row = await core.accounts.create({
+        privacy: 'allow-all',
         handle: `${name}@localhost`,
         password: PASSWORD,
         displayName: name,
@@ -46,24 +55,16 @@ describe('MSNP18 circles', () => {
 
   /** Signs in on MSNP18, goes online, authenticates to circles and signs in to `circleId`. */
   async function join(name: string, circleId: string, guid: string): Promise<MsnpTestClient> {
-    const ns = await msnpSignIn(server, {
+    const ns = await signInEmptyList(server, {
       version: 18,
       handle: `${name}@localhost`,
       password: PASSWORD,
       machineGuid: guid,
     });
     open.push(ns);
-    ns.sendPayload('ADL', [ns.trid()], '<ml l="1"></ml>');
-    await ns.expect('ADL');
     await goOnline(ns, 18);
     const res = await book(name);
-    const circleTicket = /<CircleTicket>([^<]*)<\/CircleTicket>/.exec(res.raw)?.[1] ?? '';
-    const unescaped = circleTicket
-      .replace(/&lt;/g, '<')
-      .replace(/&gt;/g, '>')
-      .replace(/&quot;/g, '"')
-      .replace(/&amp;/g, '&');
-    ns.send(`USR ${ns.trid()} SHA A ${Buffer.from(unescaped).toString('base64')}`);
+    ns.send(`USR ${ns.trid()} SHA A ${Buffer.from(circleTicketOf(res.raw)).toString('base64')}`);
     const usr = await ns.expect('USR');
     assert.deepEqual(usr.args.slice(1), ['OK', `${name}@localhost`, '0', '0']);
     const [local] = circleId.split('@');
@@ -171,23 +172,16 @@ describe('MSNP18 circles', () => {
   });
 
   it('refuses a non-member: no circle sign-in, no messages', async () => {
-    const eve = await msnpSignIn(server, {
+    const eve = await signInEmptyList(server, {
       version: 18,
       handle: 'eve@localhost',
       password: PASSWORD,
       machineGuid: '{eeeeeeee-0000-0000-0000-000000000001}',
     });
     open.push(eve);
-    eve.sendPayload('ADL', [eve.trid()], '<ml l="1"></ml>');
-    await eve.expect('ADL');
     const res = await book('eve');
     assert.doesNotMatch(res.raw, new RegExp(circleId.split('@')[0] ?? 'x'));
-    const circleTicket = (/<CircleTicket>([^<]*)<\/CircleTicket>/.exec(res.raw)?.[1] ?? '')
-      .replace(/&lt;/g, '<')
-      .replace(/&gt;/g, '>')
-      .replace(/&quot;/g, '"')
-      .replace(/&amp;/g, '&');
-    eve.send(`USR ${eve.trid()} SHA A ${Buffer.from(circleTicket).toString('base64')}`);
+    eve.send(`USR ${eve.trid()} SHA A ${Buffer.from(circleTicketOf(res.raw)).toString('base64')}`);
     assert.equal((await eve.expect('USR')).args[1], 'OK');
     const [local] = circleId.split('@');
     eve.sendPayload('ADL', [eve.trid()], `<ml><d n="live.com"><c n="${local}" l="1" t="9"/></d></ml>`);

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { cidOf } from '../../src/msnp/cid.ts';
 import type { MsnpTestClient } from '../support/msnp-client.ts';
-import { msnpSignIn } from '../support/msnp-login.ts';
-import { expectWhere, goOnline, ml } from '../support/msnp13.ts';
+import { expectWhere, goOnline, ml, signInEmptyList } from '../support/msnp13.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
 
 const PASSWORD = 'pw-pw-pw-pw';
@@ -12,14 +11,12 @@ const LAPTOP = '{bbbbbbbb-0000-0000-0000-000000000002}';
 const VIC_GUID = '{cccccccc-0000-0000-0000-000000000001}';
 
 async function signIn(server: TestServer, handle: string, version: number, machineGuid?: string) {
-  const client = await msnpSignIn(server, {
+  const client = await signInEmptyList(server, {
     version,
     handle,
     password: PASSWORD,
     ...(machineGuid ? { machineGuid } : {}),
   });
-  client.sendPayload('ADL', [client.trid()], '<ml l="1"></ml>');
-  await client.expect('ADL');
   await goOnline(client, version);
   return client;
 }
@@ -36,6 +33,7 @@ describe('MPOP: one account at several places, and UUN between accounts', () => 
     const core = server.server.core;
     for (const name of ['kim', 'vic', 'wes', 'zed']) {
       const account = await core.accounts.create({
+        privacy: 'allow-all',
         handle: `${name}@localhost`,
         password: PASSWORD,
         displayName: name.toUpperCase(),

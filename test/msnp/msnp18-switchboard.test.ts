@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { MsnpCommand } from '../../src/msnp/codec/index.ts';
 import { MsnpTestClient } from '../support/msnp-client.ts';
 import { msnpSetStatus, msnpSignIn } from '../support/msnp-login.ts';
-import { expectWhere, goOnline } from '../support/msnp13.ts';
+import { expectWhere, goOnline, signInEmptyList } from '../support/msnp13.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
 import { connectXmpp, type TestXmppClient, xml } from '../support/xmpp-client.ts';
 import { sync, textMessage } from '../transcripts/msnp-session.ts';
@@ -52,24 +52,21 @@ describe('MSNP18 switchboards, MPOP and other protocols', () => {
   let desktop: MsnpTestClient;
   let laptop: MsnpTestClient;
   let xan: TestXmppClient;
+  /** An MSNP18 endpoint with its machine GUID and the empty initial ADL, before its first CHG. */
+  const signIn18 = (handle: string, machineGuid: string) =>
+    signInEmptyList(server, { version: 18, handle, password: PASSWORD, machineGuid });
   before(async () => {
     server = await startTestServer();
     const core = server.server.core;
     for (const name of ['sam', 'tom', 'una', 'xan']) {
       await core.accounts.create({
+        privacy: 'allow-all',
         handle: `${name}@localhost`,
         password: PASSWORD,
         displayName: name.toUpperCase(),
       });
     }
-    sam = await msnpSignIn(server, {
-      version: 18,
-      handle: 'sam@localhost',
-      password: PASSWORD,
-      machineGuid: SAM_GUID,
-    });
-    sam.sendPayload('ADL', [sam.trid()], '<ml l="1"></ml>');
-    await sam.expect('ADL');
+    sam = await signIn18('sam@localhost', SAM_GUID);
     await goOnline(sam, 18);
     tom = await msnpSignIn(server, { version: 12, handle: 'tom@localhost', password: PASSWORD });
     await sync(12, tom);
@@ -123,23 +120,9 @@ describe('MSNP18 switchboards, MPOP and other protocols', () => {
   });
 
   it('two MSNP18 endpoints of one account stay signed in and know each other', async () => {
-    desktop = await msnpSignIn(server, {
-      version: 18,
-      handle: 'una@localhost',
-      password: PASSWORD,
-      machineGuid: UNA_DESKTOP,
-    });
-    desktop.sendPayload('ADL', [desktop.trid()], '<ml l="1"></ml>');
-    await desktop.expect('ADL');
+    desktop = await signIn18('una@localhost', UNA_DESKTOP);
     await goOnline(desktop, 18);
-    laptop = await msnpSignIn(server, {
-      version: 18,
-      handle: 'una@localhost',
-      password: PASSWORD,
-      machineGuid: UNA_LAPTOP,
-    });
-    laptop.sendPayload('ADL', [laptop.trid()], '<ml l="1"></ml>');
-    await laptop.expect('ADL');
+    laptop = await signIn18('una@localhost', UNA_LAPTOP);
     const burst = await goOnline(laptop, 18);
     const own = burst.find((c) => c.name === 'UBX' && c.args[0] === '1:una@localhost');
     const ownXml = own?.payload?.toString() ?? '';

@@ -5,6 +5,7 @@ import { challengeResponse } from '../../src/msnp/challenge.ts';
 import type { MsnpCommand } from '../../src/msnp/codec/index.ts';
 import { MsnpTestClient } from '../support/msnp-client.ts';
 import { msnpSetStatus, msnpSignIn } from '../support/msnp-login.ts';
+import { soapPost } from '../support/msnp-web.ts';
 import { httpsRequest, startTestServer, type TestServer } from '../support/papillon-server.ts';
 import { connectXmpp, xml } from '../support/xmpp-client.ts';
 
@@ -53,7 +54,14 @@ describe('OIM: offline messages through the MSN web services', () => {
     for (const name of names) {
       const displayName = displayNames[name] ?? name;
       ids.push(
-        (await core.accounts.create({ handle: `${name}@localhost`, password: `${name}-pw`, displayName })).id,
+        (
+          await core.accounts.create({
+            privacy: 'allow-all',
+            handle: `${name}@localhost`,
+            password: `${name}-pw`,
+            displayName,
+          })
+        ).id,
       );
     }
     for (const [i, id] of ids.entries()) {
@@ -75,13 +83,7 @@ describe('OIM: offline messages through the MSN web services', () => {
   }
 
   function post(path: string, host: string, action: string, body: string) {
-    return httpsRequest(server, {
-      path,
-      method: 'POST',
-      servername: host,
-      headers: { Host: host, SOAPAction: `"${action}"`, 'Content-Type': 'text/xml; charset=utf-8' },
-      body,
-    });
+    return soapPost(server, path, host, action, body);
   }
 
   function store2(options: {

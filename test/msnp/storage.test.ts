@@ -4,13 +4,13 @@ import { after, before, describe, it } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
 import { cidOf } from '../../src/msnp/cid.ts';
 import { msnpSetStatus, msnpSignIn } from '../support/msnp-login.ts';
+import { STORAGE_NS as NS, storageRequest } from '../support/msnp-web.ts';
 import { httpsRequest, startTestServer, type TestServer } from '../support/papillon-server.ts';
 import { connectXmpp, xml } from '../support/xmpp-client.ts';
 
 // The roaming profile (src/msnp/services/storage.ts) and the client config
 // (src/msnp/services/config.ts) as Windows Live Messenger 8.5/2009 call them.
 
-const NS = 'http://www.msn.com/webservices/storage/2008';
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
   'base64',
@@ -25,11 +25,13 @@ describe('storage service (roaming profile) and client config', () => {
     server = await startTestServer();
     const core = server.server.core;
     const ann = await core.accounts.create({
+      privacy: 'allow-all',
       handle: 'ann@localhost',
       password: 'ann-pw',
       displayName: 'Ann',
     });
     const bob = await core.accounts.create({
+      privacy: 'allow-all',
       handle: 'bob@localhost',
       password: 'bob-pw',
       displayName: 'Bob',
@@ -44,18 +46,7 @@ describe('storage service (roaming profile) and client config', () => {
   });
 
   function storage(operation: string, body: string, token = ticket) {
-    const envelope = `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Header><StorageApplicationHeader xmlns="${NS}"><ApplicationID>Messenger Client 9.0</ApplicationID><Scenario>Initial</Scenario></StorageApplicationHeader><StorageUserHeader xmlns="${NS}"><Puid>0</Puid><TicketToken>${token}</TicketToken></StorageUserHeader></soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`;
-    return httpsRequest(server, {
-      path: '/storageservice/SchematizedStore.asmx',
-      method: 'POST',
-      servername: 'storage.msn.com',
-      headers: {
-        Host: 'storage.msn.com',
-        SOAPAction: `http://www.msn.com/webservices/storage/2008/${operation}`,
-        'Content-Type': 'text/xml; charset=utf-8',
-      },
-      body: envelope,
-    });
+    return storageRequest(server, operation, token, body);
   }
 
   const getProfile = `<GetProfile xmlns="${NS}"><profileHandle><Alias><Name>CID</Name><NameSpace>MyCidStuff</NameSpace></Alias><RelationshipName>MyProfile</RelationshipName></profileHandle><profileAttributes><ResourceID>true</ResourceID><DateModified>true</DateModified><ExpressionProfileAttributes><ResourceID>true</ResourceID><DateModified>true</DateModified><DisplayName>true</DisplayName><DisplayNameLastModified>true</DisplayNameLastModified><PersonalStatus>true</PersonalStatus><PersonalStatusLastModified>true</PersonalStatusLastModified><StaticUserTilePublicURL>true</StaticUserTilePublicURL><Photo>true</Photo><Flags>true</Flags></ExpressionProfileAttributes></profileAttributes></GetProfile>`;

@@ -53,6 +53,9 @@ export const FIND_MEMBERSHIP =
   '<serviceFilter><Types><ServiceType>Messenger</ServiceType><ServiceType>Invitation</ServiceType></Types></serviceFilter>';
 export const member = (handle: string) =>
   `<Member xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="PassportMember"><Type>Passport</Type><State>Accepted</State><PassportName>${handle}</PassportName></Member>`;
+/** A member named by its MembershipId, as Pidgin's MSN_MEMBER_MEMBERSHIPID_XML names it. */
+export const memberById = (membershipId: string | number) =>
+  `<Member xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="PassportMember"><Type>Passport</Type><MembershipId>${membershipId}</MembershipId><State>Accepted</State></Member>`;
 export const memberships = (role: string, members: string) =>
   `<serviceHandle><Id>0</Id><Type>Messenger</Type><ForeignId></ForeignId></serviceHandle><memberships><Membership><MemberRole>${role}</MemberRole><Members>${members}</Members></Membership></memberships>`;
 

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { rst12Body, rstEnvelope, SSO_TOKENS, tokenRequests } from '../../bench/passport-client.ts';
 import { challengeResponse } from '../../src/msnp/challenge.ts';
 import type { MsnpCommand } from '../../src/msnp/codec/index.ts';
 import { MsnpTestClient } from './msnp-client.ts';
@@ -49,8 +50,7 @@ export async function passport14Ticket(server: TestServer, handle: string, passw
 
 /** The SOAP RST request MSN Messenger 7.5 sends (§5.4), returning the messenger.msn.com ticket. */
 export async function rstTicket(server: TestServer, handle: string, password: string, policy: string) {
-  const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const body = `<?xml version="1.0" encoding="UTF-8"?><Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/" xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext" xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" xmlns:wsp="http://schemas.xmlsoap.org/ws/2002/12/policy" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd" xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/03/addressing" xmlns:wssc="http://schemas.xmlsoap.org/ws/2004/04/sc" xmlns:wst="http://schemas.xmlsoap.org/ws/2004/04/trust"><Header><ps:AuthInfo xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="PPAuthInfo"><ps:HostingApp>{7108E71A-9926-4FCB-BCC9-9A9D3F32E423}</ps:HostingApp><ps:BinaryVersion>4</ps:BinaryVersion><ps:UIVersion>1</ps:UIVersion><ps:Cookies></ps:Cookies><ps:RequestParams>AQAAAAIAAABsYwQAAAAxMDMz</ps:RequestParams></ps:AuthInfo><wsse:Security><wsse:UsernameToken Id="user"><wsse:Username>${xmlEscape(handle)}</wsse:Username><wsse:Password>${xmlEscape(password)}</wsse:Password></wsse:UsernameToken></wsse:Security></Header><Body><ps:RequestMultipleSecurityTokens xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="RSTS"><wst:RequestSecurityToken Id="RST0"><wst:RequestType>http://schemas.xmlsoap.org/ws/2004/04/security/trust/Issue</wst:RequestType><wsp:AppliesTo><wsa:EndpointReference><wsa:Address>http://Passport.NET/tb</wsa:Address></wsa:EndpointReference></wsp:AppliesTo></wst:RequestSecurityToken><wst:RequestSecurityToken Id="RST1"><wst:RequestType>http://schemas.xmlsoap.org/ws/2004/04/security/trust/Issue</wst:RequestType><wsp:AppliesTo><wsa:EndpointReference><wsa:Address>messenger.msn.com</wsa:Address></wsa:EndpointReference></wsp:AppliesTo><wsse:PolicyReference URI="?${xmlEscape(policy.replace(/,/g, '&'))}"></wsse:PolicyReference></wst:RequestSecurityToken></ps:RequestMultipleSecurityTokens></Body></Envelope>`;
+  const body = rst12Body(handle, password, policy);
   const res = await httpsGet(server, {
     path: '/RST.srf',
     method: 'POST',
@@ -65,14 +65,10 @@ export async function rstTicket(server: TestServer, handle: string, password: st
 }
 
 /** The domains Pidgin's MSNP18 plugin asks RST for, after Passport.NET/tb (retro-prpl msn/nexus.c). */
-export const SSO_DOMAINS: ReadonlyArray<[string, string]> = [
-  ['messengerclear.live.com', 'MBI_KEY_OLD'],
-  ['messenger.msn.com', '?id=507'],
-  ['contacts.msn.com', 'MBI'],
-  ['messengersecure.live.com', 'MBI_SSL'],
-  ['storage.live.com', 'MBI'],
-  ['sup.live.com', 'MBI'],
-];
+export const SSO_DOMAINS: ReadonlyArray<[string, string]> = SSO_TOKENS.slice(1).map(([domain, policy]) => [
+  domain,
+  policy ?? '',
+]);
 
 export interface SsoToken {
   /** `t=…&p=…`, XML-unescaped. */
@@ -93,7 +89,6 @@ export async function ssoTokens(
   password: string,
   options: { path?: string; domains?: ReadonlyArray<[string, string]> } = {},
 ) {
-  const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const domains = options.domains ?? SSO_DOMAINS;
   const rsts = domains
     .map(
@@ -101,7 +96,7 @@ export async function ssoTokens(
         `<wst:RequestSecurityToken xmlns="http://schemas.xmlsoap.org/ws/2004/04/trust" Id="RST${i + 1}"><wst:RequestType>http://schemas.xmlsoap.org/ws/2004/04/security/trust/Issue</wst:RequestType><wsp:AppliesTo xmlns="http://schemas.xmlsoap.org/ws/2002/12/policy"><wsa:EndpointReference xmlns="http://schemas.xmlsoap.org/ws/2004/03/addressing"><wsa:Address>${domain}</wsa:Address></wsa:EndpointReference></wsp:AppliesTo><wsse:PolicyReference xmlns="http://schemas.xmlsoap.org/ws/2003/06/secext" URI="${policy}"></wsse:PolicyReference></wst:RequestSecurityToken>`,
     )
     .join('');
-  const body = `<?xml version='1.0' encoding='utf-8'?><Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/" xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext" xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" xmlns:wsp="http://schemas.xmlsoap.org/ws/2002/12/policy" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd" xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/03/addressing" xmlns:wssc="http://schemas.xmlsoap.org/ws/2004/04/sc" xmlns:wst="http://schemas.xmlsoap.org/ws/2004/04/trust"><Header><ps:AuthInfo xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="PPAuthInfo"><ps:HostingApp>{7108E71A-9926-4FCB-BCC9-9A9D3F32E423}</ps:HostingApp><ps:BinaryVersion>4</ps:BinaryVersion><ps:UIVersion>1</ps:UIVersion><ps:Cookies></ps:Cookies><ps:RequestParams>AQAAAAIAAABsYwQAAAAxMDMz</ps:RequestParams></ps:AuthInfo><wsse:Security><wsse:UsernameToken Id="user"><wsse:Username>${xmlEscape(handle)}</wsse:Username><wsse:Password>${xmlEscape(password)}</wsse:Password></wsse:UsernameToken></wsse:Security></Header><Body><ps:RequestMultipleSecurityTokens xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="RSTS"><wst:RequestSecurityToken Id="RST0"><wst:RequestType>http://schemas.xmlsoap.org/ws/2004/04/security/trust/Issue</wst:RequestType><wsp:AppliesTo><wsa:EndpointReference><wsa:Address>http://Passport.NET/tb</wsa:Address></wsa:EndpointReference></wsp:AppliesTo></wst:RequestSecurityToken>${rsts}</ps:RequestMultipleSecurityTokens></Body></Envelope>`;
+  const body = rstEnvelope(handle, password, tokenRequests([['http://Passport.NET/tb', undefined]]) + rsts);
   const res = await httpsGet(server, {
     path: options.path ?? '/RST2.srf',
     method: 'POST',

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { challengeResponse } from '../../src/msnp/challenge.ts';
 import type { MsnpCommand } from '../../src/msnp/codec/index.ts';
 import type { MsnpTestClient } from './msnp-client.ts';
-import { productIdFor } from './msnp-login.ts';
+import { type LoginOptions, msnpSignIn, productIdFor } from './msnp-login.ts';
+import type { TestServer } from './papillon-server.ts';
 
 /** `ADL`/`RML`/`FQY trid len` + an `<ml>` naming `handles` with list bits `l`. */
 export function ml(handles: string[], l?: number, initial = false): string {
@@ -11,6 +12,17 @@ export function ml(handles: string[], l?: number, initial = false): string {
     return `<d n="${domain}"><c n="${local}"${l === undefined ? '' : ` l="${l}"`} t="1"/></d>`;
   });
   return `<ml${initial ? ' l="1"' : ''}>${cs.join('')}</ml>`;
+}
+
+/**
+ * Signs in and sends the initial ADL of an empty address book (`<ml l="1"></ml>`), as
+ * an MSNP13+ client does before its first CHG; waits for its `ADL OK`.
+ */
+export async function signInEmptyList(server: TestServer, options: LoginOptions): Promise<MsnpTestClient> {
+  const client = await msnpSignIn(server, options);
+  client.sendPayload('ADL', [client.trid()], '<ml l="1"></ml>');
+  await client.expect('ADL');
+  return client;
 }
 
 /** First CHG (with capabilities as the version writes them), the CHL answer; returns the burst. */

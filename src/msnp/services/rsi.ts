@@ -5,7 +5,7 @@ import { escapeXmlText } from '../../util/xml.ts';
 import { mailData, storedSenderName } from './oim-mail-data.ts';
 import { oimMessageText } from './oim-message.ts';
 import { oimFault, RSI_NS, sendSoap, soapEnvelope, ticketFault, ticketFromCookie } from './oim-soap.ts';
-import { children, parseSoap, path, text, type XmlNode, XmlRejected } from './soap.ts';
+import { children, path, readOperation, text } from './soap.ts';
 
 /**
  * Reading offline messages: `POST https://rsi.hotmail.com/rsi/rsi.asmx` (MSNP wiki
@@ -30,17 +30,9 @@ export function registerRsi(app: FastifyInstance, core: Core): void {
 }
 
 async function handleRsi(core: Core, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  let envelope: XmlNode | undefined;
-  try {
-    if (typeof request.body !== 'string') throw new XmlRejected('empty body');
-    envelope = path(parseSoap(request.body), 'Envelope');
-  } catch (err) {
-    if (!(err instanceof XmlRejected)) throw err;
-    return sendSoap(reply, oimFault('InvalidContent'), true);
-  }
-  const body = path(envelope, 'Body');
-  const operation = OPERATIONS.find((op) => path(body, op) !== undefined);
-  if (!operation) return sendSoap(reply, oimFault('InvalidContent'), true);
+  const read = readOperation(request.body, OPERATIONS);
+  if (typeof read === 'string') return sendSoap(reply, oimFault('InvalidContent'), true);
+  const { envelope, body, operation } = read;
 
   const cookie = path(envelope, 'Header', 'PassportCookie');
   const account = await accountFor(core, ticketFromCookie(text(path(cookie, 't')), text(path(cookie, 'p'))));

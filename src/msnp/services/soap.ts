@@ -106,3 +106,32 @@ export function attribute(node: XmlNode | undefined, name: string): string | und
   const value = node[`@_${name}`];
   return typeof value === 'string' ? value : undefined;
 }
+
+/** A SOAP request's parts and the operation its Body names. */
+export interface SoapOperation<O extends string> {
+  envelope: XmlNode | undefined;
+  body: XmlNode | undefined;
+  operation: O;
+}
+
+/**
+ * The request body's Envelope and the first of `operations` its Body holds: 'unreadable'
+ * for a missing or rejected body (see `parseSoap`), 'unknown' for no such operation.
+ * Each service answers the two with its own fault.
+ */
+export function readOperation<O extends string>(
+  requestBody: unknown,
+  operations: readonly O[],
+): SoapOperation<O> | 'unreadable' | 'unknown' {
+  let envelope: XmlNode | undefined;
+  try {
+    if (typeof requestBody !== 'string') throw new XmlRejected('empty body');
+    envelope = path(parseSoap(requestBody), 'Envelope');
+  } catch (err) {
+    if (!(err instanceof XmlRejected)) throw err;
+    return 'unreadable';
+  }
+  const body = path(envelope, 'Body');
+  const operation = operations.find((op) => path(body, op) !== undefined);
+  return operation === undefined ? 'unknown' : { envelope, body, operation };
+}
