@@ -1,4 +1,4 @@
-import type { AccountRow, Store } from '../store/types.ts';
+import type { AccountRow, Privacy, Store } from '../store/types.ts';
 import { PapillonError } from '../util/errors.ts';
 import { normalizeHandle, parseHandle } from '../util/handle.ts';
 import { newId } from '../util/ids.ts';
@@ -37,6 +37,8 @@ export interface NewAccountInput {
   handle: string;
   password: string;
   displayName?: string | undefined;
+  /** 'allow-list' unless given (MSN `BLP AL` is 'allow-all'). */
+  privacy?: Privacy | undefined;
 }
 
 export class Accounts {
@@ -58,8 +60,9 @@ export class Accounts {
     }
     const credentials = await this.credentials.forPassword(input.password);
     return this.store.createAccount(
-      // MSN's default privacy was "allow all" (BLP AL): anyone not blocked sees you.
-      { id: newId(), handle, displayName, privacy: 'allow-all', createdAt: this.clock() },
+      // Nobody sees an account's presence without its approval (RFC 6121 §3.1.3: every
+      // request is asked). MSN's open mode (BLP AL) stays the user's explicit choice.
+      { id: newId(), handle, displayName, privacy: input.privacy ?? 'allow-list', createdAt: this.clock() },
       credentials,
     );
   }

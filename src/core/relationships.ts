@@ -109,7 +109,10 @@ export class Relationships {
     return (await this.store.getRelationship(ownerId, contactId))?.block === true;
   }
 
-  /** Add to the forward list (MSNP `ADD FL`/`ADC FL`, XMPP `subscribe`). */
+  /**
+   * Add to the forward list (MSNP `ADD FL`/`ADC FL`, XMPP `subscribe`): a subscription
+   * request the contact is asked (RFC 6121 §3.1.3) unless it approved beforehand.
+   */
   async addForward(ownerId: string, contactHandle: string, nickname?: string | null): Promise<ContactView> {
     const contact = await this.requireHandle(contactHandle, ownerId);
     const existing = await this.store.getRelationship(ownerId, contact.id);
@@ -117,13 +120,15 @@ export class Relationships {
       const count = (await this.store.listRelationships(ownerId)).filter((r) => r.forward).length;
       if (count >= MAX_FORWARD_CONTACTS) throw new PapillonError('conflict', 'the contact list is full');
     }
-    // A new add is a new question for the contact (MSN's pending list).
-    const patch: RelationshipPatch = existing?.forward
-      ? { forward: true }
-      : { forward: true, noticed: false };
+    // A new add, or a new `subscribe` after a refusal, is a new question for the
+    // contact (MSN's pending list; RFC 6121 §3.1.3 delivers it again).
+    const askAgain =
+      existing?.forward === true && existing.noticed && !(await this.visibility.canSee(ownerId, contact.id));
+    const patch: RelationshipPatch =
+      existing?.forward && !askAgain ? { forward: true } : { forward: true, noticed: false };
     if (nickname !== undefined) patch.nickname = nickname;
     const view = await this.change(ownerId, contact.id, patch, contact);
-    if (!existing?.forward) {
+    if (!existing?.forward || askAgain) {
       const owner = await this.requireAccount(ownerId);
       // The contact's view changed too (a new reverse-list entry / roster item).
       const theirVersion = await this.store.bumpListVersion(contact.id);
@@ -144,12 +149,39 @@ export class Relationships {
     return view;
   }
 
-  /** Remove from the forward list and from every group (MSNP `REM FL`, XMPP `unsubscribe`/roster remove). */
-  async removeForward(ownerId: string, contactId: string): Promise<ContactView> {
+  /**
+   * Keep the contact in the owner's list without asking for its presence (XMPP roster
+   * set, RFC 6121 §2.1.5: an item with subscription 'none'; an address-book contact
+   * that is not a Messenger contact). The contact is not told: nothing it sees changes.
+   */
+  async list(ownerId: string, contactHandle: string, nickname?: string | null): Promise<ContactView> {
+    const contact = await this.requireHandle(contactHandle, ownerId);
+    const patch: RelationshipPatch = { listed: true };
+    if (nickname !== undefined) patch.nickname = nickname;
+    return this.change(ownerId, contact.id, patch, contact);
+  }
+
+  /**
+   * Remove from the forward list (MSNP `REM FL`, XMPP `unsubscribe`). With `keepListed`
+   * (XMPP `unsubscribe`, RFC 6121 §3.3) the item stays, with its name and groups, and
+   * subscription 'none'; without it the contact leaves the list and every group.
+   */
+  async removeForward(
+    ownerId: string,
+    contactId: string,
+    options: { keepListed?: boolean } = {},
+  ): Promise<ContactView> {
     const existing = await this.store.getRelationship(ownerId, contactId);
-    for (const groupId of existing?.groupIds ?? [])
-      await this.store.removeFromGroup(ownerId, contactId, groupId);
-    const view = await this.change(ownerId, contactId, { forward: false });
+    const keep =
+      options.keepListed === true && existing !== undefined && (existing.forward || existing.listed);
+    if (!keep)
+      for (const groupId of existing?.groupIds ?? [])
+        await this.store.removeFromGroup(ownerId, contactId, groupId);
+    const view = await this.change(
+      ownerId,
+      contactId,
+      keep ? { forward: false, listed: true } : { forward: false, listed: false },
+    );
     if (existing?.forward) {
       const owner = await this.requireAccount(ownerId);
       const theirVersion = await this.store.bumpListVersion(contactId);
@@ -173,18 +205,41 @@ export class Relationships {
    * list whatever the owner decided. Only the contact's row records it; nothing the
    * contact sees changes, so only the owner's sessions hear of it. Returns whether the
    * contact was pending.
+   *
+   * Acknowledged without an allow, the add is refused: the adder's request is no longer
+   * pending (RFC 6121 §3.2: its roster shows 'none' without ask), so it hears of it too.
    */
   async acknowledgeAdded(ownerId: string, contactId: string): Promise<boolean> {
     const view = await this.contact(ownerId, contactId);
     if (!view.pending) return false;
     await this.store.updateRelationship(contactId, ownerId, { noticed: true });
     await this.tellContact(ownerId, contactId);
+    await this.tellContact(contactId, ownerId);
     return true;
+  }
+
+  /**
+   * The owner refuses the contact (XMPP `unsubscribed`, RFC 6121 §3.2; roster remove,
+   * §2.5.2): off the allow list, and the contact's request, if any, answered. The
+   * contact stops seeing the owner unless the owner chose open privacy (MSN `BLP AL`:
+   * everyone not blocked sees them; refusing there is MSN's block, a separate act).
+   */
+  async refuse(ownerId: string, contactId: string): Promise<ContactView> {
+    const seeing = new Set(await this.visibility.watchers(ownerId));
+    const theirs = await this.store.getRelationship(contactId, ownerId);
+    if (theirs?.forward && !theirs.noticed)
+      await this.store.updateRelationship(contactId, ownerId, { noticed: true });
+    const view = await this.change(ownerId, contactId, { allow: false });
+    await this.afterVisibilityChange(ownerId, seeing);
+    await this.tellContact(contactId, ownerId);
+    return view;
   }
 
   /** Allow list; leaves the block list (MSN keeps AL and BL disjoint). */
   async allow(ownerId: string, contactHandle: string): Promise<ContactView> {
     const contact = await this.requireHandle(contactHandle, ownerId);
+    // The contact's request, if any, is answered (approved).
+    await this.answer(contact.id, ownerId);
     return this.changeVisibility(ownerId, contact.id, { allow: true, block: false }, contact);
   }
 
@@ -192,9 +247,10 @@ export class Relationships {
     return this.changeVisibility(ownerId, contactId, { allow: false });
   }
 
-  /** Block list; leaves the allow list. */
+  /** Block list; leaves the allow list. A pending request from the contact is refused with it. */
   async block(ownerId: string, contactHandle: string): Promise<ContactView> {
     const contact = await this.requireHandle(contactHandle, ownerId);
+    await this.answer(contact.id, ownerId);
     return this.changeVisibility(ownerId, contact.id, { block: true, allow: false }, contact);
   }
 
@@ -259,7 +315,8 @@ export class Relationships {
 
   async addToGroup(ownerId: string, contactId: string, groupId: string): Promise<number> {
     const row = await this.store.getRelationship(ownerId, contactId);
-    if (!row?.forward) throw new PapillonError('no-such-contact', 'the contact is not on the forward list');
+    if (!row?.forward && !row?.listed)
+      throw new PapillonError('no-such-contact', 'the contact is not on the list');
     const { value, listVersion } = await this.store.addToGroup(ownerId, contactId, groupId);
     if (!value) throw new PapillonError('no-such-group', 'no such group');
     await this.events.publish(ownerId, { type: 'lists-changed', listVersion, contactId });
@@ -274,6 +331,16 @@ export class Relationships {
   }
 
   // Internals -------------------------------------------------------------------
+
+  /**
+   * Records that the owner answered the adder's request (`noticed` on the adder's row);
+   * the adder's side is told by the caller. A later add asks again (addForward).
+   */
+  private async answer(adderId: string, ownerId: string): Promise<void> {
+    const row = await this.store.getRelationship(adderId, ownerId);
+    if (row?.forward && !row.noticed)
+      await this.store.updateRelationship(adderId, ownerId, { noticed: true });
+  }
 
   private async changeVisibility(
     ownerId: string,

@@ -3,8 +3,8 @@ import type { Privacy } from '../store/types.ts';
 /**
  * RFC 6121 subscription state, derived — never stored — from the MSN lists both
  * sides keep. The rule that joins the two models: B may see A's presence when A
- * has not blocked B and either allowed B explicitly or keeps the open privacy
- * setting (MSN's `BLP AL`).
+ * has not blocked B and either allowed B explicitly (MSN AL = XMPP approval) or
+ * chose the open privacy setting (MSN's `BLP AL`; accounts start with 'allow-list').
  */
 
 /** One side's lists about the other (the stored relationship row, or none). */
@@ -12,8 +12,13 @@ export interface ListFlags {
   forward: boolean;
   allow: boolean;
   block: boolean;
-  /** The other side acknowledged this side's forward add (MSN's pending list). */
+  /**
+   * The other side answered this side's forward add (MSN's pending list acknowledged,
+   * XMPP `unsubscribed`): without an allow, the request was refused.
+   */
   noticed: boolean;
+  /** Kept in the list without asking for presence (roster item 'none', RFC 6121 §2.1.5). */
+  listed: boolean;
 }
 
 export interface PairState {
@@ -43,6 +48,7 @@ export const NO_LISTS: ListFlags = Object.freeze({
   allow: false,
   block: false,
   noticed: false,
+  listed: false,
 });
 
 /** May the owner of `lists` (with `privacy`) be seen by the other side? */
@@ -57,9 +63,11 @@ export function deriveSubscription(state: PairState): DerivedSubscription {
   const subscription: Subscription = to ? (from ? 'both' : 'to') : from ? 'from' : 'none';
   return {
     subscription,
-    ask: state.mine.forward && !to,
-    // Only an undecided request is pending: allowed (AL, or open privacy) is "from", blocked is refused.
-    pendingIn: state.theirs.forward && !from && !state.mine.block,
+    // §3.2: a request the contact answered with a denial is no longer pending ("None").
+    ask: state.mine.forward && !to && !state.mine.noticed,
+    // Only an undecided request is pending: allowed (AL, or open privacy) is "from",
+    // blocked or answered (`unsubscribed`, MSN `REM PL`) is refused.
+    pendingIn: state.theirs.forward && !from && !state.mine.block && !state.theirs.noticed,
     // Pre-approval is only meaningful while the contact has no subscription (§3.4).
     preApproved: state.mine.allow && !state.mine.block && !from,
   };

@@ -2,7 +2,9 @@ import type { AccountRow, RelationshipRow, Store } from '../store/types.ts';
 import { type ListFlags, NO_LISTS, permits } from './subscription.ts';
 
 export function listFlags(row: RelationshipRow | undefined): ListFlags {
-  return row ? { forward: row.forward, allow: row.allow, block: row.block, noticed: row.noticed } : NO_LISTS;
+  return row
+    ? { forward: row.forward, allow: row.allow, block: row.block, noticed: row.noticed, listed: row.listed }
+    : NO_LISTS;
 }
 
 /** Who may see whom: the one place presence routing asks. */

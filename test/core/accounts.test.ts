@@ -10,12 +10,20 @@ describe('accounts', () => {
   });
   after(() => fx.close());
 
-  it('creates an account with the handle as default display name and open privacy', async () => {
+  it('creates an account with the handle as default display name and allow-list privacy', async () => {
     const a = await fx.core.accounts.create({ handle: 'Dave@Localhost', password: 'pw' });
     assert.equal(a.handle, 'dave@localhost');
     assert.equal(a.displayName, 'dave@localhost');
-    assert.equal(a.privacy, 'allow-all');
+    // Issue 9 part 1: nobody sees a new account without its approval (was MSN's open mode).
+    assert.equal(a.privacy, 'allow-list');
     assert.equal((await fx.core.accounts.get('DAVE@localhost')).id, a.id);
+    // MSN's open mode stays a choice.
+    const open = await fx.core.accounts.create({
+      handle: 'olga@localhost',
+      password: 'pw',
+      privacy: 'allow-all',
+    });
+    assert.equal(open.privacy, 'allow-all');
   });
 
   it('refuses a duplicate handle whatever its case', async () => {

@@ -10,8 +10,18 @@ describe('relationships', () => {
   const pair = async (): Promise<[AccountRow, AccountRow]> => {
     n++;
     return [
-      await fx.core.accounts.create({ handle: `a${n}@localhost`, password: 'pw', displayName: `A${n}` }),
-      await fx.core.accounts.create({ handle: `b${n}@localhost`, password: 'pw', displayName: `B${n}` }),
+      await fx.core.accounts.create({
+        privacy: 'allow-all',
+        handle: `a${n}@localhost`,
+        password: 'pw',
+        displayName: `A${n}`,
+      }),
+      await fx.core.accounts.create({
+        privacy: 'allow-all',
+        handle: `b${n}@localhost`,
+        password: 'pw',
+        displayName: `B${n}`,
+      }),
     ];
   };
   before(async () => {
@@ -24,9 +34,9 @@ describe('relationships', () => {
     const bEvents = await recordEvents(fx.core, b.id);
     const view = await fx.core.relationships.addForward(a.id, b.handle.toUpperCase(), 'Bee');
     await settle();
-    assert.deepEqual(view.mine, { forward: true, allow: false, block: false, noticed: false });
+    assert.deepEqual(view.mine, { forward: true, allow: false, block: false, noticed: false, listed: false });
     assert.equal(view.nickname, 'Bee');
-    // B keeps the MSN default (allow all), so A sees B at once: subscription "to".
+    // B chose MSN's open mode (allow all), so A sees B at once: subscription "to".
     assert.equal(view.derived.subscription, 'to');
     assert.deepEqual(bEvents.of('contact-added-me'), [
       { type: 'contact-added-me', contactId: a.id, contactHandle: a.handle, displayName: a.displayName },
@@ -47,7 +57,11 @@ describe('relationships', () => {
     const seen = await fx.core.relationships.contact(b.id, a.id);
     assert.equal(seen.pending, false, 'no longer asked');
     assert.equal(seen.theirs.forward, true, 'still on the reverse list');
-    assert.equal(seen.derived.pendingIn, true, 'undecided for XMPP: acknowledging is not approving');
+    // Issue 9 part 1: acknowledged without an allow is a refusal (MSN REM PL = XMPP
+    // `unsubscribed`, RFC 6121 §3.2): no longer pending in, and A no longer asks.
+    assert.equal(seen.derived.pendingIn, false, 'answered: a refusal');
+    const asker = await fx.core.relationships.contact(a.id, b.id);
+    assert.deepEqual([asker.derived.subscription, asker.derived.ask], ['none', false]);
     assert.equal(bEvents.of('lists-changed').length, 1, "B's other sessions hear of it");
     assert.equal(await fx.core.relationships.acknowledgeAdded(b.id, a.id), false, 'nothing pending');
     await fx.core.relationships.removeForward(a.id, b.id);
@@ -91,9 +105,21 @@ describe('relationships', () => {
     const [a, b] = await pair();
     await fx.core.relationships.allow(a.id, b.handle);
     const blocked = await fx.core.relationships.block(a.id, b.handle);
-    assert.deepEqual(blocked.mine, { forward: false, allow: false, block: true, noticed: false });
+    assert.deepEqual(blocked.mine, {
+      forward: false,
+      allow: false,
+      block: true,
+      noticed: false,
+      listed: false,
+    });
     const allowed = await fx.core.relationships.allow(a.id, b.handle);
-    assert.deepEqual(allowed.mine, { forward: false, allow: true, block: false, noticed: false });
+    assert.deepEqual(allowed.mine, {
+      forward: false,
+      allow: true,
+      block: false,
+      noticed: false,
+      listed: false,
+    });
   });
 
   it('every change moves the list version and announces it to the owner', async () => {

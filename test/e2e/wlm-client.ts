@@ -8,6 +8,7 @@ import {
   FIND_MEMBERSHIP,
   FIND_PAGED,
   member,
+  memberById,
   memberships,
   type Xml,
 } from '../support/abch-client.ts';
@@ -153,7 +154,11 @@ export async function wlmStart(s: WlmSession, server: TestServer, endpointName =
   assert.equal(book.me?.passportName, s.user.handle);
   assert.equal(book.me?.displayName, s.user.name);
   const ns = s.ns;
-  ns.send(`BLP ${ns.trid()} AL`);
+  // The privacy setting the address book keeps on the Me contact (MSN.IM.BLP: 1 = AL,
+  // everyone not blocked sees me; 0 = BL, only the allow list), sent back as it is.
+  const annotations = [book.me?.annotations?.Annotation ?? []].flat() as Xml[];
+  const blp = annotations.find((a) => a.Name === 'MSN.IM.BLP')?.Value === '1' ? 'AL' : 'BL';
+  ns.send(`BLP ${ns.trid()} ${blp}`);
   await ns.expect('BLP');
   const forward = book.contacts.map((c) => c.handle);
   const trid = String(ns.trid());
@@ -252,17 +257,21 @@ export async function acceptAdd(s: WlmSession, server: TestServer, handle: strin
     'BlockUnblock',
   );
   assert.equal(allow.status, 200, allow.raw);
-  const byId = `<Member xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="PassportMember"><Type>Passport</Type><MembershipId>${entry.membershipId}</MembershipId><State>Accepted</State></Member>`;
-  const del = await ab(
+  const del = await deletePending(s, server, entry.membershipId);
+  assert.equal(del.status, 200, del.raw);
+  if (addBack) await addContact(s, server, handle);
+}
+
+/** DeleteMember of a Pending member by its MembershipId, as Pidgin's msn/contact.c accepts an add. */
+export function deletePending(s: WlmSession, server: TestServer, membershipId: string) {
+  return ab(
     s,
     server,
     'SharingService.asmx',
     'DeleteMember',
-    memberships('Pending', byId),
+    memberships('Pending', memberById(membershipId)),
     'ContactMsgrAPI',
   );
-  assert.equal(del.status, 200, del.raw);
-  if (addBack) await addContact(s, server, handle);
 }
 
 /** The presence arguments of `version`'s NLN/UBX for `handle` (MSNP18 `1:handle`, 14+ network id). */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { member, memberships } from '../support/abch-client.ts';
 import type { MsnpTestClient } from '../support/msnp-client.ts';
 import { ml } from '../support/msnp13.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
@@ -10,6 +11,7 @@ import {
   addContact,
   addressBook,
   answerRing,
+  deletePending,
   expectAsked,
   expectOnline,
   expectPersonalMessage,
@@ -45,11 +47,13 @@ describe('Windows Live Messenger 2009 (MSNP18) ↔ XMPP, end to end', () => {
   before(async () => {
     server = await startTestServer();
     await server.server.core.accounts.create({
+      privacy: 'allow-all',
       handle: wes.handle,
       password: wes.password,
       displayName: wes.name,
     });
     await server.server.core.accounts.create({
+      privacy: 'allow-all',
       handle: 'xia@localhost',
       password: 'xia-pw',
       displayName: 'Xia',
@@ -79,27 +83,14 @@ describe('Windows Live Messenger 2009 (MSNP18) ↔ XMPP, end to end', () => {
     const trid = String(w.ns.trid());
     w.ns.sendPayload('ADL', [trid], ml(['xia@localhost'], 2));
     assert.deepEqual((await w.ns.expect('ADL')).args, [trid, 'OK']);
-    const memberships = (role: string, members: string) =>
-      `<serviceHandle><Id>0</Id><Type>Messenger</Type><ForeignId></ForeignId></serviceHandle><memberships><Membership><MemberRole>${role}</MemberRole><Members>${members}</Members></Membership></memberships>`;
-    const byId = `<Member xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="PassportMember"><Type>Passport</Type><MembershipId>${entry.membershipId}</MembershipId><State>Accepted</State></Member>`;
-    const del = await ab(
-      w,
-      server,
-      'SharingService.asmx',
-      'DeleteMember',
-      memberships('Pending', byId),
-      'ContactMsgrAPI',
-    );
+    const del = await deletePending(w, server, entry.membershipId);
     assert.equal(del.status, 200, del.raw);
     const reverse = await ab(
       w,
       server,
       'SharingService.asmx',
       'AddMember',
-      memberships(
-        'Reverse',
-        '<Member xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="PassportMember"><Type>Passport</Type><State>Accepted</State><PassportName>xia@localhost</PassportName></Member>',
-      ),
+      memberships('Reverse', member('xia@localhost')),
       'ContactMsgrAPI',
     );
     assert.equal(reverse.status, 200, reverse.raw);
@@ -213,6 +204,71 @@ describe('Windows Live Messenger 2009 (MSNP18) ↔ XMPP, end to end', () => {
     assert.equal(msg.attrs.from?.split('/')[0], wes.handle);
     const stamp = msg.getChild('delay', 'urn:xmpp:delay')?.attrs.stamp as string | undefined;
     assert.ok(stamp && stamp >= before && Date.parse(stamp) <= Date.now(), String(msg));
+  });
+
+  // The other order, with the default privacy (only the allow list sees an account): the
+  // WLM 2009 user adds the XMPP user first. The XMPP client is asked, with the XEP-0172
+  // nick, and sees nothing until it approves; WLM's add put the XMPP user on its allow
+  // list, so her subscription back is approved at once.
+  it('Vic adds Yan; she is asked with his nick, approves, adds him back, and presence flows both ways', async () => {
+    const vic: WlmUser = { handle: 'vic@localhost', password: 'vic-secret-pw', name: 'Vic Vega' };
+    await server.server.core.accounts.create({
+      handle: vic.handle,
+      password: vic.password,
+      displayName: vic.name,
+    });
+    await server.server.core.accounts.create({
+      handle: 'yan@localhost',
+      password: 'yan-pw',
+      displayName: 'Yan',
+    });
+    const fromVic = (el: ReturnType<typeof xml>) => el.attrs.from?.split('/')[0] === vic.handle;
+    const v = await wlmSignIn(server, 18, vic);
+    open.push(v.ns);
+    await wlmStart(v, server);
+    const y = await connectXmpp(server, { username: 'yan', password: 'yan-pw', resource: 'gajim' });
+    open.push({ close: () => y.stop() });
+    await y.iq(xml('iq', { type: 'get' }, xml('query', { xmlns: 'jabber:iq:roster' })));
+    await y.xmpp.send(xml('presence'));
+
+    await addContact(v, server, 'yan@localhost');
+    const request = await y.waitFor(
+      (el) => el.is('presence') && el.attrs.type === 'subscribe' && fromVic(el),
+    );
+    // XEP-0172 §4.2: the request carries the adder's nick.
+    assert.equal(request.getChildText('nick', 'http://jabber.org/protocol/nick'), 'Vic Vega');
+    // Unanswered, Vic does not see her.
+    assert.equal(
+      await server.server.core.relationships.canSee(
+        (await server.server.core.accounts.get(vic.handle)).id,
+        (await server.server.core.accounts.get('yan@localhost')).id,
+      ),
+      false,
+    );
+
+    // Gajim's "authorize and add back".
+    await y.xmpp.send(xml('presence', { to: vic.handle, type: 'subscribed' }));
+    await y.xmpp.send(xml('presence', { to: vic.handle, type: 'subscribe' }));
+    assert.deepEqual(await expectOnline(v, 'yan@localhost'), { status: 'NLN', name: 'Yan' });
+    await y.waitFor((el) => el.is('presence') && el.attrs.type === 'subscribed' && fromVic(el));
+    await y.waitFor((el) => el.is('presence') && el.attrs.type === undefined && fromVic(el));
+    const roster = await y.iq(xml('iq', { type: 'get' }, xml('query', { xmlns: 'jabber:iq:roster' })));
+    const item = roster
+      .getChild('query')
+      ?.getChildren('item')
+      .find((i) => i.attrs.jid === vic.handle);
+    assert.deepEqual([item?.attrs.subscription, item?.attrs.ask], ['both', undefined], String(roster));
+    const lists = await findMembership(v, server);
+    assert.deepEqual(
+      [lists.names('Allow'), lists.names('Pending'), lists.names('Reverse')],
+      [['yan@localhost'], [], ['yan@localhost']],
+    );
+
+    await setPersonalMessage(v, 'at the diner');
+    await y.waitFor((el) => el.is('presence') && fromVic(el) && el.getChildText('status') === 'at the diner');
+    await y.xmpp.send(xml('presence', {}, xml('show', {}, 'dnd'), xml('status', {}, 'driving')));
+    assert.equal((await expectOnline(v, 'yan@localhost', 'BSY')).name, 'Yan');
+    assert.equal((await expectPersonalMessage(v, 'yan@localhost')).psm, 'driving');
   });
 });
 

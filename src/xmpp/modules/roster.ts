@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ContactView, ListsSnapshot } from '../../core/relationships.ts';
-import type { AccountRow, GroupRow } from '../../store/types.ts';
+import type { GroupRow } from '../../store/types.ts';
 import { isPapillonError } from '../../util/errors.ts';
 import { bareJid, parseJid } from '../../util/jid.ts';
 import type { XmppSession } from '../c2s/session.ts';
@@ -11,12 +11,14 @@ import { type XmlElement, xml } from '../stream/element.ts';
 /**
  * RFC 6121 §2: the roster is the MSN contact list seen through the derived
  * subscription states (core/subscription.ts). An item exists for every contact on
- * the forward list, every contact subscribed to the user ("from"), and every contact
- * the user pre-approved (§3.4.1: the item exists with `approved='true'`).
+ * the forward list, every contact kept without a subscription (§2.1.5 roster set,
+ * §3.3 what `unsubscribe` leaves), every contact subscribed to the user ("from"),
+ * and every contact the user pre-approved (§3.4.1: the item exists with `approved='true'`).
  */
 export function inRoster(view: ContactView): boolean {
   return (
     view.mine.forward ||
+    view.mine.listed ||
     view.derived.subscription === 'from' ||
     view.derived.subscription === 'both' ||
     view.derived.preApproved
@@ -88,11 +90,10 @@ export async function rosterSet(s: XmppSession, iq: XmlElement): Promise<XmlElem
     if (!contact) throw new StanzaError('cancel', 'item-not-found');
     const view = await core.relationships.contact(account.id, contact.id);
     if (!inRoster(view)) throw new StanzaError('cancel', 'item-not-found');
-    // (removeForward below takes the contact out of its groups.)
     await core.relationships.setNickname(account.id, contact.id, null);
-    // §2.5.2: as `unsubscribed` then `unsubscribe`; without the first, a contact who
-    // sees the user by the open privacy setting would keep the item ("from").
-    await cancelSubscriptionFrom(s, contact);
+    // §2.5.2: as `unsubscribed` then `unsubscribe`. Not a block: the contact can still
+    // write to the user (XEP-0191 is the separate act that stops that).
+    await core.relationships.refuse(account.id, contact.id);
     await core.relationships.removeForward(account.id, contact.id);
     return xml('iq', { type: 'result', id: iq.attrs.id });
   }
@@ -104,8 +105,8 @@ export async function rosterSet(s: XmppSession, iq: XmlElement): Promise<XmlElem
     throw new StanzaError('modify', 'not-acceptable', 'empty group name');
   try {
     const name = item.attrs.name?.trim();
-    // The MSN model has no contact without a list: an item is a forward-list entry.
-    await core.relationships.addForward(account.id, handle, name ? name : null);
+    // §2.1.5 / §3.1: an item alone asks for nothing ('none' until a `subscribe`).
+    await core.relationships.list(account.id, handle, name ? name : null);
     await setGroups(s, contact.id, groupNames);
   } catch (err) {
     if (isPapillonError(err, 'bad-group-name') || isPapillonError(err, 'too-many-groups')) {
@@ -140,13 +141,21 @@ async function setGroups(s: XmppSession, contactId: string, names: string[]): Pr
     if (!current.has(id)) await core.relationships.addToGroup(account.id, contactId, id);
 }
 
-/** RFC 6121 §3: a subscription request or answer from a contact's bare JID to the user. */
+/**
+ * RFC 6121 §3: a subscription request or answer from a contact's bare JID to the user;
+ * a request carries the requester's display name (XEP-0172 §4.2 nick in subscription requests).
+ */
 export function subscriptionPresence(
   s: XmppSession,
   type: 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed',
   contactHandle: string,
+  nick?: string,
 ): XmlElement {
-  return xml('presence', { type, from: contactHandle, to: s.bare });
+  return xml(
+    'presence',
+    { type, from: contactHandle, to: s.bare },
+    type === 'subscribe' && nick ? xml('nick', { xmlns: NS.nick }, nick) : undefined,
+  );
 }
 
 /** What the client was last told of a contact's subscription, to spot approvals and cancellations. */
@@ -177,6 +186,9 @@ export async function pushRoster(s: XmppSession, contactId: string | null): Prom
     const before = s.shownSubscriptions.get(view.contact.id) ?? 'none';
     const after = subscriptionKey(view);
     s.shownSubscriptions.set(view.contact.id, after);
+    // §3.1.6 / §3.2.3: the approval or refusal reaches the user before the roster push
+    // that shows it (a client matches the push to the presence it just got).
+    if (before !== after && s.available) subscriptionNotices(s, view, before);
     if (s.interested) {
       sendPush(
         s,
@@ -186,19 +198,24 @@ export async function pushRoster(s: XmppSession, contactId: string | null): Prom
           : xml('item', { jid: view.contact.handle, subscription: 'remove' }),
       );
     }
-    if (before === after || !s.available) continue;
-    const hadTo = before.startsWith('to') || before.startsWith('both');
-    const hasTo = view.derived.subscription === 'to' || view.derived.subscription === 'both';
-    if (!hadTo && hasTo) s.send(subscriptionPresence(s, 'subscribed', view.contact.handle));
-    if (hadTo && !hasTo && view.mine.forward)
-      s.send(subscriptionPresence(s, 'unsubscribed', view.contact.handle));
-    // §3.3.3 / §3.2.3: the user no longer gets the contact's presence, so is told the
-    // contact's resource is gone (whichever side ended the subscription).
-    const shown = s.shownResources.get(view.contact.handle);
-    if (hadTo && !hasTo && shown !== undefined) {
-      s.shownResources.delete(view.contact.handle);
-      s.send(xml('presence', { type: 'unavailable', from: `${view.contact.handle}/${shown}`, to: s.jid }));
-    }
+  }
+}
+
+/** What changed in the user's subscription to the contact, as the contact's answer. */
+function subscriptionNotices(s: XmppSession, view: ContactView, before: string): void {
+  const hadTo = before.startsWith('to') || before.startsWith('both');
+  const hasTo = view.derived.subscription === 'to' || view.derived.subscription === 'both';
+  const wasAsking = before.endsWith('+ask');
+  if (!hadTo && hasTo) s.send(subscriptionPresence(s, 'subscribed', view.contact.handle));
+  // Cancelled (§3.2) or a pending request denied (§3.2.1: `unsubscribed` to a request).
+  else if ((hadTo || wasAsking) && !hasTo && !view.derived.ask && view.mine.forward)
+    s.send(subscriptionPresence(s, 'unsubscribed', view.contact.handle));
+  // §3.3.3 / §3.2.3: the user no longer gets the contact's presence, so is told the
+  // contact's resource is gone (whichever side ended the subscription).
+  const shown = s.shownResources.get(view.contact.handle);
+  if (hadTo && !hasTo && shown !== undefined) {
+    s.shownResources.delete(view.contact.handle);
+    s.send(xml('presence', { type: 'unavailable', from: `${view.contact.handle}/${shown}`, to: s.jid }));
   }
 }
 
@@ -210,22 +227,4 @@ function sendPush(s: XmppSession, ver: string, item: XmlElement): void {
       xml('query', { xmlns: NS.roster, ver }, item),
     ),
   );
-}
-
-/**
- * RFC 6121 §3.2 (and §2.5.2 roster removal): stop the contact seeing the user — off
- * the allow list, and, since MSN's default lets everyone not blocked see you, onto the
- * block list if they would still see us (MSN's answer to "X has added you" is Allow or
- * Block).
- */
-export async function cancelSubscriptionFrom(s: XmppSession, contact: AccountRow): Promise<void> {
-  // The account as it is now: its privacy may have changed since sign-in (MSNP `BLP`).
-  const account = s.account && (await s.ctx.core.accounts.findById(s.account.id));
-  if (!account) return;
-  const relationships = s.ctx.core.relationships;
-  const view = await relationships.contact(account.id, contact.id);
-  if (view.mine.allow) await relationships.unallow(account.id, contact.id);
-  if (account.privacy === 'allow-all' && view.theirs.forward && !view.mine.block) {
-    await relationships.block(account.id, contact.handle);
-  }
 }

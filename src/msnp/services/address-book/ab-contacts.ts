@@ -39,10 +39,12 @@ function passportOf(info: XmlNode | undefined): string {
   return name;
 }
 
-/** A forward-list contact named by `contactId` (an account id; GUIDs compared case-insensitively). */
+/** An address-book contact named by `contactId` (an account id; GUIDs compared case-insensitively). */
 export function forwardContact(lists: ListsSnapshot, contactId: string | undefined): ContactView {
   const id = contactId?.toLowerCase();
-  const view = lists.contacts.find((c) => c.mine.forward && c.contact.id.toLowerCase() === id);
+  const view = lists.contacts.find(
+    (c) => (c.mine.forward || c.mine.listed) && c.contact.id.toLowerCase() === id,
+  );
   if (!view) throw new AbFault('ContactDoesNotExist', 'no such contact in the address book');
   return view;
 }
@@ -62,6 +64,9 @@ export async function addToForward(
   const nickname = requestAnnotations(info)
     .find((a) => a.name === 'AB.NickName')
     ?.value.trim();
+  // Not a Messenger contact (isMessengerUser false): kept in the list, nobody asked.
+  if (field(info, 'isMessengerUser')?.toLowerCase() === 'false')
+    return core.relationships.list(ownerId, handle, nickname ? nickname : undefined);
   const view = await core.relationships.addForward(ownerId, handle, nickname ? nickname : undefined);
   if (allowToo && !view.mine.allow && !view.mine.block) return core.relationships.allow(ownerId, handle);
   return view;

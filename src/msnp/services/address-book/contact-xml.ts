@@ -35,13 +35,13 @@ export function annotations(pairs: ReadonlyArray<readonly [string, string]>): st
 }
 
 /** The fields of contactInfo after the passport name that every contact has alike. */
-export function commonInfo(cid: string): string {
+export function commonInfo(cid: string, messengerUser = true): string {
   return [
     '<puid>0</puid>',
     `<CID>${cid}</CID>`,
     '<IsNotMobileVisible>false</IsNotMobileVisible>',
     '<isMobileIMEnabled>false</isMobileIMEnabled>',
-    '<isMessengerUser>true</isMessengerUser>',
+    `<isMessengerUser>${messengerUser}</isMessengerUser>`,
     '<isFavorite>false</isFavorite>',
     '<isSmtp>false</isSmtp>',
     '<hasSpace>false</hasSpace>',
@@ -80,7 +80,8 @@ export function contactXml(view: ContactView, lastChange: string): string {
     '<IsPassportNameHidden>false</IsPassportNameHidden>',
     `<displayName>${escapeXml(c.displayName)}</displayName>`,
     groups,
-    commonInfo(cidOf(c.id)),
+    // Kept without a subscription (an XMPP roster item 'none'): not a Messenger contact.
+    commonInfo(cidOf(c.id), view.mine.forward),
     '</contactInfo>',
     '<propertiesChanged />',
     '<fDeleted>false</fDeleted>',
@@ -177,10 +178,15 @@ export function abXml(element: 'ab' | 'Ab', account: AccountRow): string {
   ].join('');
 }
 
-/** The address book's contacts: the forward list (sorted by handle, as the snapshot is) and Me. */
+/**
+ * The address book's contacts: the forward list and the contacts kept without one
+ * (sorted by handle, as the snapshot is) and Me.
+ */
 export function addressBookContacts(lists: ListsSnapshot, settings: MeSettings): string {
   const lastChange = lastChangeOf(lists.account);
-  const forward = lists.contacts.filter((c) => c.mine.forward).map((c) => contactXml(c, lastChange));
+  const forward = lists.contacts
+    .filter((c) => c.mine.forward || c.mine.listed)
+    .map((c) => contactXml(c, lastChange));
   return [...forward, meContactXml(lists.account, settings)].join('');
 }
 
