@@ -31,11 +31,30 @@ function decode(record: EndpointRecord): ConnectedEndpoint {
 }
 
 /**
+ * How long a change may wait for the next one before watchers hear of it, when its
+ * sender says more is coming (`set`'s `settle`): an MSN client sends its status (`CHG`)
+ * and then its personal message (`UUX`) as two commands, which watchers should get as
+ * one change, not as the status first with the text it had before (blank at sign-in).
+ * The second command comes straight after the first; the endpoint's state itself is
+ * written at once (it is reachable), only the announcement waits.
+ */
+export const SETTLE_MS = 250;
+
+interface PendingBroadcast {
+  /** The aggregate watchers were last told of. */
+  before: AccountPresence;
+  timer: NodeJS.Timeout;
+}
+
+/**
  * Endpoint presence, kept in the bus's endpoint registry so every node sees every
  * endpoint, and its aggregate sent to watchers (contacts that have the account on
  * their forward list and are allowed to see it) whenever what they see changes.
  */
 export class Presence {
+  /** Accounts whose watchers have a change on its way (per node: the endpoint's session lives here). */
+  private readonly pending = new Map<string, PendingBroadcast>();
+
   constructor(
     private readonly store: Store,
     private readonly bus: Bus,
@@ -44,11 +63,16 @@ export class Presence {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** Registers an endpoint (initially offline until it sets a status) or replaces its presence. */
+  /**
+   * Registers an endpoint (initially offline until it sets a status) or replaces its
+   * presence. With `settle`, watchers hear of the change after `SETTLE_MS`, or with the
+   * account's next change if it comes sooner, as one change.
+   */
   async set(
     accountId: string,
     endpointId: string,
     presence: Partial<EndpointPresence>,
+    options: { settle?: boolean } = {},
   ): Promise<AccountPresence> {
     const { account, endpoints } = await this.load(accountId);
     const before = aggregateOf(account, endpoints);
@@ -65,7 +89,7 @@ export class Presence {
       state: next as unknown as JsonValue,
       updatedAt: this.clock(),
     });
-    return this.broadcastIfChanged(account, accountId, before);
+    return this.afterChange(account, accountId, before, options.settle === true);
   }
 
   /** Removes an endpoint (clean sign-out or dropped connection). */
@@ -73,7 +97,7 @@ export class Presence {
     const { account, endpoints } = await this.load(accountId);
     const before = aggregateOf(account, endpoints);
     await this.bus.removeEndpoint(accountId, endpointId);
-    return this.broadcastIfChanged(account, accountId, before);
+    return this.afterChange(account, accountId, before, false);
   }
 
   async endpoints(accountId: string): Promise<ConnectedEndpoint[]> {
@@ -119,8 +143,18 @@ export class Presence {
 
   /** Re-sends the account's presence to its watchers, after a change of the row the caller just wrote. */
   async broadcast(account: AccountRow): Promise<void> {
+    this.takePending(account.id); // announced with this one
     const presence = aggregateOf(account, await this.endpoints(account.id));
     await this.publishToWatchers(account, asSeenByOthers(presence));
+  }
+
+  /** A change waiting to be announced: what watchers knew before it (they hear it with the caller's). */
+  private takePending(accountId: string): AccountPresence | undefined {
+    const pending = this.pending.get(accountId);
+    if (!pending) return undefined;
+    clearTimeout(pending.timer);
+    this.pending.delete(accountId);
+    return pending.before;
   }
 
   private async load(
@@ -144,20 +178,45 @@ export class Presence {
     }
   }
 
-  /** After a change of endpoints (the account row is read before it: the change does not touch it). */
-  private async broadcastIfChanged(
+  /**
+   * After a change of endpoints (the account row is read before it: the change does
+   * not touch it). Watchers are told what changed since they were last told: with
+   * `settle`, later (`SETTLE_MS`) or with the next change, whichever comes first.
+   */
+  private async afterChange(
     account: AccountRow | undefined,
     accountId: string,
     before: AccountPresence,
+    settle: boolean,
   ): Promise<AccountPresence> {
     const after = aggregateOf(account, await this.endpoints(accountId));
     const visible = asSeenByOthers(after);
-    const seenBefore = asSeenByOthers(before);
     // XEP-0012's "last activity": when contacts last saw the account go offline.
-    if (account && seenBefore.status !== 'offline' && visible.status === 'offline')
+    if (account && asSeenByOthers(before).status !== 'offline' && visible.status === 'offline')
       await this.store.setProperty(account.id, LAST_SEEN_PROPERTY, String(this.clock()));
-    if (account && !isDeepStrictEqual(seenBefore, visible)) await this.publishToWatchers(account, visible);
+    if (!account) return after;
+    const told = this.takePending(accountId) ?? before;
+    if (!settle) {
+      await this.publishIfChanged(account, told, visible);
+      return after;
+    }
+    const timer = setTimeout(() => {
+      if (this.pending.get(accountId)?.timer !== timer) return;
+      this.pending.delete(accountId);
+      // Nobody awaits this: a failure (a store gone at shutdown) must not escape.
+      void this.load(accountId)
+        .then(async ({ account: now, endpoints }) => {
+          if (now) await this.publishIfChanged(now, told, asSeenByOthers(aggregateOf(now, endpoints)));
+        })
+        .catch(() => {});
+    }, SETTLE_MS);
+    timer.unref();
+    this.pending.set(accountId, { before: told, timer });
     return after;
+  }
+
+  private async publishIfChanged(account: AccountRow, told: AccountPresence, visible: AccountPresence) {
+    if (!isDeepStrictEqual(asSeenByOthers(told), visible)) await this.publishToWatchers(account, visible);
   }
 }
 

@@ -19,6 +19,7 @@ describe('XEP-0352 client state indication', () => {
     for (const name of ['ann', 'bob', 'cat']) {
       ids[name] = (
         await core.accounts.create({
+          privacy: 'allow-all',
           handle: `${name}@localhost`,
           password: `${name}-secret`,
           displayName: name,
@@ -39,6 +40,8 @@ describe('XEP-0352 client state indication', () => {
     await cat.presence();
     await phone.expect(is.presence((p) => p.attrs.from === 'bob@localhost/pc'));
     await phone.expect(is.presence((p) => p.attrs.from === 'cat@localhost/pc'));
+    // RFC 6121 §4.2.2: its own presence comes back to it too.
+    await phone.expect(is.presence((p) => p.attrs.from === 'ann@localhost/phone'));
   });
   after(async () => {
     for (const c of [phone, bob, cat]) c.destroy();

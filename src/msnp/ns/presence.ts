@@ -33,11 +33,19 @@ export const CHG: NsHandler = {
     s.clientId = clientId;
     s.extCaps = match[2] || '0';
     const msnObject = dialect.msnObject && c.args[3] ? decodeParam(c.args[3]) : '';
-    await s.ctx.core.presence.set(s.account.id, s.endpointId, {
-      status,
-      avatar: msnObject,
-      capabilities: { msnpClientId: clientId, msnpExtCaps: s.extCaps, ...s.endpointCapabilities() },
-    });
+    // MSNP11+ clients follow a CHG with their UUX (personal message) at once: contacts
+    // hear of both as one change (core `SETTLE_MS`), not of the status first with the
+    // text the endpoint had before (none, at sign-in). A CHG alone keeps that text.
+    await s.ctx.core.presence.set(
+      s.account.id,
+      s.endpointId,
+      {
+        status,
+        avatar: msnObject,
+        capabilities: { msnpClientId: clientId, msnpExtCaps: s.extCaps, ...s.endpointCapabilities() },
+      },
+      { settle: dialect.personalMessage },
+    );
     const echo: (string | number)[] = [trid, code];
     if (dialect.clientId) echo.push(capabilities);
     if (msnObject) echo.push(encodeParam(msnObject));

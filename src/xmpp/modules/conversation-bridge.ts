@@ -74,8 +74,8 @@ export class ConversationBridge {
       entry = undefined;
     }
     if (!entry) {
-      // Typing alone does not ring anyone.
-      if (content.kind === 'typing') return true;
+      // Typing rings too, as an MSN client opens the switchboard when its user starts
+      // typing in a new window: the contact sees "… is typing" before the first message.
       const conversation = conversations.create();
       entry = this.enter(sender, conversation.id, false);
       this.byPair.set(`${sender.id}|${recipient.id}`, entry);
@@ -90,7 +90,8 @@ export class ConversationBridge {
     }
     if (resource !== undefined) entry.resource = resource;
     if (entry.joined) conversations.send(entry.conversationId, entry.participant.endpointId, content);
-    else if (content.kind !== 'typing') entry.queue.push(content);
+    // Until the contact answers: kept in order, one typing notice for a run of them.
+    else if (content.kind !== 'typing' || entry.queue.at(-1)?.kind !== 'typing') entry.queue.push(content);
     return true;
   }
 

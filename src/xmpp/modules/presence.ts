@@ -5,12 +5,12 @@ import { routeStanza } from '../c2s/context.ts';
 import type { XmppSession } from '../c2s/session.ts';
 import { NS } from '../namespaces.ts';
 import { StanzaError } from '../stanza-error.ts';
-import { type XmlElement, xml } from '../stream/element.ts';
+import { RawXml, type XmlElement, xml } from '../stream/element.ts';
 import { bounceIfBlocked, presenceShown, rememberBlocked } from './blocking.ts';
 import { capsCapabilities, capsElement, capsOf } from './caps.ts';
 import { deliverOffline } from './offline.ts';
 import { afterAvailablePresence } from './pep-notify.ts';
-import { cancelSubscriptionFrom, subscriptionKey, subscriptionPresence } from './roster.ts';
+import { subscriptionKey, subscriptionPresence } from './roster.ts';
 
 /**
  * RFC 6121 §4.7.2.1 `<show/>` ↔ the core statuses. XMPP has four; MSN has more, so
@@ -51,6 +51,36 @@ export function presenceResource(presence: AccountPresence): string {
   return presence.capabilities.xmppResource ?? 'msn';
 }
 
+/** Endpoint capability keys (core presence `capabilities`, opaque to core) of what the client sent. */
+const LANG_KEY = 'xmppLang';
+const EXTENSIONS_KEY = 'xmppExtensions';
+/** Extension elements kept per endpoint, serialized; what does not fit is not broadcast. */
+const MAX_EXTENSION_BYTES = 4096;
+
+/** XEP-0153 §4.1: the hash of the picture the vCard serves (an empty `<photo/>`: none). */
+function photoUpdate(picture: AccountPresence['picture']): XmlElement {
+  return xml('x', { xmlns: NS.vcardUpdate }, xml('photo', {}, picture?.sha1 ?? ''));
+}
+
+/**
+ * RFC 6120 §8.4 / RFC 6121 §4.7.1: the extension elements of a client's presence, which
+ * the server broadcasts as they were sent (XEP-0319 idle, XEP-0172 nick, signatures…).
+ * `<show/>`, `<status/>`, `<priority/>` and the XEP-0115 `<c/>` are kept apart; the
+ * client's own XEP-0153 `<x/>` is left out, the server puts its hash instead (as
+ * Prosody's mod_vcard_legacy does): it is the one that knows the stored picture.
+ */
+function extensionsOf(el: XmlElement): string {
+  let out = '';
+  for (const child of el.getChildren()) {
+    const ns = child.xmlns;
+    if (ns === undefined || ns === NS.client || ns === NS.caps || ns === NS.vcardUpdate) continue;
+    const text = child.toString();
+    if (Buffer.byteLength(out) + Buffer.byteLength(text) > MAX_EXTENSION_BYTES) continue;
+    out += text;
+  }
+  return out;
+}
+
 /** A contact's presence as an XMPP stanza to this session. */
 export function presenceStanza(s: XmppSession, handle: string, presence: AccountPresence): XmlElement {
   const from = `${handle}/${presenceResource(presence)}`;
@@ -58,19 +88,29 @@ export function presenceStanza(s: XmppSession, handle: string, presence: Account
     return xml('presence', { type: 'unavailable', from, to: s.jid });
   }
   const show = showFromStatus(presence.status);
+  const caps = presence.capabilities;
+  const priority = caps.xmppPriority;
+  const extensions = caps[EXTENSIONS_KEY];
   return xml(
     'presence',
-    { from, to: s.jid },
+    // RFC 6121 §4.7.1: the language the client wrote its status in.
+    { from, to: s.jid, 'xml:lang': caps[LANG_KEY] || undefined },
     show && xml('show', {}, show),
     presence.statusText && xml('status', {}, presence.statusText),
-    // XEP-0153 §4.1: the hash of the picture the vCard serves; an empty <photo/> says
-    // there is none. The server knows the stored picture, so it says so for every
-    // contact, MSN ones included (an MSN client's own picture never reaches the server).
-    xml('x', { xmlns: NS.vcardUpdate }, xml('photo', {}, presence.picture?.sha1 ?? '')),
+    // §4.7.2.3: absent means 0, so only another value is written.
+    priority && priority !== '0' && xml('priority', {}, priority),
+    // The server knows the stored picture, so it gives the hash for every contact, MSN
+    // ones included (an MSN client's own picture never reaches the server).
+    photoUpdate(presence.picture),
     // XEP-0115 §4: the caps of the resource the presence comes from.
-    capsElement(presence.capabilities),
+    capsElement(caps),
+    // Serialized by this server from a parsed presence (extensionsOf), so well-formed.
+    extensions && new RawXml(extensions),
   );
 }
+
+/** The presence each contact was last shown in, serialized: the same one is not sent twice. */
+const shownPresence = new WeakMap<XmppSession, Map<string, string>>();
 
 /**
  * Sends a contact's aggregate presence. When the aggregate moves to another endpoint
@@ -85,13 +125,22 @@ export function sendContactPresence(s: XmppSession, handle: string, presence: Ac
     s.send(xml('presence', { type: 'unavailable', from: `${handle}/${previous}`, to: s.jid }));
   }
   if (offline) {
+    shownPresence.get(s)?.delete(handle);
     // Nothing to retract for a contact never shown online.
     s.shownResources.delete(handle);
     if (previous === resource) s.send(presenceStanza(s, handle, presence));
     return;
   }
+  // One change, one presence: the core also publishes changes XMPP does not show (an
+  // MSN display name, media line or client id), which would repeat the same stanza.
+  const stanza = presenceStanza(s, handle, presence);
+  const text = stanza.toString();
+  const shown = shownPresence.get(s) ?? new Map<string, string>();
+  shownPresence.set(s, shown);
+  if (previous === resource && shown.get(handle) === text) return;
+  shown.set(handle, text);
   s.shownResources.set(handle, resource);
-  s.send(presenceStanza(s, handle, presence));
+  s.send(stanza);
 }
 
 /** Parses `<priority/>` (RFC 6121 §4.7.2.3: -128..127). */
@@ -126,28 +175,36 @@ async function broadcastPresence(s: XmppSession, el: XmlElement): Promise<void> 
   const core = s.ctx.core;
   const unavailable = el.attrs.type === 'unavailable';
   const wasAvailable = s.available;
+  const own = xml('presence', { from: s.jid, type: el.attrs.type, 'xml:lang': el.attrs['xml:lang'] });
   if (unavailable) {
     s.available = false;
     await core.presence.set(account.id, s.endpointId, { status: 'offline', statusText: '' });
+    own.append(...el.getChildren());
   } else {
     s.priority = priorityOf(el);
     s.available = true;
     const caps = capsOf(el);
-    await core.presence.set(account.id, s.endpointId, {
+    // What the client sent, kept with its endpoint for presenceStanza to replay (the
+    // core keeps these capability strings without reading them).
+    const presence = await core.presence.set(account.id, s.endpointId, {
       status: statusFromShow(el.getChildText('show')?.trim()),
       statusText: el.getChildText('status') ?? '',
-      capabilities: { xmppResource: s.resource, xmppPriority: String(s.priority), ...capsCapabilities(caps) },
+      capabilities: {
+        xmppResource: s.resource,
+        xmppPriority: String(s.priority),
+        [LANG_KEY]: el.attrs['xml:lang'] ?? '',
+        [EXTENSIONS_KEY]: extensionsOf(el),
+        ...capsCapabilities(caps),
+      },
     });
+    // The user's resources see the server's XEP-0153 hash too, in place of the client's.
+    own.append(...el.getChildren().filter((c) => c.xmlns !== NS.vcardUpdate), photoUpdate(presence.picture));
     // XEP-0115 §6.2 / XEP-0163 §4.3.3: learn what it wants notifications of, then send it the last items.
     afterAvailablePresence(s, caps, !wasAvailable);
   }
-  // §4.2.2: the user's other available resources see it too.
-  const own = xml(
-    'presence',
-    { from: s.jid, type: el.attrs.type },
-    ...el.children.filter((c) => typeof c !== 'string'),
-  );
-  await routeStanza(core, account.id, own, null, s.resource);
+  // §4.2.2 and §4.4.2: all the user's available resources see it, the sender included
+  // (an unavailable sender is no longer available, so it does not get its own).
+  await routeStanza(core, account.id, own);
   s.lastPresence = unavailable ? undefined : own;
   if (unavailable) {
     // §4.6.2: those who got directed presence hear that we left.
@@ -180,7 +237,9 @@ async function initialPresence(s: XmppSession): Promise<void> {
     // XEP-0191 §3.3: a contact the user blocks is not shown.
     if (presence.status !== 'offline' && presenceShown(s, view.contact.id))
       sendContactPresence(s, view.contact.handle, presence);
-    if (view.derived.pendingIn) s.send(subscriptionPresence(s, 'subscribe', view.contact.handle));
+    // §3.1.3: a request still unanswered is delivered again at each login.
+    if (view.derived.pendingIn)
+      s.send(subscriptionPresence(s, 'subscribe', view.contact.handle, view.contact.displayName));
   }
   for (const other of s.ctx.sessions.get(account.id)?.values() ?? []) {
     if (other !== s && other.available) {
@@ -207,16 +266,18 @@ async function directedPresence(s: XmppSession, el: XmlElement, targetHandle: st
 async function sendDirected(s: XmppSession, targetHandle: string, stanza: XmlElement): Promise<void> {
   const target = await s.ctx.core.accounts.find(targetHandle);
   if (!target || !s.account) return;
-  if (!(await s.ctx.core.relationships.canSee(s.account.id, target.id))) return; // blocked: silently dropped (§4.6)
+  // §4.6 directed presence needs no subscription; only a target that blocks the sender
+  // (XEP-0191 / MSN BL) silently drops it.
+  if (await s.ctx.core.relationships.blocks(target.id, s.account.id)) return;
   await routeStanza(s.ctx.core, target.id, stanza);
 }
 
 /**
- * RFC 6121 §3: subscription stanzas as relationship changes.
- * - subscribe: put the contact on the forward list (MSN "add contact").
- * - subscribed: allow the contact (MSN allow list), approving or pre-approving.
- * - unsubscribe: take the contact off the forward list.
- * - unsubscribed: see `cancelSubscriptionFrom`.
+ * RFC 6121 §3: subscription stanzas as relationship changes (README "MSN and XMPP together").
+ * - subscribe: put the contact on the forward list (MSN "add contact"): the contact is asked.
+ * - subscribed: allow the contact (MSN allow list), approving or pre-approving (§3.4).
+ * - unsubscribe: off the forward list; the item stays with 'none' (§3.3).
+ * - unsubscribed: refuse: off the allow list, the request answered (§3.2).
  */
 async function subscription(s: XmppSession, type: string, handle: string): Promise<void> {
   const account = s.account;
@@ -237,11 +298,12 @@ async function subscription(s: XmppSession, type: string, handle: string): Promi
       if (before.derived.subscription === 'to' || before.derived.subscription === 'both') {
         await routeStanza(core, account.id, subscriptionPresence(s, 'subscribed', contact.handle));
       }
-    } else if (type === 'unsubscribe') await core.relationships.removeForward(account.id, contact.id);
+    } else if (type === 'unsubscribe')
+      await core.relationships.removeForward(account.id, contact.id, { keepListed: true });
     else if (type === 'subscribed') {
       const view = await core.relationships.contact(account.id, contact.id);
       if (!view.mine.allow || view.mine.block) await core.relationships.allow(account.id, handle);
-    } else await cancelSubscriptionFrom(s, contact);
+    } else await core.relationships.refuse(account.id, contact.id);
   } catch (err) {
     if (isPapillonError(err, 'self-contact')) throw new StanzaError('cancel', 'not-allowed');
     if (isPapillonError(err, 'conflict')) throw new StanzaError('wait', 'resource-constraint', err.message);
