@@ -1,5 +1,10 @@
-import { createServer, type Server } from 'node:net';
-import { createSecureContext, createServer as createTlsServer, type SecureContext } from 'node:tls';
+import { createServer } from 'node:net';
+import {
+  createSecureContext,
+  createServer as createTlsServer,
+  type SecureContext,
+  type Server as TlsServer,
+} from 'node:tls';
 import type { Core } from '../core/core.ts';
 import type { Logger } from '../server/logger.ts';
 import { listen } from '../util/listen.ts';
@@ -28,6 +33,11 @@ export interface XmppListeners {
   port: number;
   tlsPort: number | undefined;
   context: XmppContext;
+  /**
+   * New certificate files (SIGHUP): STARTTLS and direct TLS connections made from now on
+   * get them; streams already up keep theirs. False when started without TLS.
+   */
+  setTls(tls: { cert: Buffer; key: Buffer }): boolean;
   stop(): Promise<void>;
 }
 
@@ -66,7 +76,7 @@ export async function startXmppListeners(
   });
   const port = await listen(plain, options.bind, options.port);
 
-  let direct: Server | undefined;
+  let direct: TlsServer | undefined;
   let tlsPort: number | undefined;
   if (secureContext) {
     direct = createTlsServer(
@@ -88,6 +98,13 @@ export async function startXmppListeners(
     port,
     tlsPort,
     context,
+    setTls(tls) {
+      if (!direct || !context.secureContext) return false;
+      const options = { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' as const };
+      context.secureContext = createSecureContext(options);
+      direct.setSecureContext(options);
+      return true;
+    },
     async stop() {
       const closed = Promise.all([
         new Promise((r) => plain.close(r)),
