@@ -2,10 +2,12 @@ import { openPostgresStore } from '../store/postgres/postgres-store.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import type { Store } from '../store/types.ts';
 import { type Config, databaseTarget, maskUrlPassword } from './config.ts';
+import { prepareDataDir } from './data-dir.ts';
 
 /** Opens the configured store and brings its schema up to date. */
 export async function openStore(config: Config): Promise<{ store: Store; applied: string[]; where: string }> {
   const target = databaseTarget(config);
+  prepareDataDir(config);
   const store =
     target.kind === 'postgres' ? await openPostgresStore(target.url) : await openSqliteStore(target.path);
   try {

@@ -21,13 +21,23 @@ function get(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
+/** Every listener on a free port, so a server already running on this machine changes nothing. */
+const ANY_PORTS = {
+  PAPILLON_HTTP_PORT: '0',
+  PAPILLON_HTTPS_PORT: '0',
+  PAPILLON_MSNP_PORT: '0',
+  PAPILLON_SB_PORT: '0',
+  PAPILLON_XMPP_PORT: '0',
+  PAPILLON_XMPPS_PORT: '0',
+};
+
 const isHttpListening = (l: Record<string, unknown>) => l.listener === 'http' && typeof l.port === 'number';
 
 describe('papillon serve', () => {
   it('logs the port it got for port 0, answers /health, and exits 0 on SIGTERM within 5 s', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'papillon-serve-'));
     const { child, lines, exited } = await startServe(
-      { PAPILLON_DATA_DIR: dataDir, PAPILLON_HTTP_PORT: '0' },
+      { PAPILLON_DATA_DIR: dataDir, ...ANY_PORTS },
       isHttpListening,
     );
     const listening = lines.find(isHttpListening) as { port: number; msg: string };
@@ -51,7 +61,7 @@ describe('papillon serve', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'papillon-npm-start-'));
     const child = spawn('npm', ['start', '--silent'], {
       cwd: ROOT,
-      env: childEnv({ PAPILLON_DATA_DIR: dataDir, PAPILLON_HTTP_PORT: '0' }),
+      env: childEnv({ PAPILLON_DATA_DIR: dataDir, ...ANY_PORTS }),
     });
     let stdout = '';
     let stderr = '';
@@ -76,9 +86,10 @@ describe('papillon serve', () => {
     assert.doesNotMatch(stderr, /Deprecation|FSTDEP/);
   });
 
-  it('creates the SQLite file on first start and keeps accounts across restarts', async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'papillon-serve-'));
-    const env = { PAPILLON_DATA_DIR: dataDir, PAPILLON_HTTP_PORT: '0' };
+  it('creates the data directory and SQLite file on first start and keeps accounts across restarts', async () => {
+    // A data directory that does not exist yet, as on a fresh machine.
+    const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'papillon-serve-')), 'data');
+    const env = { PAPILLON_DATA_DIR: dataDir, ...ANY_PORTS };
     const first = await startServe(env, isHttpListening);
     assert.ok(
       first.lines.some(
@@ -99,14 +110,18 @@ describe('papillon serve', () => {
 
   it('refuses to start with a bad setting, naming it', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'papillon-serve-'));
-    const result = await runCli(['serve'], { PAPILLON_DATA_DIR: dataDir, PAPILLON_SB_PORT: '99999' });
+    const result = await runCli(['serve'], {
+      PAPILLON_DATA_DIR: dataDir,
+      ...ANY_PORTS,
+      PAPILLON_SB_PORT: '99999',
+    });
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /PAPILLON_SB_PORT/);
   });
 
   it('serves HTTPS with the certificate `papillon certs` made', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'papillon-serve-'));
-    const env = { PAPILLON_DATA_DIR: dataDir, PAPILLON_HTTP_PORT: '0', PAPILLON_HTTPS_PORT: '0' };
+    const env = { PAPILLON_DATA_DIR: dataDir, ...ANY_PORTS };
     const certs = await runCli(['certs'], env);
     assert.equal(certs.code, 0, certs.stderr);
     assert.match(certs.stdout, /messenger\.hotmail\.com/);

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { BIN, type CliResult, childEnv, runCli, startServe } from '../support/cli.ts';
+
+const ANY_PORTS = {
+  PAPILLON_HTTP_PORT: '0',
+  PAPILLON_HTTPS_PORT: '0',
+  PAPILLON_MSNP_PORT: '0',
+  PAPILLON_SB_PORT: '0',
+  PAPILLON_XMPP_PORT: '0',
+  PAPILLON_XMPPS_PORT: '0',
+};
+
+/** `papillon …` run from `cwd`, as an operator in another directory would. */
+function runIn(cwd: string, args: string[], env: Record<string, string>, input = ''): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: childEnv(env) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+const ready = (l: Record<string, unknown>) => l.msg === 'ready';
+const mode = (file: string) => statSync(file).mode & 0o777;
+
+describe('the data directory', () => {
+  it('is the same for the CLI run from any directory: a config file’s relative dataDir is relative to the file', async () => {
+    const base = mkdtempSync(path.join(tmpdir(), 'papillon-datadir-'));
+    const etc = path.join(base, 'etc');
+    mkdirSync(etc);
+    const configFile = path.join(etc, 'config.json');
+    writeFileSync(configFile, JSON.stringify({ dataDir: '../state' }));
+    const elsewhere = mkdtempSync(path.join(tmpdir(), 'papillon-cwd-'));
+    const env = { PAPILLON_CONFIG: configFile };
+
+    const add = await runIn(
+      base,
+      ['account', 'add', 'alice@localhost', '--password-stdin'],
+      env,
+      'a good pass',
+    );
+    assert.equal(add.code, 0, add.stderr);
+    const list = await runIn(elsewhere, ['account', 'list'], env);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^alice@localhost\s/m);
+    assert.ok(existsSync(path.join(base, 'state', 'papillon.sqlite')));
+    assert.deepEqual(readdirSync(elsewhere), [], 'nothing created where the CLI ran');
+  });
+
+  it('a command that reads refuses to create an empty database, naming the directory it looked in', async () => {
+    const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'papillon-empty-')), 'nothing-here');
+    for (const args of [
+      ['account', 'list'],
+      ['account', 'delete', 'bob@localhost'],
+      ['app', 'list'],
+    ]) {
+      const result = await runCli(args, { PAPILLON_DATA_DIR: dataDir });
+      assert.equal(result.code, 1, args.join(' '));
+      assert.match(result.stderr, /^papillon: no database at /);
+      assert.ok(result.stderr.includes(dataDir), result.stderr);
+      assert.match(result.stderr, /PAPILLON_DATA_DIR/);
+      assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    }
+    assert.equal(existsSync(dataDir), false, 'no directory was created');
+  });
+
+  it('is created 0700 with the database file 0600', async () => {
+    const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'papillon-perm-')), 'data');
+    const migrate = await runCli(['migrate'], { PAPILLON_DATA_DIR: dataDir });
+    assert.equal(migrate.code, 0, migrate.stderr);
+    assert.equal(mode(dataDir), 0o700);
+    assert.equal(mode(path.join(dataDir, 'papillon.sqlite')), 0o600);
+  });
+
+  it('a second server on the same directory refuses to start, naming the first; a stale lock is taken over', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'papillon-lock-'));
+    const env = { PAPILLON_DATA_DIR: dataDir, ...ANY_PORTS };
+    const first = await startServe(env, ready);
+    try {
+      const second = await runCli(['serve'], env);
+      assert.equal(second.code, 1);
+      assert.match(second.stderr, new RegExp(`another Papillon server \\(pid ${first.child.pid}\\)`));
+      assert.ok(second.stderr.includes(dataDir), second.stderr);
+      assert.doesNotMatch(second.stderr, /\n\s+at /, 'no stack trace');
+    } finally {
+      first.child.kill('SIGTERM');
+      assert.equal(await first.exited, 0);
+    }
+    assert.equal(existsSync(path.join(dataDir, 'papillon.pid')), false, 'a clean stop removes the lock');
+
+    // A server killed outright leaves its pid behind; the next start takes the lock over.
+    const killed = await startServe(env, ready);
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    assert.equal(existsSync(path.join(dataDir, 'papillon.pid')), true);
+    const next = await startServe(env, ready);
+    next.child.kill('SIGTERM');
+    assert.equal(await next.exited, 0);
+  });
+});
