@@ -1,6 +1,7 @@
 import type { Logger } from '../server/logger.ts';
 import { TaskQueue } from '../util/task-queue.ts';
 import { encodeCommand, encodePayloadCommand, type MsnpCommand, MsnpDecoder } from './codec/index.ts';
+import { traceLine } from './trace.ts';
 import type { MsnpTransport } from './transport.ts';
 
 /**
@@ -26,6 +27,8 @@ export abstract class MsnpConnection {
   }
 
   protected abstract get log(): Logger;
+  /** The server's logger: asked whether `trace` is on without making a child logger per command. */
+  protected abstract get rootLog(): Logger;
   protected abstract get closed(): boolean;
   /** Whether a client command line `name …` is followed by a payload (§2.2). */
   protected abstract hasPayload(name: string): boolean;
@@ -48,6 +51,10 @@ export abstract class MsnpConnection {
       this.close();
       return;
     }
+    if (this.rootLog.isLevelEnabled('trace')) {
+      for (const c of commands)
+        this.log.trace(`MSNP in: ${traceLine('in', c.name, c.args, c.payload?.length)}`);
+    }
     for (const command of commands) this.enqueue(() => this.dispatch(command));
   }
 
@@ -65,11 +72,15 @@ export abstract class MsnpConnection {
 
   send(name: string, ...args: (string | number)[]): void {
     if (this.closed) return;
+    if (this.rootLog.isLevelEnabled('trace')) this.log.trace(`MSNP out: ${traceLine('out', name, args)}`);
     this.transport.write(encodeCommand(name, args));
   }
 
   sendPayload(name: string, args: (string | number)[], payload: Buffer | string): void {
     if (this.closed) return;
+    if (this.rootLog.isLevelEnabled('trace')) {
+      this.log.trace(`MSNP out: ${traceLine('out', name, args, Buffer.byteLength(payload))}`);
+    }
     this.transport.write(encodePayloadCommand(name, args, payload));
   }
 
