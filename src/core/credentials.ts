@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 
 import { type Algorithm, hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import type { AccountRow, PasswordCredentials, ScramKeys, Store } from '../store/types.ts';
 import { normalizeHandle } from '../util/handle.ts';
+import { verifyLegacyHash } from './legacy-hash.ts';
 import { deriveScramKeys, SCRAM_ITERATIONS, type ScramAlgorithm } from './scram.ts';
 
 /**
@@ -57,6 +58,7 @@ export class Credentials {
   async verifyPassword(handle: string, password: string): Promise<AccountRow | undefined> {
     const account = await this.store.getAccountByHandle(normalizeHandle(handle));
     const stored = account ? await this.store.getCredentials(account.id) : undefined;
+    if (account && stored?.legacyHash) return this.verifyLegacy(account, stored.legacyHash, password);
     const hashed = stored?.argon2 ?? (await this.dummyHash());
     let ok = false;
     try {
@@ -65,6 +67,21 @@ export class Credentials {
       ok = false;
     }
     return ok && account && stored ? account : undefined;
+  }
+
+  /**
+   * An account imported with another server's hash (core/legacy-hash.ts): a right
+   * password stores Papillon's forms, which drops the imported hash, so it is
+   * checked at most until the user's first successful sign-in.
+   */
+  private async verifyLegacy(
+    account: AccountRow,
+    legacyHash: string,
+    password: string,
+  ): Promise<AccountRow | undefined> {
+    if (!verifyLegacyHash(password, legacyHash)) return undefined;
+    await this.store.setCredentials(account.id, await this.forPassword(password));
+    return account;
   }
 
   /** The salt to send in MSNP2–7 `USR … MD5 S <salt>`. */

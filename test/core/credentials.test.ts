@@ -10,7 +10,12 @@ describe('credentials', () => {
   const password = 'Tr0ub4dor&3-papillon';
   before(async () => {
     fx = await coreFixture();
-    await fx.core.accounts.create({ handle: 'Alice@Localhost', password, displayName: 'Alice' });
+    await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'Alice@Localhost',
+      password,
+      displayName: 'Alice',
+    });
   });
   after(() => fx.close());
 
@@ -94,7 +99,11 @@ describe('credentials', () => {
   }
 
   it('a password change replaces every stored form', async () => {
-    await fx.core.accounts.create({ handle: 'carol@localhost', password: 'first-password' });
+    await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'carol@localhost',
+      password: 'first-password',
+    });
     const before = await fx.core.credentials.md5Challenge('carol@localhost');
     await fx.core.accounts.changePassword('carol@localhost', 'second-password');
     assert.equal(await fx.core.credentials.verifyPassword('carol@localhost', 'first-password'), undefined);
