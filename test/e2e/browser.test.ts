@@ -201,4 +201,72 @@ describe('browser: sign up, authorize an app, sign in to XMPP with its token, re
     assert.equal(refreshed.status, 400);
     await context.close();
   });
+
+  /** Set PAPILLON_SCREENSHOTS=<dir> to keep a picture of each page at each width. */
+  const shots = process.env.PAPILLON_SCREENSHOTS;
+
+  for (const [device, viewport] of [
+    ['phone', { width: 375, height: 740 }],
+    ['desktop', { width: 1280, height: 900 }],
+  ] as const) {
+    it(`shows the connect page, the admin area and a 404 page that fit a ${device}`, async () => {
+      const base = `http://localhost:${server.port('http')}`;
+      const handle = `admin-${device}@localhost`;
+      if (!(await server.server.core.accounts.find(handle))) {
+        await server.server.core.accounts.create({ handle, password: PASSWORD, displayName: 'The Admin' });
+        await server.server.core.roles.setAdmin(handle, true);
+      }
+      const context = await browser.newContext({ viewport });
+      const page = await context.newPage();
+      page.setDefaultTimeout(15_000);
+      const look = async (name: string) => {
+        assert.ok(
+          (await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')) === true,
+          `${page.url()} scrolls sideways on a ${device}`,
+        );
+        if (shots) await page.screenshot({ path: `${shots}/${name}-${device}.png`, fullPage: true });
+      };
+
+      await page.goto(`${base}/signin?return=%2Fconnect`);
+      await page.getByRole('textbox', { name: 'Account' }).fill(handle);
+      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${base}/connect`);
+      assert.match((await page.textContent('header')) ?? '', new RegExp(`Signed in as\\s*${handle}`));
+      assert.match((await page.textContent('main')) ?? '', new RegExp(`/connect ${handle} server localhost`));
+      await look('connect');
+
+      // Controls are outlined, and focus shows, at 3:1 or more against the page (WCAG 1.4.11).
+      await page.goto(`${base}/account/delete`);
+      const password = page.getByLabel('Your password');
+      await password.focus();
+      // A string run in the page (this project's TypeScript has no DOM types): the focused field's style.
+      const style = (await page.evaluate(
+        '(() => { const s = getComputedStyle(document.activeElement); return { border: s.borderTopColor, outline: s.outlineStyle, width: s.outlineWidth }; })()',
+      )) as { border: string; outline: string; width: string };
+      assert.notEqual(style.border, 'rgb(207, 214, 228)', 'input border too faint');
+      assert.equal(style.outline, 'solid');
+      assert.equal(style.width, '3px');
+
+      await page.goto(`${base}/admin`);
+      assert.match((await page.textContent('h1')) ?? '', /Admin/);
+      await page.getByRole('button', { name: 'Make an invitation link' }).click();
+      assert.match((await page.locator('code.secret').textContent()) ?? '', /\/signup\?invite=/);
+      await look('admin');
+      await page.getByRole('link', { name: 'Users' }).click();
+      await page.waitForURL(`${base}/admin/users`);
+      await look('admin-users');
+      await page.locator('main').getByRole('link', { name: handle }).click();
+      await look('admin-user');
+      await page.goto(`${base}/admin/sessions`);
+      await look('admin-sessions');
+
+      const missing = await page.goto(`${base}/nowhere`);
+      assert.equal(missing?.status(), 404);
+      assert.match((await page.textContent('h1')) ?? '', /Page not found/);
+      assert.match((await page.textContent('header')) ?? '', /Signed in as/);
+      await look('not-found');
+      await context.close();
+    });
+  }
 });

@@ -4,14 +4,18 @@
  * HTML escaping, cookies (Secure over HTTPS) and security headers.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { before, describe, it } from 'node:test';
+import { createHash, X509Certificate } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
 import { MultipartBody, parseMultipart } from '../../src/http/web/forms.ts';
 import { escapeHtml, html, raw } from '../../src/http/web/html.ts';
 import { localReturnPath } from '../../src/http/web/security.ts';
 import { loadConfig } from '../../src/server/config.ts';
 import { isPapillonError } from '../../src/util/errors.ts';
+import { LEGACY_MSN_HOSTS } from '../../src/util/msn-hosts.ts';
+import type { MsnpTestClient } from '../support/msnp-client.ts';
+import { msnpSignIn } from '../support/msnp-login.ts';
 import { csrfOf, serverForSuite, WebClient, type WebResponse } from '../support/web-client.ts';
+import { RawXmppClient, targetOf } from '../support/xmpp-raw.ts';
 
 const PASSWORD = 'correct horse battery';
 
@@ -73,15 +77,17 @@ describe('web building blocks', () => {
     assert.equal(parseMultipart(body('--XyZ\nContent-Type: text/plain\n\nx\n--XyZ--')), undefined);
   });
 
-  it('reads the sign-up and implicit-grant settings; invite needs a code', () => {
+  it('reads the sign-up and implicit-grant settings; invite works with links alone', () => {
     const defaults = loadConfig({ env: {} });
     assert.equal(defaults.signup, 'open');
     assert.equal(defaults.oauthImplicit, true);
     assert.equal(defaults.signupInviteCode, undefined);
     assert.equal(loadConfig({ env: { PAPILLON_OAUTH_IMPLICIT: 'false' } }).oauthImplicit, false);
+    // One-time links (`papillon invite`) need no shared code.
+    assert.equal(loadConfig({ env: { PAPILLON_SIGNUP: 'invite' } }).signupInviteCode, undefined);
     assert.throws(
-      () => loadConfig({ env: { PAPILLON_SIGNUP: 'invite' } }),
-      (err: unknown) => isPapillonError(err, 'bad-config') && /signupInviteCode/.test(err.message),
+      () => loadConfig({ env: { PAPILLON_SIGNUP: 'invite', PAPILLON_SIGNUP_INVITE_CODE: 'short' } }),
+      (err: unknown) => isPapillonError(err, 'bad-config') && /SIGNUP_INVITE_CODE/.test(err.message),
     );
     assert.throws(() => loadConfig({ env: { PAPILLON_SIGNUP: 'maybe' } }), /PAPILLON_SIGNUP/);
   });
@@ -172,7 +178,12 @@ describe('web pages (sign-up open)', () => {
 
   it('signs in and out; a bad return URL goes to the account page', async () => {
     const core = web.core;
-    await core.accounts.create({ handle: 'erin@localhost', password: PASSWORD, displayName: 'Erin' });
+    await core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'erin@localhost',
+      password: PASSWORD,
+      displayName: 'Erin',
+    });
     const browser = new WebClient(web.base);
     const form = await browser.get('/signin?return=//evil.example/x');
     const res = await browser.post('/signin', {
@@ -198,8 +209,8 @@ describe('web pages (sign-up open)', () => {
 
   it('throttles repeated sign-in failures per address and account', async () => {
     const core = web.core;
-    await core.accounts.create({ handle: 'frank@localhost', password: PASSWORD });
-    await core.accounts.create({ handle: 'grace@localhost', password: PASSWORD });
+    await core.accounts.create({ privacy: 'allow-all', handle: 'frank@localhost', password: PASSWORD });
+    await core.accounts.create({ privacy: 'allow-all', handle: 'grace@localhost', password: PASSWORD });
     const browser = new WebClient(web.base);
     for (let i = 0; i < 5; i += 1) {
       const res = await signIn(browser, 'frank', 'wrong password');
@@ -225,7 +236,12 @@ describe('web pages (sign-up open)', () => {
     before(async () => {
       const core = web.core;
       accountId = (
-        await core.accounts.create({ handle: 'heidi@localhost', password: PASSWORD, displayName: 'Heidi' })
+        await core.accounts.create({
+          privacy: 'allow-all',
+          handle: 'heidi@localhost',
+          password: PASSWORD,
+          displayName: 'Heidi',
+        })
       ).id;
       browser = new WebClient(web.base);
       assert.equal((await signIn(browser, 'heidi')).status, 303);
@@ -586,5 +602,311 @@ describe('web pages (sign-up by invitation, over HTTPS)', () => {
     for (const [name, c] of browser.cookies) plain.cookies.set(name, c);
     assert.equal((await plain.get('/account')).status, 303);
     assert.equal((await browser.get('/account')).status, 200);
+  });
+});
+
+/** Signs `handle` in on the web (the account exists), returning the browser. */
+async function signedInBrowser(base: string, handle: string, password = PASSWORD): Promise<WebClient> {
+  const browser = new WebClient(base);
+  const response = await signIn(browser, handle, password);
+  assert.equal(response.status, 303, response.body);
+  return browser;
+}
+
+/** Reads MSNP commands until `OUT`, then waits for the server to close the connection. */
+async function signedOut(client: MsnpTestClient): Promise<void> {
+  for (;;) {
+    const cmd = await client.next(5000);
+    if (cmd.name === 'OUT') return client.closed();
+  }
+}
+
+describe('web pages: connect, errors, deleting an account', () => {
+  const web = serverForSuite();
+  const open: Array<{ close(): Promise<void> }> = [];
+  after(async () => {
+    await Promise.allSettled(open.map((c) => c.close()));
+  });
+
+  it('shows a signed-in user how to connect each client, with their handle, the ports, the CA and hosts lines', async () => {
+    await web.core.accounts.create({ handle: 'kim@localhost', password: PASSWORD });
+    const anonymous = await new WebClient(web.base).get('/connect');
+    assert.equal(anonymous.status, 303);
+    assert.match(anonymous.location ?? '', /\/signin\?return=%2Fconnect$/);
+
+    const browser = await signedInBrowser(web.base, 'kim@localhost');
+    const page = await browser.get('/connect');
+    assert.equal(page.status, 200);
+    const text = page.body;
+    // The header says who is signed in.
+    assert.match(text, /Signed in as <a href="\/account">kim@localhost<\/a>/);
+    for (const client of [
+      'Windows Live Messenger 2009',
+      'MSN Messenger 7.5',
+      'Pidgin',
+      'Gajim',
+      'Conversations',
+      'Profanity',
+    ]) {
+      assert.match(text, new RegExp(client), client);
+    }
+    const server = web.server;
+    assert.match(text, new RegExp(`port ${server.port('msnp')}<`));
+    assert.match(
+      text,
+      new RegExp(`port ${server.port('xmpp')} \\(STARTTLS\\), ${server.port('xmpps')} \\(direct TLS\\)`),
+    );
+    assert.match(text, new RegExp(`HTTP ${server.port('http')}, HTTPS ${server.port('https')}`));
+    // Hosts-file lines for every MSN host name, at the address the browser used.
+    for (const host of LEGACY_MSN_HOSTS)
+      assert.match(text, new RegExp(`127\\.0\\.0\\.1 ${host.replaceAll('.', '\\.')}\\n?`), host);
+    // The user's own handle in the per-client settings.
+    assert.match(text, /\/connect kim@localhost server 127\.0\.0\.1 port \d+ tls force/);
+    // localhost has no dot: Pidgin users are warned.
+    assert.match(text, /has no dot: Pidgin/);
+    // The CA to download, the very file clients must trust, with its fingerprint.
+    assert.match(text, /href="\/connect\/ca\.crt"/);
+    const ca = await browser.get('/connect/ca.crt');
+    assert.equal(ca.status, 200);
+    assert.equal(ca.headers['content-type'], 'application/x-x509-ca-cert');
+    assert.deepEqual(ca.bytes, server.ca);
+    assert.match(text, new RegExp(new X509Certificate(server.ca).fingerprint256));
+  });
+
+  it('answers unknown pages with an HTML 404 that keeps the signed-in header (JSON for API clients)', async () => {
+    const visitor = await new WebClient(web.base).get('/no/such/page', { accept: 'text/html,*/*' });
+    assert.equal(visitor.status, 404);
+    assert.match(String(visitor.headers['content-type']), /^text\/html/);
+    assert.match(visitor.body, /<h1>Page not found<\/h1>/);
+    assert.match(visitor.body, /href="\/signin">Sign in</);
+    assert.equal(visitor.headers['x-frame-options'], 'DENY');
+
+    await web.core.accounts.create({ handle: 'lou@localhost', password: PASSWORD });
+    const browser = await signedInBrowser(web.base, 'lou@localhost');
+    const signedIn = await browser.get('/no/such/page', { accept: 'text/html' });
+    assert.equal(signedIn.status, 404);
+    assert.match(signedIn.body, /Signed in as <a href="\/account">lou@localhost<\/a>/);
+    assert.doesNotMatch(signedIn.body, /href="\/signin"/);
+    assert.match(signedIn.body, /href="\/account">Your account</);
+
+    const api = await browser.get('/no/such/api', { accept: 'application/json' });
+    assert.equal(api.status, 404);
+    assert.deepEqual((api.json as { statusCode: number }).statusCode, 404);
+  });
+
+  it('answers a picture too large with an HTML 413 page', async () => {
+    await web.core.accounts.create({ handle: 'max@localhost', password: PASSWORD });
+    const browser = await signedInBrowser(web.base, 'max@localhost');
+    const account = await browser.get('/account');
+    const big = await browser.postMultipart(
+      '/account/avatar',
+      { csrf: csrfOf(account.body) },
+      { name: 'avatar', filename: 'big.png', type: 'image/png', data: Buffer.alloc(400 * 1024, 1) },
+    );
+    assert.equal(big.status, 413);
+    assert.match(String(big.headers['content-type']), /^text\/html/);
+    assert.match(big.body, /<h1>Too large<\/h1>/);
+    assert.match(big.body, /at most 256 KiB/);
+    assert.match(big.body, /Signed in as <a href="\/account">max@localhost<\/a>/);
+  });
+
+  it('lets users delete their own account with their password: MSNP and XMPP sessions end at once', async () => {
+    const handle = 'nia@localhost';
+    await web.core.accounts.create({ handle, password: PASSWORD });
+    const msnp = await msnpSignIn(web.server, { version: 12, handle, password: PASSWORD });
+    const xmpp = await RawXmppClient.login(targetOf(web.server), {
+      username: 'nia',
+      password: PASSWORD,
+      resource: 'phone',
+    });
+    open.push(msnp, xmpp);
+    const browser = await signedInBrowser(web.base, handle);
+    const form = await browser.get('/account/delete');
+    assert.equal(form.status, 200);
+    assert.match(form.body, /<label for="delete-password">/);
+
+    // No CSRF token, then a wrong password: nothing happens.
+    assert.equal((await browser.post('/account/delete', { password: PASSWORD })).status, 403);
+    const wrong = await browser.post('/account/delete', {
+      csrf: csrfOf(form.body),
+      password: 'not it at all',
+    });
+    assert.equal(wrong.status, 403);
+    assert.match(wrong.body, /password is not right/);
+    assert.ok(await web.core.accounts.find(handle));
+
+    const done = await browser.post('/account/delete', { csrf: csrfOf(form.body), password: PASSWORD });
+    assert.equal(done.status, 200, done.body);
+    assert.match(done.body, /nia@localhost<\/strong> is deleted/);
+    await signedOut(msnp);
+    assert.equal((await xmpp.expectStreamError()).condition, 'not-authorized');
+    assert.equal(await web.core.accounts.find(handle), undefined);
+    // The browser is signed out too.
+    assert.equal(browser.cookies.get('papillon_session'), undefined);
+    assert.equal((await browser.get('/account')).status, 303);
+  });
+});
+
+describe('web pages: one-time invitation links (signup "invite" without a shared code)', () => {
+  const web = serverForSuite({ PAPILLON_SIGNUP: 'invite' });
+
+  it('makes one account per link, once; a used, unknown or expired link makes none', async () => {
+    const noLink = await new WebClient(web.base).get('/signup');
+    assert.equal(noLink.status, 403);
+    assert.match(noLink.body, /by invitation only/);
+
+    const { token } = await web.core.invites.create({ createdBy: null });
+    const first = new WebClient(web.base);
+    const form = await first.get(`/signup?invite=${token}`);
+    assert.equal(form.status, 200);
+    assert.match(form.body, new RegExp(`<input type="hidden" name="invite" value="${token}">`));
+    // A mistake in the form keeps the link, and does not use it up.
+    const mismatch = await first.post('/signup', {
+      csrf: csrfOf(form.body),
+      name: 'olga',
+      password: PASSWORD,
+      confirm: 'something else',
+      invite: token,
+    });
+    assert.equal(mismatch.status, 400);
+    assert.match(mismatch.body, new RegExp(`name="invite" value="${token}"`));
+    const made = await first.post('/signup', {
+      csrf: csrfOf(mismatch.body),
+      name: 'olga',
+      password: PASSWORD,
+      confirm: PASSWORD,
+      invite: token,
+    });
+    assert.equal(made.status, 303, made.body);
+    assert.ok(await web.core.accounts.find('olga@localhost'));
+    const listed = (await web.core.invites.list()).find((i) => i.usedBy === 'olga@localhost');
+    assert.ok(listed);
+
+    // The same link again, from another browser: refused.
+    const second = new WebClient(web.base);
+    const again = await second.get(`/signup?invite=${token}`);
+    const reused = await second.post('/signup', {
+      csrf: csrfOf(again.body),
+      name: 'pete',
+      password: PASSWORD,
+      confirm: PASSWORD,
+      invite: token,
+    });
+    assert.equal(reused.status, 403);
+    assert.match(reused.body, /used already or has expired/);
+    assert.equal(await web.core.accounts.find('pete@localhost'), undefined);
+  });
+});
+
+describe('web pages: the admin area', () => {
+  const web = serverForSuite();
+  const open: Array<{ close(): Promise<void> }> = [];
+  after(async () => {
+    await Promise.allSettled(open.map((c) => c.close()));
+  });
+
+  it('is refused to visitors and to accounts without the admin role', async () => {
+    const visitor = await new WebClient(web.base).get('/admin');
+    assert.equal(visitor.status, 303);
+    assert.match(visitor.location ?? '', /\/signin\?return=%2Fadmin$/);
+    await web.core.accounts.create({ handle: 'quinn@localhost', password: PASSWORD });
+    const user = await signedInBrowser(web.base, 'quinn@localhost');
+    for (const path of ['/admin', '/admin/users', '/admin/sessions', '/admin/user?handle=quinn@localhost']) {
+      const page = await user.get(path);
+      assert.equal(page.status, 403, path);
+      assert.match(page.body, /Admins only/);
+    }
+    assert.doesNotMatch((await user.get('/account')).body, /href="\/admin"/);
+    const csrf = csrfOf((await user.get('/account')).body);
+    const post = await user.post('/admin/signup', { csrf, mode: 'closed' });
+    assert.equal(post.status, 403);
+    const kick = await user.post('/admin/users/kick', { csrf, handle: 'quinn@localhost' });
+    assert.equal(kick.status, 403);
+  });
+
+  it('lets an admin see users and who is online, sign an account out, reset its password, change sign-up and make links', async () => {
+    await web.core.accounts.create({ handle: 'root@localhost', password: PASSWORD });
+    await web.core.roles.setAdmin('root@localhost', true);
+    await web.core.accounts.create({ handle: 'rita@localhost', password: PASSWORD, displayName: 'Rita <3' });
+    const msnp = await msnpSignIn(web.server, { version: 18, handle: 'rita@localhost', password: PASSWORD });
+    const xmpp = await RawXmppClient.login(targetOf(web.server), {
+      username: 'rita',
+      password: PASSWORD,
+      resource: 'desk',
+    });
+    open.push(msnp, xmpp);
+    const admin = await signedInBrowser(web.base, 'root@localhost');
+
+    const overview = await admin.get('/admin');
+    assert.equal(overview.status, 200);
+    assert.match(overview.body, /href="\/admin">Admin</);
+    const users = await admin.get('/admin/users');
+    assert.match(users.body, /rita@localhost<\/a><\/td>\s*<td>Rita &lt;3<\/td>/);
+    assert.match(users.body, /root@localhost<\/a> <span class="tag">admin<\/span>/);
+    const sessions = await admin.get('/admin/sessions');
+    assert.match(sessions.body, /rita@localhost<\/a><\/td><td>MSNP18</);
+    assert.match(sessions.body, /<td>XMPP<\/td>\s*<td>desk<\/td>/);
+
+    // Sign Rita out of every app.
+    const csrf = csrfOf(overview.body);
+    const kicked = await admin.post('/admin/users/kick', { csrf, handle: 'rita@localhost' });
+    assert.equal(kicked.status, 303);
+    await signedOut(msnp);
+    assert.ok((await xmpp.expectStreamError()).condition);
+
+    // A new password: the old one stops working.
+    const reset = await admin.post('/admin/users/password', {
+      csrf,
+      handle: 'rita@localhost',
+      password: 'a brand new passphrase',
+    });
+    assert.equal(reset.status, 303, reset.body);
+    assert.equal(await web.core.credentials.verifyPassword('rita@localhost', PASSWORD), undefined);
+    assert.ok(await web.core.credentials.verifyPassword('rita@localhost', 'a brand new passphrase'));
+
+    // Sign-up mode, live.
+    assert.equal((await new WebClient(web.base).get('/signup')).status, 200);
+    assert.equal((await admin.post('/admin/signup', { csrf, mode: 'closed' })).status, 303);
+    assert.equal((await new WebClient(web.base).get('/signup')).status, 403);
+    assert.equal((await admin.post('/admin/signup', { csrf, mode: 'invite' })).status, 303);
+
+    // An invitation link, shown once, that works.
+    const made = await admin.post('/admin/invites', { csrf, expires: String(24 * 60 * 60 * 1000) });
+    assert.equal(made.status, 200);
+    const url = /<code class="secret">([^<]+)<\/code>/.exec(made.body)?.[1];
+    assert.ok(url, made.body);
+    assert.match(url, /\/signup\?invite=[A-Za-z0-9_-]+$/);
+    const invited = new WebClient(web.base);
+    const form = await invited.get(new URL(url).pathname + new URL(url).search);
+    assert.equal(form.status, 200);
+    const token = new URL(url).searchParams.get('invite') ?? '';
+    const signup = await invited.post('/signup', {
+      csrf: csrfOf(form.body),
+      name: 'sam',
+      password: PASSWORD,
+      confirm: PASSWORD,
+      invite: token,
+    });
+    assert.equal(signup.status, 303, signup.body);
+
+    // Delete an account: the handle must be typed.
+    const unconfirmed = await admin.post('/admin/users/delete', {
+      csrf,
+      handle: 'sam@localhost',
+      confirm: 'sam',
+    });
+    assert.equal(unconfirmed.status, 400);
+    assert.ok(await web.core.accounts.find('sam@localhost'));
+    const deleted = await admin.post('/admin/users/delete', {
+      csrf,
+      handle: 'sam@localhost',
+      confirm: 'sam@localhost',
+    });
+    assert.equal(deleted.status, 303);
+    assert.equal(await web.core.accounts.find('sam@localhost'), undefined);
+
+    // Taking the role away works at once.
+    await web.core.roles.setAdmin('root@localhost', false);
+    assert.equal((await admin.get('/admin')).status, 403);
   });
 });

@@ -143,6 +143,11 @@ ${clients}
   </fieldset>
   <div class="actions"><button type="submit">Register app</button></div>
 </form>
+</section>
+<section class="card" aria-labelledby="delete-h">
+<h2 id="delete-h">Delete your account</h2>
+<p>Deletes your account, contacts and messages, and signs out every app using it.</p>
+<p><a class="button danger" href="/account/delete">Delete account…</a></p>
 </section>`,
   });
 }

@@ -1,16 +1,21 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core/core.ts';
 import { registerAccount } from './account.ts';
+import { registerAccountDelete } from './account-delete.ts';
+import { registerAdmin } from './admin.ts';
+import { registerConnect } from './connect.ts';
+import { registerErrorPages } from './errors.ts';
+import { registerFavicon } from './favicon.ts';
 import { addFormParsers } from './forms.ts';
 import { html } from './html.ts';
-import { messagePage, page, sendPage } from './layout.ts';
+import { page, sendPage } from './layout.ts';
 import { addSecurityHeaders } from './security.ts';
 import { currentSession } from './session.ts';
-import { DEFAULT_WEB_SETTINGS, type WebSettings } from './settings.ts';
+import { DEFAULT_WEB_SETTINGS, type WebContext, type WebSettings } from './settings.ts';
 import { registerSignIn } from './sign-in.ts';
 import { STYLESHEET, STYLESHEET_ETAG } from './style.ts';
 
-export type { SignupMode, WebSettings } from './settings.ts';
+export type { ConnectInfo, SignupMode, WebSettings } from './settings.ts';
 
 export interface WebRoutesOptions {
   core: Core;
@@ -24,31 +29,30 @@ export interface WebRoutesOptions {
  * - `GET|POST /signin`, `GET|POST /signup`, `POST /signout`.
  * - `GET /account` and its forms: display name, personal message, picture, password,
  *   apps with access (revocable), the user's own registered apps.
- * - `GET /static/papillon.css` — the one stylesheet.
+ * - `GET|POST /account/delete` — users delete their own account.
+ * - `GET /connect` — how to set up each client; `/connect/ca.crt` the CA to trust.
+ * - `/admin…` — for accounts with the admin role: users, who is online, sign-up mode,
+ *   invitation links, a message to everyone.
+ * - `GET /static/papillon.css` — the one stylesheet; HTML 404 and error pages.
  *
  * Register with `app.register(webRoutes, { core, settings })`. Encapsulated: its form
  * parsers, security headers and error page apply to these routes only.
  */
 export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions): Promise<void> {
-  const ctx = { core: options.core, ...(options.settings ?? DEFAULT_WEB_SETTINGS) };
+  // The settings object is read through, not copied: SIGHUP changes sign-up mode and the
+  // password minimum of the running server (src/server/reload.ts).
+  // The admin area writes sign-up mode to `settings` (a copy of the defaults when none is given).
+  const settings = options.settings ?? { ...DEFAULT_WEB_SETTINGS };
+  const ctx: WebContext = Object.create(settings, {
+    core: { value: options.core, enumerable: true },
+    settings: { value: settings, enumerable: true },
+  });
   addFormParsers(app);
   addSecurityHeaders(app);
 
-  app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    const status = error.statusCode ?? 500;
-    if (status >= 500) request.log.error({ err: error }, 'web page failed');
-    const text =
-      status === 413
-        ? 'What you sent is too large. A picture may be at most 256 KiB.'
-        : status >= 500
-          ? 'Something went wrong on the server. Try again in a moment.'
-          : 'The server could not read that request.';
-    return sendPage(
-      reply,
-      status,
-      messagePage(status >= 500 ? 'Server error' : 'Not accepted', html`<p>${text}</p>`),
-    );
-  });
+  registerErrorPages(app, ctx);
+
+  registerFavicon(app);
 
   app.get('/static/papillon.css', async (request, reply) => {
     reply.header('etag', STYLESHEET_ETAG).header('cache-control', 'public, max-age=3600');
@@ -61,7 +65,8 @@ export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions)
     const signup = ctx.signup === 'closed' ? html`` : html` or <a href="/signup">create an account</a>`;
     const body = session
       ? html`<section class="card"><p>You are signed in as <strong>${session.account.handle}</strong>.</p>
-<p><a href="/account">Your account</a>: your display name, personal message, picture, password, and the apps that may use your account.</p></section>`
+<p><a href="/account">Your account</a>: your display name, personal message, picture, password, and the apps that may use your account.</p>
+<p><a href="/connect">Connect an app</a>: the settings for Windows Live Messenger, MSN Messenger, Pidgin and XMPP apps.</p></section>`
       : html`<section class="card"><p>Papillon is a Messenger service: MSN Messenger and XMPP apps sign in here and talk to each other.</p>
 <p><a href="/signin">Sign in</a>${signup}.</p></section>`;
     return sendPage(reply, 200, page({ title: 'Papillon', body, signedIn: session }));
@@ -69,4 +74,7 @@ export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions)
 
   registerSignIn(app, ctx);
   registerAccount(app, ctx);
+  registerAccountDelete(app, ctx);
+  registerConnect(app, ctx);
+  registerAdmin(app, ctx);
 }

@@ -5,8 +5,8 @@ import { html, type SafeHtml } from './html.ts';
 export interface PageOptions {
   title: string;
   body: SafeHtml;
-  /** The signed-in account and its session's CSRF token: shows the account link and sign-out button. */
-  signedIn?: { account: AccountRow; csrf: string } | undefined;
+  /** The signed-in account and its session's CSRF token: shows who is signed in, their links and sign-out. */
+  signedIn?: { account: AccountRow; csrf: string; admin?: boolean } | undefined;
 }
 
 /** A whole page: viewport for phones, the one stylesheet, a skip link, header, main. */
@@ -14,7 +14,8 @@ export function page(options: PageOptions): SafeHtml {
   const who = options.signedIn;
   const nav = who
     ? html`<nav aria-label="Account">
-        <a href="/account">${who.account.displayName}</a>
+        <span class="who">Signed in as <a href="/account">${who.account.handle}</a></span>
+        <a href="/connect">Connect</a>${who.admin ? html` <a href="/admin">Admin</a>` : ''}
         <form method="post" action="/signout">
           ${csrfField(who.csrf)}
           <button type="submit" class="link">Sign out</button>

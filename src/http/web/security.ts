@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { usableHost } from '../../util/host.ts';
+import { ownOrigin } from '../../util/public-origin.ts';
 import { hasControlCharacters } from '../../util/text.ts';
 
 /**
@@ -30,10 +30,12 @@ export function sameSecret(a: string | undefined, b: string | undefined): boolea
   return timingSafeEqual(digest(a), digest(b));
 }
 
-/** `scheme://host[:port]` of the request, or undefined when the Host header is unusable. */
+/**
+ * The origin of this server for absolute URLs (OAuth's issuer): config `publicUrl`,
+ * else the Host header when it names this server, never a hostile one.
+ */
 export function requestOrigin(request: FastifyRequest): string | undefined {
-  const host = usableHost(request.headers.host);
-  return host === undefined ? undefined : `${request.protocol}://${host.toLowerCase()}`;
+  return ownOrigin(request);
 }
 
 /**

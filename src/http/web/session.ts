@@ -13,6 +13,8 @@ export interface SignedIn {
   account: AccountRow;
   csrf: string;
   expiresAt: number;
+  /** The account has the admin role (read at each request, so taking it away works at once). */
+  admin: boolean;
 }
 
 const looked = new WeakMap<FastifyRequest, Promise<SignedIn | undefined>>();
@@ -25,7 +27,8 @@ export function currentSession(core: Core, request: FastifyRequest): Promise<Sig
       const token = readCookie(request, SESSION_COOKIE);
       if (token === undefined || token === '') return undefined;
       const session = await core.webSessions.get(token);
-      return session === undefined ? undefined : { token, ...session };
+      if (session === undefined) return undefined;
+      return { token, ...session, admin: await core.roles.isAdmin(session.account.id) };
     })();
     looked.set(request, pending);
   }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { addressKey, LoginThrottle } from '../../core/login-throttle.ts';
+import { recordSignIn } from '../../core/metrics.ts';
 import { isShorterThanPolicy } from '../../core/password-policy.ts';
 import { isPapillonError } from '../../util/errors.ts';
 import { handleDomain } from '../../util/handle.ts';
@@ -67,15 +68,24 @@ interface SignUpForm {
   displayName?: string;
   error?: string;
   target: string;
+  /** The token of the invitation link that brought the browser here. */
+  link?: string | undefined;
+}
+
+/** With a link, its token rides along hidden; without one, the shared code is asked for. */
+function inviteField(ctx: WebContext, link: string | undefined): SafeHtml {
+  if (ctx.signup !== 'invite') return html``;
+  if (link) {
+    return html`<input type="hidden" name="invite" value="${link}">
+  <p class="hint">You were invited: this link makes one account.</p>`;
+  }
+  return html`<label for="invite">Invitation code</label>
+  <input type="text" id="invite" name="invite" autocomplete="off" autocapitalize="none" spellcheck="false" required>
+  <p class="hint">This server takes new members by invitation; its operator gives out the code.</p>`;
 }
 
 function signUpPage(ctx: WebContext, csrf: string, form: SignUpForm): SafeHtml {
-  const invite =
-    ctx.signup === 'invite'
-      ? html`<label for="invite">Invitation code</label>
-  <input type="text" id="invite" name="invite" autocomplete="off" autocapitalize="none" spellcheck="false" required>
-  <p class="hint">This server takes new members by invitation; its operator gives out the code.</p>`
-      : html``;
+  const invite = inviteField(ctx, form.link);
   return page({
     title: 'Create an account',
     body: html`${notice('error', form.error)}
@@ -105,6 +115,7 @@ function signUpPage(ctx: WebContext, csrf: string, form: SignUpForm): SafeHtml {
 }
 
 const CLOSED = html`<p>This server does not take sign-ups on the web. Ask its operator for an account.</p>`;
+const INVITE_ONLY = html`<p>This server takes new members by invitation only: ask its operator for an invitation link.</p>`;
 
 /** Sign in, sign up, sign out. */
 export function registerSignIn(app: FastifyInstance, ctx: WebContext): void {
@@ -132,17 +143,20 @@ export function registerSignIn(app: FastifyInstance, ctx: WebContext): void {
     const handle = handleFromInput(typed, ctx.domain);
     // The same limits as every protocol's password check: per (address, handle) and per address.
     const result = await core.verifyPasswordGuarded(request.ip, handle, password);
+    recordSignIn(core.metrics, request.log, {
+      path: 'web',
+      result: result.status,
+      address: request.ip,
+      handle,
+    });
     if (result.status === 'throttled') {
-      request.log.info({ ip: request.ip, handle }, 'web sign-in throttled');
       reply.header('retry-after', '60');
       return again(429, 'Too many attempts. Wait a minute, then try again.');
     }
     if (result.status === 'failed') {
-      request.log.info({ ip: request.ip, handle }, 'web sign-in failed');
       return again(400, 'That account name or password is not right.');
     }
     await startSession(core, request, reply, result.value.id);
-    request.log.info({ ip: request.ip, handle }, 'web sign-in');
     return reply.redirect(target, 303);
   });
 
@@ -158,7 +172,11 @@ export function registerSignIn(app: FastifyInstance, ctx: WebContext): void {
     const target = returnPath(queryOf(request).get('return'));
     if (ctx.signup === 'closed') return sendPage(reply, 403, messagePage('Sign-up is closed', CLOSED));
     if (await currentSession(core, request)) return reply.redirect(target, 303);
-    return sendPage(reply, 200, signUpPage(ctx, anonymousCsrf(request, reply), { target }));
+    const link = queryOf(request).get('invite')?.trim() || undefined;
+    if (ctx.signup === 'invite' && link === undefined && ctx.signupInviteCode === undefined) {
+      return sendPage(reply, 403, messagePage('Sign-up by invitation', INVITE_ONLY));
+    }
+    return sendPage(reply, 200, signUpPage(ctx, anonymousCsrf(request, reply), { target, link }));
   });
 
   // Counts accounts created (not failures): open sign-up should not mint accounts by the
@@ -187,24 +205,15 @@ async function signUp(
   const name = field(form, 'name').trim();
   const displayName = field(form, 'displayName').trim();
   const password = field(form, 'password');
+  const code = field(form, 'invite').trim();
+  // A link's token is kept in the form (hidden) so a corrected form still carries it.
+  const link = code !== '' && !sameSecret(code, ctx.signupInviteCode) ? code : undefined;
   const again = (status: number, error: string) =>
     sendPage(
       reply,
       status,
-      signUpPage(ctx, anonymousCsrf(request, reply), { name, displayName, error, target }),
+      signUpPage(ctx, anonymousCsrf(request, reply), { name, displayName, error, target, link }),
     );
-
-  if (ctx.signup === 'invite') {
-    // A wrong code counts like a wrong password against the address, so codes cannot be guessed quickly.
-    const result = await core.loginGuard.perAddress.attempt(addressKey(request.ip), async () =>
-      sameSecret(field(form, 'invite').trim(), ctx.signupInviteCode) ? true : undefined,
-    );
-    if (result.status === 'throttled') {
-      reply.header('retry-after', '60');
-      return again(429, 'Too many attempts. Wait a minute, then try again.');
-    }
-    if (result.status === 'failed') return again(403, 'That invitation code is not right.');
-  }
 
   if (name === '') return again(400, 'Choose an account name.');
   const handle = handleFromInput(name, ctx.domain);
@@ -221,6 +230,27 @@ async function signUp(
     reply.header('retry-after', '3600');
     return again(429, 'Too many new accounts from your address. Try again in an hour.');
   }
+  // The invitation last, once the form is otherwise right: a one-time link is taken
+  // for this account and given back if the account cannot be made.
+  let claimed: string | undefined;
+  if (ctx.signup === 'invite') {
+    // A wrong code or link counts like a wrong password against the address, so neither can be guessed quickly.
+    const result = await core.loginGuard.perAddress.attempt(addressKey(request.ip), async () => {
+      if (sameSecret(code, ctx.signupInviteCode)) return true;
+      if (await core.invites.claim(code, handle)) {
+        claimed = code;
+        return true;
+      }
+      return undefined;
+    });
+    if (result.status === 'throttled') {
+      reply.header('retry-after', '60');
+      return again(429, 'Too many attempts. Wait a minute, then try again.');
+    }
+    if (result.status === 'failed') {
+      return again(403, 'That invitation code is not right, or the link was used already or has expired.');
+    }
+  }
   let accountId: string;
   try {
     const account = await core.accounts.create({ handle, password, displayName: displayName || undefined });
@@ -228,6 +258,7 @@ async function signUp(
     created?.fail(where); // one more account from this address
   } catch (err) {
     created?.cancel(where);
+    if (claimed !== undefined) await core.invites.release(claimed);
     if (isPapillonError(err, 'handle-taken')) return again(409, `${handle} is taken; choose another name.`);
     if (
       isPapillonError(err, 'bad-handle') ||
@@ -238,7 +269,10 @@ async function signUp(
     }
     throw err;
   }
-  request.log.info({ ip: request.ip, handle }, 'web sign-up');
+  request.log.info(
+    { ip: request.ip, handle, invitation: claimed === undefined ? undefined : 'link' },
+    'web sign-up',
+  );
   await startSession(core, request, reply, accountId);
   return reply.redirect(target === '/account' ? '/account?done=welcome' : target, 303);
 }
