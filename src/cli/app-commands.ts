@@ -39,20 +39,23 @@ export function registerAppCommands(program: Command): void {
     )
     .option('--public', 'a public client (desktop, mobile, browser): no secret, PKCE required')
     .action(async (opts: { name: string; redirectUri: string[]; public?: boolean }, command: Command) => {
-      await withCore(command, (core) =>
-        reportingOAuthErrors(async () => {
-          const { client, secret } = await core.oauth.registerClient({
-            name: opts.name,
-            redirectUris: opts.redirectUri,
-            confidential: !opts.public,
-            ownerId: null,
-          });
-          process.stdout.write(`client_id: ${client.id}\n`);
-          if (secret !== undefined) {
-            process.stdout.write(`client_secret: ${secret}\n`);
-            process.stderr.write('papillon: the client secret is shown only this once; keep it safe\n');
-          }
-        }),
+      await withCore(
+        command,
+        (core) =>
+          reportingOAuthErrors(async () => {
+            const { client, secret } = await core.oauth.registerClient({
+              name: opts.name,
+              redirectUris: opts.redirectUri,
+              confidential: !opts.public,
+              ownerId: null,
+            });
+            process.stdout.write(`client_id: ${client.id}\n`);
+            if (secret !== undefined) {
+              process.stdout.write(`client_secret: ${secret}\n`);
+              process.stderr.write('papillon: the client secret is shown only this once; keep it safe\n');
+            }
+          }),
+        { create: true },
       );
     });
 

@@ -4,6 +4,11 @@ import { isPapillonError } from '../util/errors.ts';
 import { registerAccountCommands } from './account-commands.ts';
 import { registerAdminCommands } from './admin-commands.ts';
 import { registerAppCommands } from './app-commands.ts';
+import { registerBackupCommands } from './backup-commands.ts';
+import { registerCheckCommand } from './check.ts';
+import { registerControlCommands } from './control-commands.ts';
+import { registerInviteCommands } from './invite-commands.ts';
+import { registerPortableCommands } from './portable-commands.ts';
 import { registerServeCommand } from './serve-command.ts';
 
 /** `papillon`: the command-line interface (README "Command line"). */
@@ -18,6 +23,11 @@ registerServeCommand(program);
 registerAccountCommands(program);
 registerAdminCommands(program);
 registerAppCommands(program);
+registerControlCommands(program);
+registerCheckCommand(program);
+registerInviteCommands(program);
+registerBackupCommands(program);
+registerPortableCommands(program);
 
 try {
   await program.parseAsync(process.argv);

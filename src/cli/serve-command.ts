@@ -13,16 +13,16 @@ export function registerServeCommand(program: Command): void {
     .description('run the server (what `npm start` does)')
     .action(async (_opts: unknown, command: Command) => {
       const config = configOf(command);
-      const logger = createLogger(config.logLevel);
+      const logger = createLogger(config.logLevel, { format: config.logFormat });
       logger.info(
         { version: VERSION, domain: config.domain },
         `Papillon ${VERSION} starting for ${config.domain}`,
       );
-      const server = await startServer(config, logger);
-      logger.info('ready');
-
-      const onSignal = (signal: NodeJS.Signals) => {
-        logger.info({ signal }, `${signal}: shutting down`);
+      let stopping = false;
+      const stopAndExit = (why: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info(`${why}: shutting down`);
         const deadline = setTimeout(() => {
           logger.warn('shutdown took too long; exiting anyway');
           process.exit(0);
@@ -39,7 +39,27 @@ export function registerServeCommand(program: Command): void {
           },
         );
       };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const server = await startServer(config, logger, {
+        loadConfig: () => configOf(command),
+        requestStop: stopAndExit,
+      });
+      logger.info('ready');
+      process.once('SIGINT', () => stopAndExit('SIGINT'));
+      process.once('SIGTERM', () => stopAndExit('SIGTERM'));
+      // SIGHUP reloads (src/server/reload.ts) instead of ending the process.
+      process.on('SIGHUP', () => {
+        server.reload().then(
+          (changes) =>
+            logger.info(
+              { signal: 'SIGHUP', changes },
+              `SIGHUP: reloaded${changes.length > 0 ? `: ${changes.join('; ')}` : ' (nothing changed)'}`,
+            ),
+          (err: unknown) =>
+            logger.error(
+              { signal: 'SIGHUP', err: (err as Error).message },
+              `SIGHUP: reload failed, nothing changed: ${(err as Error).message}`,
+            ),
+        );
+      });
     });
 }

@@ -3,6 +3,7 @@ import { PapillonError } from '../util/errors.ts';
 import { normalizeHandle } from '../util/handle.ts';
 import type { MessageArchive } from './archive.ts';
 import type { DomainEvents } from './events.ts';
+import { type CoreMetrics, NO_METRICS, protocolOf } from './metrics.ts';
 import type { Presence } from './presence.ts';
 import type { Visibility } from './visibility.ts';
 
@@ -84,7 +85,13 @@ export class Conversations {
     private readonly visibility: Visibility,
     private readonly clock: () => number = Date.now,
     private readonly archive?: MessageArchive,
+    private readonly metrics: CoreMetrics = NO_METRICS,
   ) {}
+
+  /** Conversations (switchboards) open on this node. */
+  get openCount(): number {
+    return this.conversations.size;
+  }
 
   create(): Conversation {
     const id = String(this.nextId++);
@@ -166,7 +173,21 @@ export class Conversations {
       const archiveId = this.archiveOneToOne(conversation, from.participant, content.text);
       if (archiveId !== undefined) event.archiveId = archiveId;
     }
-    return this.broadcast(conversation, fromEndpointId, event);
+    const delivered = this.broadcast(conversation, fromEndpointId, event);
+    if (delivered > 0 && (content.kind === 'text' || content.kind === 'nudge'))
+      this.count(conversation, from);
+    return delivered;
+  }
+
+  /** Counts a message once per receiving endpoint, by sender and recipient protocol. */
+  private count(conversation: Conversation, from: Member): void {
+    const source = protocolOf(from.participant.endpointId);
+    if (!source) return;
+    for (const [endpointId] of conversation.members) {
+      if (endpointId === from.participant.endpointId) continue;
+      const target = protocolOf(endpointId);
+      if (target) this.metrics.messageRouted(source, target);
+    }
   }
 
   /** Archives text between exactly two accounts (one-to-one, however many endpoints each has there). */

@@ -6,9 +6,12 @@ import { Circles } from './circles.ts';
 import { Conversations } from './conversations.ts';
 import { Credentials } from './credentials.ts';
 import { DomainEvents } from './events.ts';
+import { Invites } from './invites.ts';
 import { LastActivity } from './last-activity.ts';
+import { LiveSessions } from './live-sessions.ts';
 import { LoginGuard } from './login-guard.ts';
 import type { ThrottledAttempt } from './login-throttle.ts';
+import { type CoreMetrics, NO_METRICS } from './metrics.ts';
 import { OAuthService } from './oauth.ts';
 import { OfflineMessages } from './offline.ts';
 import { PeerNotifications } from './peer-notifications.ts';
@@ -17,6 +20,7 @@ import { Pictures } from './pictures.ts';
 import { Presence } from './presence.ts';
 import { PrivateXml } from './private-xml.ts';
 import { Relationships } from './relationships.ts';
+import { Roles } from './roles.ts';
 import { LoginTickets } from './tickets.ts';
 import type { TokenValidator } from './tokens.ts';
 import { Visibility } from './visibility.ts';
@@ -66,6 +70,14 @@ export interface Core {
   peerNotifications: PeerNotifications;
   /** Circles (MSNP18 groups): membership and the circle conversation. */
   circles: Circles;
+  /** One-time invitation links for `signup: invite`. */
+  invites: Invites;
+  /** Account roles (admin). */
+  roles: Roles;
+  /** The signed-in sessions on this node, every protocol (`papillon status`, `sessions`). */
+  liveSessions: LiveSessions;
+  /** Counters the protocols and the core bump (sign-ins, messages routed); no-ops unless metrics are on. */
+  metrics: CoreMetrics;
 }
 
 export interface CoreOptions {
@@ -79,6 +91,8 @@ export interface CoreOptions {
   archiveDays?: number;
   /** A background archive write failed (default: a process warning). */
   onArchiveError?: (err: unknown) => void;
+  /** Where counts go (src/server/metrics.ts wires them to Prometheus); default: nowhere. */
+  metrics?: CoreMetrics;
 }
 
 /**
@@ -94,6 +108,7 @@ export function createCore(
   const opts: CoreOptions =
     typeof options === 'function' ? { clock: options, tokens } : { tokens, ...options };
   const clock = opts.clock ?? Date.now;
+  const metrics = opts.metrics ?? NO_METRICS;
   const events = new DomainEvents(bus);
   const credentials = new Credentials(store);
   const visibility = new Visibility(store);
@@ -110,6 +125,7 @@ export function createCore(
       ? {}
       : { accessTokenSeconds: opts.oauthAccessTokenSeconds }),
   });
+  const accounts = new Accounts(store, credentials, events, presence, clock);
   return {
     store,
     bus,
@@ -126,17 +142,21 @@ export function createCore(
     tokens: opts.tokens ?? oauth,
     oauth,
     webSessions: new WebSessions(store, clock),
-    accounts: new Accounts(store, credentials, events, presence, clock),
+    accounts,
     relationships,
     presence,
     pictures: new Pictures(store, presence),
     offline: new OfflineMessages(store, events, clock),
     privateXml: new PrivateXml(store, clock),
     lastActivity: new LastActivity(store, presence, relationships),
-    conversations: new Conversations(store, events, presence, visibility, clock, archive),
+    conversations: new Conversations(store, events, presence, visibility, clock, archive, metrics),
     archive,
     pep: new Pep(store, visibility, clock),
     peerNotifications: new PeerNotifications(store, events, presence, visibility),
     circles: new Circles(store, events, clock),
+    invites: new Invites(store, clock),
+    roles: new Roles(store, accounts, clock),
+    liveSessions: new LiveSessions(),
+    metrics,
   };
 }

@@ -62,7 +62,24 @@ export type DomainEvent =
   | {
       type: 'sign-out';
       endpointId: string | null;
-      reason: 'account-deleted' | 'signed-in-elsewhere' | 'server-shutdown';
+      reason:
+        | 'account-deleted'
+        | 'signed-in-elsewhere'
+        | 'server-shutdown'
+        /** The operator ended the sessions (`papillon kick`). */
+        | 'kicked'
+        /** The password was changed (`papillon account passwd`): sign in again with the new one. */
+        | 'password-changed';
+    }
+  /**
+   * A notice from the operator to everyone online (`papillon broadcast`), or the
+   * maintenance countdown when `shutdownInMinutes` is set (`papillon shutdown --in`).
+   */
+  | {
+      type: 'server-notice';
+      /** The operator's words; may be empty for a countdown. */
+      text: string;
+      shutdownInMinutes?: number;
     };
 
 export function accountChannel(accountId: string): string {

@@ -22,6 +22,10 @@ export interface HttpAppOptions {
   web?: WebSettings;
   /** Serve OAuth's implicit grant (config `oauthImplicit`); default true. */
   oauthImplicit?: boolean;
+  /** Proxies whose X-Forwarded-For/-Proto are believed (config `trustProxy`); default none. */
+  trustProxy?: string[];
+  /** The external origin absolute URLs use (config `publicUrl`); default: the Host header. */
+  publicUrl?: string | undefined;
 }
 
 /**
@@ -37,7 +41,12 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     // Idle keep-alive sockets are closed at shutdown instead of holding it up.
     forceCloseConnections: 'idle',
     bodyLimit: 1024 * 1024,
+    // request.ip and request.protocol then come from the proxy's X-Forwarded-* headers,
+    // so throttles, sign-up limits and logs see the real client.
+    ...(options.trustProxy?.length ? { trustProxy: options.trustProxy } : {}),
   }) as unknown as FastifyInstance;
+  app.decorate('publicOrigin', options.publicUrl ?? null);
+  app.decorate('serverDomain', options.web?.domain ?? null);
 
   app.get('/health', async () => ({
     status: 'ok',

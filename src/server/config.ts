@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { PapillonError } from '../util/errors.ts';
 
@@ -8,6 +10,31 @@ const port = z.coerce
   .int('must be a whole number')
   .min(0, 'must be 0 (any free port) to 65535')
   .max(65535, 'must be 0 (any free port) to 65535');
+
+/** The install's own `data/` folder: the same directory whichever directory the CLI runs from. */
+export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../data', import.meta.url));
+
+/** The configuration file read when neither `--config` nor PAPILLON_CONFIG names one (as prosodyctl reads /etc/prosody). */
+export const SYSTEM_CONFIG_FILE = '/etc/papillon/config.json';
+
+/** `--config`, else PAPILLON_CONFIG, else /etc/papillon/config.json when it exists. */
+export function configFileOf(
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  if (explicit) return explicit;
+  if (env.PAPILLON_CONFIG) return env.PAPILLON_CONFIG;
+  return existsSync(SYSTEM_CONFIG_FILE) ? SYSTEM_CONFIG_FILE : undefined;
+}
+
+/** proxy-addr's named ranges, and addresses or CIDR blocks. */
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [address = '', bits, extra] = entry.split('/');
+  if (extra !== undefined || isIP(address) === 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (isIP(address) === 4 ? 32 : 128));
+}
 
 const DATABASE_URL = /^(postgres(ql)?:\/\/|sqlite:|file:)/;
 
@@ -19,8 +46,11 @@ const DATABASE_URL = /^(postgres(ql)?:\/\/|sqlite:|file:)/;
  */
 export const configSchema = z
   .object({
-    /** Where the SQLite file, certificates and other state live. */
-    dataDir: z.string().min(1).default('./data'),
+    /**
+     * Where the SQLite file, certificates and other state live. Unset: the install's
+     * `data/` folder; a relative path in a config file is relative to that file.
+     */
+    dataDir: z.string().min(1).default(DEFAULT_DATA_DIR),
     /** The domain this server is: XMPP domain, and the domain of its accounts' handles. */
     domain: z
       .string()
@@ -47,6 +77,33 @@ export const configSchema = z
       .string()
       .regex(/^[a-z0-9.:[\]-]+$/i, 'must be a host name or IP address')
       .optional(),
+    /**
+     * Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (fastify's
+     * trustProxy): addresses, CIDR blocks or `loopback`, `linklocal`, `uniquelocal`, comma
+     * separated. Unset: none, and the socket's address is the client's.
+     */
+    trustProxy: z
+      .union([z.string(), z.array(z.string())])
+      .transform((v) =>
+        (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s !== '' && s !== 'false'),
+      )
+      .refine((list) => list.every(isProxyAddress), {
+        message:
+          'must be proxy addresses or CIDR blocks (or loopback, linklocal, uniquelocal), comma separated',
+      })
+      .default([]),
+    /**
+     * The external base URL (`https://chat.example.org`): OAuth's issuer, the Passport Nexus
+     * and every absolute URL use it instead of the request's Host header. Unset: the Host header.
+     */
+    publicUrl: z
+      .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+      .refine((u) => {
+        const url = URL.canParse(u) ? new URL(u) : undefined;
+        return url?.pathname === '/' && url.search === '' && url.hash === '' && url.username === '';
+      }, 'must be a scheme and host only, like https://chat.example.org')
+      .transform((u) => new URL(u).origin)
+      .optional(),
     msnpPort: port.default(1863),
     /** A switchboard with no message for this long is closed (its members get BYE … 1). */
     sbIdleSeconds: z.coerce.number().int().min(1).max(86_400).default(600),
@@ -72,13 +129,23 @@ export const configSchema = z
     tlsCert: z.string().optional(),
     tlsKey: z.string().optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** `pretty` (one readable line per event) or `json` (JSON lines). Unset: pretty on a terminal, JSON otherwise. */
+    logFormat: z.enum(['pretty', 'json']).optional(),
+    /** Serve Prometheus metrics (`GET /metrics`) on their own listener, `metricsBind`:`metricsPort`. */
+    metrics: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(false),
+    /** The admin address metrics are served on: never the public HTTP port. */
+    metricsBind: z.string().min(1).default('127.0.0.1'),
+    metricsPort: port.default(9863),
     /** Minimum password length for self-service sign-up and password changes (the CLI only warns). */
     passwordMinLength: z.coerce.number().int().min(1).max(256).default(8),
     /** Lifetime of OAuth access tokens (XMPP bearer sign-in, web APIs); refresh tokens renew them. */
     oauthAccessTokenSeconds: z.coerce.number().int().min(60).max(86_400).default(3600),
-    /** Who may create an account on the web pages: everyone, no one, or holders of `signupInviteCode`. */
+    /**
+     * Who may create an account on the web pages: everyone, no one, or whoever has an
+     * invitation (a one-time link from `papillon invite`, or `signupInviteCode`).
+     */
     signup: z.enum(['open', 'closed', 'invite']).default('open'),
-    /** The code sign-up asks for when `signup` is `invite`. */
+    /** A code everyone invited may share, when `signup` is `invite` (one-time links need none). */
     signupInviteCode: z.string().min(8, 'must be at least 8 characters').optional(),
     /** Accounts one address may create on the web pages per hour (0: no limit). */
     signupsPerHour: z.coerce.number().int().min(0).max(100_000).default(5),
@@ -89,11 +156,7 @@ export const configSchema = z
       .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
       .default(true),
   })
-  .strict()
-  .refine((c) => c.signup !== 'invite' || c.signupInviteCode !== undefined, {
-    message: 'signup "invite" needs signupInviteCode',
-    path: ['signupInviteCode'],
-  });
+  .strict();
 
 export type Config = z.infer<typeof configSchema>;
 
@@ -139,6 +202,10 @@ export function loadConfig(options: LoadOptions = {}): Config {
       source[key] = `${key} in ${options.file}`;
     }
   }
+  // A relative path in a config file means relative to that file, not to wherever the CLI runs.
+  if (options.file && typeof raw.dataDir === 'string') {
+    raw.dataDir = path.resolve(path.dirname(path.resolve(options.file)), raw.dataDir);
+  }
   for (const key of Object.keys(configSchema.shape)) {
     const value = env[envName(key)];
     if (value !== undefined && value !== '') {
@@ -159,7 +226,16 @@ export function loadConfig(options: LoadOptions = {}): Config {
     });
     throw new PapillonError('bad-config', `invalid configuration: ${lines.join('; ')}`);
   }
-  return result.data;
+  const config = { ...result.data, dataDir: path.resolve(result.data.dataDir) };
+  dataDirOrigins.set(config, source.dataDir ?? 'the default');
+  return config;
+}
+
+const dataDirOrigins = new WeakMap<Config, string>();
+
+/** Where `dataDir` came from, for messages: `PAPILLON_DATA_DIR`, `dataDir in FILE` or `the default`. */
+export function dataDirOrigin(config: Config): string {
+  return dataDirOrigins.get(config) ?? 'the configuration';
 }
 
 export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };

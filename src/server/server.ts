@@ -1,18 +1,24 @@
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { LocalBus } from '../bus/local.ts';
 import type { Bus } from '../bus/types.ts';
 import { type Core, createCore } from '../core/core.ts';
 import { buildHttpApp } from '../http/app.ts';
+import type { ConnectInfo } from '../http/web/index.ts';
 import { msnpGatewayRoutes } from '../msnp/gateway/routes.ts';
 import { startMsnpListeners } from '../msnp/listener.ts';
 import { msnServiceRoutes } from '../msnp/services/index.ts';
 import type { Store } from '../store/types.ts';
 import { startXmppListeners } from '../xmpp/listener.ts';
+import { type AdminServer, startAdminServer } from './admin/admin-server.ts';
 import { type Config, tlsFiles } from './config.ts';
+import { lockDataDir } from './data-dir.ts';
 import type { Logger } from './logger.ts';
+import { listenerSources, PrometheusMetrics, startMetricsListener } from './metrics.ts';
 import { openStore } from './open-store.ts';
+import { reload } from './reload.ts';
+import { explainListenError, readTlsFiles } from './startup-errors.ts';
 import { VERSION } from './version.ts';
 
 /** A listening service: a name for the logs, and a polite stop. */
@@ -29,6 +35,20 @@ export interface RunningServer {
   listeners: readonly Listener[];
   /** Stops accepting, closes sessions politely, flushes the store. Idempotent. */
   stop(): Promise<void>;
+  /** What SIGHUP does (src/server/reload.ts): returns what changed; throws if the new files are unusable. */
+  reload(): Promise<string[]>;
+  /** The admin channel's Unix socket (`papillon status`, `kick`, …). */
+  adminSocket: string;
+}
+
+/** What the process around the server provides (`papillon serve`); tests leave them out. */
+export interface ServerHooks {
+  /** Reads the configuration again for a reload; default: the one the server started with. */
+  loadConfig?: () => Config;
+  /** Stop the server and end the process (`papillon shutdown`); default: `stop()`. */
+  requestStop?: (reason: string) => void;
+  /** Reopen log files on reload. */
+  reopenLogs?: () => void;
 }
 
 async function listenHttp(
@@ -47,18 +67,34 @@ async function listenHttp(
  * The composition root: the only place that names concrete implementations.
  * Builds store, bus and core from the config and starts the listeners.
  */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  hooks: ServerHooks = {},
+): Promise<RunningServer> {
   const startedAt = Date.now();
-  const { store, applied, where } = await openStore(config);
+  const unlock = lockDataDir(config.dataDir);
+  let opened: Awaited<ReturnType<typeof openStore>>;
+  try {
+    opened = await openStore(config);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+  const { store, applied, where } = opened;
   logger.info({ store: store.kind, where, migrations: applied }, `store: ${store.kind} at ${where}`);
   let bus: Bus | undefined;
+  let admin: AdminServer | undefined;
   const listeners: Listener[] = [];
   try {
     if (config.redisUrl) {
       throw new Error('the Redis bus is not available yet: unset PAPILLON_REDIS_URL to run a single node');
     }
     bus = new LocalBus();
-    const core = createCore(store, bus, {
+    // Metrics (config `metrics`): counters the core bumps, store operations timed.
+    const metrics = config.metrics ? new PrometheusMetrics() : undefined;
+    const core = createCore(metrics ? metrics.timeStore(store) : store, bus, {
+      ...(metrics ? { metrics } : {}),
       oauthAccessTokenSeconds: config.oauthAccessTokenSeconds,
       archiveDays: config.archiveDays,
       onArchiveError: (err) => logger.error({ err }, 'archiving a message failed'),
@@ -87,9 +123,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       },
     );
     const tlsPaths = tlsFiles(config);
-    const tlsPem = tlsPaths
-      ? { cert: readFileSync(tlsPaths.cert), key: readFileSync(tlsPaths.key) }
-      : undefined;
+    const tlsPem = tlsPaths ? readTlsFiles(tlsPaths) : undefined;
     const xmpp = await startXmppListeners(core, logger, {
       bind: config.bind,
       port: config.xmppPort,
@@ -111,44 +145,90 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       const port = xmpp.tlsPort;
       listeners.push({ name: 'xmpps', url: `xmpps://${config.bind}:${port}`, port, stop: async () => {} });
     }
+    // One object, read by the web pages at each request: a reload changes it in place.
+    const web = {
+      domain: config.domain,
+      passwordMinLength: config.passwordMinLength,
+      signup: config.signup,
+      signupInviteCode: config.signupInviteCode,
+      signupsPerHour: config.signupsPerHour,
+      // The Connect page: the HTTP ports are filled in below, once known.
+      connect: {
+        publicHost: config.publicHost,
+        msnpPort: msnp.nsPort,
+        xmppPort: xmpp.port,
+        xmppsPort: xmpp.tlsPort,
+        // Read at each request: a CA made by `papillon certs` later is offered at once.
+        caFile: path.join(config.dataDir, 'certs', 'ca.crt'),
+      } as ConnectInfo,
+    };
     const appOptions = {
       core,
       logger,
       version: VERSION,
       startedAt,
       plugins: [msnServiceRoutes(msnp.context), msnpGatewayRoutes(msnp.context)],
-      web: {
-        domain: config.domain,
-        passwordMinLength: config.passwordMinLength,
-        signup: config.signup,
-        signupInviteCode: config.signupInviteCode,
-        signupsPerHour: config.signupsPerHour,
-      },
+      web,
       oauthImplicit: config.oauthImplicit,
+      trustProxy: config.trustProxy,
+      publicUrl: config.publicUrl,
     };
 
     listeners.push(await listenHttp(buildHttpApp(appOptions), 'http', 'http', config.bind, config.httpPort));
+    web.connect.httpPort = listeners.at(-1)?.port;
+    let https: FastifyInstance | undefined;
     if (tlsPem) {
       // fastify takes TLS options at construction; the routes are the same app.
-      const https = buildHttpApp({ ...appOptions, https: tlsPem });
+      https = buildHttpApp({ ...appOptions, https: tlsPem });
       listeners.push(await listenHttp(https, 'https', 'https', config.bind, config.httpsPort));
+      web.connect.httpsPort = listeners.at(-1)?.port;
     } else {
       logger.warn(
         'HTTPS disabled: no certificate (run `papillon certs`, or set PAPILLON_TLS_CERT and PAPILLON_TLS_KEY)',
       );
+    }
+    if (metrics) {
+      metrics.watch(listenerSources(core, msnp.context.sessions, xmpp.context.sessions));
+      listeners.push(await startMetricsListener(metrics, config.metricsBind, config.metricsPort, logger));
     }
     for (const l of listeners)
       logger.info({ listener: l.name, port: l.port, url: l.url }, `${l.name} listening on ${l.url}`);
 
     let stopping: Promise<void> | undefined;
     const stop = () => {
-      stopping ??= shutdown(listeners, bus as Bus, store, logger, () => core.archive.flush());
+      stopping ??= (admin?.close() ?? Promise.resolve())
+        .then(() => shutdown(listeners, bus as Bus, store, logger, () => core.archive.flush()))
+        .finally(unlock);
       return stopping;
     };
-    return { core, config, listeners, stop };
+    const reloadNow = () =>
+      reload({
+        config,
+        loadConfig: hooks.loadConfig ?? (() => config),
+        logger,
+        web,
+        xmpp,
+        https,
+        ...(hooks.reopenLogs ? { reopenLogs: hooks.reopenLogs } : {}),
+      });
+    admin = await startAdminServer(
+      config.dataDir,
+      {
+        core,
+        version: VERSION,
+        startedAt,
+        store: `${store.kind} (${where})`,
+        bus: config.redisUrl ? 'redis' : 'local (one node)',
+        requestStop: hooks.requestStop ?? (() => void stop()),
+        reload: reloadNow,
+      },
+      logger,
+    );
+    return { core, config, listeners, stop, reload: reloadNow, adminSocket: admin.path };
   } catch (err) {
-    await shutdown(listeners, bus, store, logger);
-    throw err;
+    await admin?.close();
+    await shutdown(listeners, bus, store, logger).finally(unlock);
+    throw explainListenError(err, config);
   }
 }
 

@@ -41,6 +41,8 @@ export interface CredentialTable {
   scram_sha256_server_key: string;
   md5_salt: string;
   md5_digest: string;
+  /** Another server's password hash, until the first sign-in upgrades it (migration 0017). */
+  legacy_hash: string | null;
 }
 
 export interface RelationshipTable {
@@ -53,6 +55,8 @@ export interface RelationshipTable {
   updated_at: number;
   /** The contact acknowledged this row's forward add (MSN PL / Pending); 0 after each new add. */
   noticed: Flag;
+  /** Kept in the owner's list without asking for presence (roster item 'none', isMessengerUser=false). */
+  listed: Flag;
 }
 
 export interface ContactGroupTable {
@@ -223,6 +227,24 @@ export interface MessageArchiveTable {
   body: string;
 }
 
+/** A one-time invitation link; the token itself is never stored. Migration 0018. */
+export interface SignupInviteTable {
+  id: string;
+  token_hash: string;
+  created_at: number;
+  expires_at: number;
+  created_by: string | null;
+  used_at: number | null;
+  used_by: string | null;
+}
+
+/** An account's role (only accounts with one have a row). Migration 0018. */
+export interface AccountRoleTable {
+  account_id: string;
+  role: string;
+  granted_at: number;
+}
+
 export interface Database {
   account: AccountTable;
   credential: CredentialTable;
@@ -244,4 +266,6 @@ export interface Database {
   pep_node: PepNodeTable;
   pep_item: PepItemTable;
   message_archive: MessageArchiveTable;
+  signup_invite: SignupInviteTable;
+  account_role: AccountRoleTable;
 }

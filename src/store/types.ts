@@ -72,6 +72,11 @@ export interface PasswordCredentials {
   /** MSNP2–7 `USR MD5`: the client proves MD5(salt + password); we keep the salt and that digest (hex). */
   md5Salt: string;
   md5Digest: string;
+  /**
+   * A hash imported from another server (core/legacy-hash.ts formats), checked
+   * instead of `argon2` until the first successful sign-in stores Papillon's forms.
+   */
+  legacyHash?: string;
 }
 
 /**
@@ -91,6 +96,12 @@ export interface RelationshipRow {
    * list); meaningless while `forward` is false. Does not keep a row alive alone.
    */
   noticed: boolean;
+  /**
+   * The owner keeps the contact in the list without asking to see its presence (an
+   * XMPP roster item with subscription 'none', an address-book contact that is not a
+   * Messenger contact). Keeps a row alive alone.
+   */
+  listed: boolean;
   /** Ids of the owner's groups the contact is in, sorted. */
   groupIds: string[];
   updatedAt: number;
@@ -102,6 +113,7 @@ export interface RelationshipPatch {
   block?: boolean;
   nickname?: string | null;
   noticed?: boolean;
+  listed?: boolean;
 }
 
 export interface GroupRow {
@@ -307,6 +319,24 @@ export interface PrivateXmlRow {
   updatedAt: number;
 }
 
+/** A one-time invitation link (migration 0018); the store sees only its token's hash. */
+export interface SignupInviteRow {
+  /** A short public id, to list and withdraw it. */
+  id: string;
+  /** SHA-256 of the link's token, lower-case hex. */
+  tokenHash: string;
+  createdAt: number;
+  expiresAt: number;
+  /** The admin's handle who made it; null: the command line. */
+  createdBy: string | null;
+  usedAt: number | null;
+  /** The handle of the account made with it. */
+  usedBy: string | null;
+}
+
+/** What an operator may let an account do beyond its own (migration 0018). */
+export type AccountRole = 'admin';
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
 
@@ -373,7 +403,8 @@ export interface Store {
   claimOfflineIds(recipientId: string, ids: readonly string[], now: number): Promise<OfflineMessageRow[]>;
   /** The recipient's undelivered messages in storage order, left undelivered (a peek). */
   listOffline(recipientId: string): Promise<OfflineMessageRow[]>;
-  countOffline(recipientId: string): Promise<number>;
+  /** Undelivered messages for the recipient; without one, for everyone (the queue length metric). */
+  countOffline(recipientId?: string): Promise<number>;
   /** Deletes delivered messages delivered before `before`; returns how many. */
   purgeDeliveredOffline(before: number): Promise<number>;
 
@@ -537,6 +568,24 @@ export interface Store {
   deleteWebSessionsOf(accountId: string, keepTokenHash?: string): Promise<number>;
   /** Deletes sessions with `expiresAt <= now`; returns how many. */
   purgeWebSessions(now: number): Promise<number>;
+
+  // Invitations and roles (migration 0018) -------------------------------------------
+  createSignupInvite(invite: SignupInviteRow): Promise<void>;
+  /** Newest first. */
+  listSignupInvites(): Promise<SignupInviteRow[]>;
+  /**
+   * Marks the unused, unexpired (`expiresAt > now`) invite with this token hash used by
+   * `usedBy`; false when there is none. Atomic: of two claims, one wins.
+   */
+  claimSignupInvite(tokenHash: string, now: number, usedBy: string): Promise<boolean>;
+  /** Makes a claimed invite usable again (the account it was for could not be made). */
+  releaseSignupInvite(tokenHash: string): Promise<void>;
+  deleteSignupInvite(id: string): Promise<boolean>;
+  /** Null removes the role. Throws `no-such-account` for an unknown account. */
+  setAccountRole(accountId: string, role: AccountRole | null, now: number): Promise<void>;
+  getAccountRole(accountId: string): Promise<AccountRole | undefined>;
+  /** Every account that has a role. */
+  listAccountRoles(): Promise<{ accountId: string; role: AccountRole }[]>;
 
   // Server settings ----------------------------------------------------------------
   /** Returns the stored value, storing `create()` first if there is none (first writer wins). */

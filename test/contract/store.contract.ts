@@ -14,6 +14,7 @@ import type {
   NewOfflineMessage,
   OAuthClientRow,
   PasswordCredentials,
+  SignupInviteRow,
   Store,
   WebSessionRow,
 } from '../../src/store/types.ts';
@@ -245,6 +246,21 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal(await store.getRelationship(owner.id, contact.id), undefined);
       });
 
+      it('keeps a contact listed without any list, until it is unlisted', async () => {
+        const [owner, contact] = [await account(), await account()];
+        await store.updateRelationship(owner.id, contact.id, { forward: true, listed: true });
+        await store.updateRelationship(owner.id, contact.id, { forward: false });
+        const row = await store.getRelationship(owner.id, contact.id);
+        assert.equal(row?.listed, true);
+        assert.equal(row?.forward, false);
+        assert.deepEqual(
+          (await store.listRelationships(owner.id)).map((r) => r.listed),
+          [true],
+        );
+        await store.updateRelationship(owner.id, contact.id, { listed: false });
+        assert.equal(await store.getRelationship(owner.id, contact.id), undefined);
+      });
+
       it('creates a row from a patch, with unspecified lists false', async () => {
         const [owner, contact] = [await account(), await account()];
         const start = Date.now();
@@ -265,6 +281,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
             block: false,
             nickname: 'Bob',
             noticed: false,
+            listed: false,
             groupIds: [],
             updatedAt: 0,
           },
@@ -292,6 +309,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
             block: true,
             nickname: 'Nick',
             noticed: false,
+            listed: false,
             groupIds: [],
             updatedAt: 0,
           },
@@ -1424,6 +1442,15 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       });
       const ids = (page: { rows: Array<{ id: string }> }) => page.rows.map((r) => r.id);
 
+      it('keeps a batch larger than one statement can bind (a busy second of messages)', async () => {
+        const [a, b] = [await account(), await account()];
+        const batch = Array.from({ length: 6000 }, (_, i) =>
+          message(`big${String(i).padStart(5, '0')}`, a, b, T + i, `message ${i}`),
+        );
+        await store.appendArchive(batch);
+        assert.equal(await store.countArchive({ ownerId: b.id, after: 'big', peer: a.handle }), 6000);
+      });
+
       it("keeps a message in both parties' archives, filtered by peer and id, paged from either end", async () => {
         const [a, b, c] = [await account(), await account(), await account()];
         await store.appendArchive([
@@ -1500,6 +1527,80 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         ]);
         assert.ok((await store.purgeArchive('0000old3')) >= 2);
         assert.deepEqual(ids(await store.queryArchive({ ownerId: a.id }, 10, false)), ['0000young']);
+      });
+    });
+
+    describe('invitations and roles', () => {
+      const invite = (overrides: Partial<SignupInviteRow> = {}): SignupInviteRow => ({
+        id: newId().slice(0, 12),
+        tokenHash: newId(),
+        createdAt: 1_700_000_000_000,
+        expiresAt: 1_700_000_600_000,
+        createdBy: null,
+        usedAt: null,
+        usedBy: null,
+        ...overrides,
+      });
+
+      it('lets an invitation be claimed once, before it expires; a release makes it usable again', async () => {
+        const fresh = invite({ createdBy: 'admin@example.test' });
+        const expired = invite({ expiresAt: 1_700_000_000_500 });
+        await store.createSignupInvite(fresh);
+        await store.createSignupInvite(expired);
+        const listed = await store.listSignupInvites();
+        assert.deepEqual(
+          listed.find((i) => i.id === fresh.id),
+          fresh,
+        );
+        assert.equal(
+          await store.claimSignupInvite(expired.tokenHash, 1_700_000_001_000, 'x@example.test'),
+          false,
+        );
+        assert.equal(
+          await store.claimSignupInvite('no such hash', 1_700_000_001_000, 'x@example.test'),
+          false,
+        );
+        // Two at once: one wins.
+        const both = await Promise.all([
+          store.claimSignupInvite(fresh.tokenHash, 1_700_000_001_000, 'a@example.test'),
+          store.claimSignupInvite(fresh.tokenHash, 1_700_000_001_000, 'b@example.test'),
+        ]);
+        assert.deepEqual(both.sort(), [false, true]);
+        const used = (await store.listSignupInvites()).find((i) => i.id === fresh.id);
+        assert.equal(used?.usedAt, 1_700_000_001_000);
+        assert.match(used?.usedBy ?? '', /^[ab]@example.test$/);
+        await store.releaseSignupInvite(fresh.tokenHash);
+        assert.equal(
+          await store.claimSignupInvite(fresh.tokenHash, 1_700_000_002_000, 'c@example.test'),
+          true,
+        );
+        assert.equal(await store.deleteSignupInvite(fresh.id), true);
+        assert.equal(await store.deleteSignupInvite(fresh.id), false);
+        assert.equal(
+          (await store.listSignupInvites()).find((i) => i.id === fresh.id),
+          undefined,
+        );
+      });
+
+      it('keeps the role of an account until removed, and drops it with the account', async () => {
+        const admin = await account();
+        const plain = await account();
+        assert.equal(await store.getAccountRole(admin.id), undefined);
+        await store.setAccountRole(admin.id, 'admin', 1);
+        await store.setAccountRole(admin.id, 'admin', 2);
+        assert.equal(await store.getAccountRole(admin.id), 'admin');
+        assert.equal(await store.getAccountRole(plain.id), undefined);
+        assert.ok(
+          (await store.listAccountRoles()).some((r) => r.accountId === admin.id && r.role === 'admin'),
+        );
+        await assert.rejects(store.setAccountRole(newId(), 'admin', 1), (err: unknown) =>
+          isPapillonError(err, 'no-such-account'),
+        );
+        await store.setAccountRole(admin.id, null, 3);
+        assert.equal(await store.getAccountRole(admin.id), undefined);
+        await store.setAccountRole(plain.id, 'admin', 4);
+        await store.deleteAccount(plain.id);
+        assert.ok(!(await store.listAccountRoles()).some((r) => r.accountId === plain.id));
       });
     });
 

@@ -21,9 +21,17 @@ describe('message archive (core)', () => {
     await store.migrate();
     bus = new LocalBus();
     core = createCore(store, bus, { clock: () => now, archiveDays: 2 });
-    ann = await core.accounts.create({ handle: 'ann@localhost', password: 'ann-secret' });
-    ben = await core.accounts.create({ handle: 'ben@localhost', password: 'ben-secret' });
-    cy = await core.accounts.create({ handle: 'cy@localhost', password: 'cy-secret' });
+    ann = await core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'ann@localhost',
+      password: 'ann-secret',
+    });
+    ben = await core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'ben@localhost',
+      password: 'ben-secret',
+    });
+    cy = await core.accounts.create({ privacy: 'allow-all', handle: 'cy@localhost', password: 'cy-secret' });
   });
   after(async () => {
     await core.archive.flush();

@@ -38,8 +38,16 @@ describe('OAuth service', () => {
 
   before(async () => {
     fx = await coreFixture();
-    alice = await fx.core.accounts.create({ handle: 'alice@localhost', password: 'correct horse 1' });
-    bob = await fx.core.accounts.create({ handle: 'bob@localhost', password: 'correct horse 2' });
+    alice = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'alice@localhost',
+      password: 'correct horse 1',
+    });
+    bob = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'bob@localhost',
+      password: 'correct horse 2',
+    });
   });
   after(() => fx.close());
 
@@ -754,7 +762,11 @@ describe('web sessions', () => {
 
   before(async () => {
     fx = await coreFixture();
-    alice = await fx.core.accounts.create({ handle: 'alice@localhost', password: 'correct horse 1' });
+    alice = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'alice@localhost',
+      password: 'correct horse 1',
+    });
   });
   after(() => fx.close());
   beforeEach(() => {
@@ -800,7 +812,11 @@ describe('web sessions', () => {
   });
 
   it('is on the core, and a session goes with its account', async () => {
-    const bob = await fx.core.accounts.create({ handle: 'bob@localhost', password: 'correct horse 2' });
+    const bob = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'bob@localhost',
+      password: 'correct horse 2',
+    });
     const created = await fx.core.webSessions.create(bob.id);
     assert.equal((await fx.core.webSessions.get(created.token))?.account.handle, 'bob@localhost');
     await fx.core.accounts.delete('bob@localhost');

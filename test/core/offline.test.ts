@@ -12,7 +12,11 @@ describe('offline messages', () => {
   after(() => fx.close());
 
   it('are durable once save resolves, delivered in order, exactly once', async () => {
-    const bob = await fx.core.accounts.create({ handle: 'o-bob@localhost', password: 'pw' });
+    const bob = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'o-bob@localhost',
+      password: 'pw',
+    });
     const events = await recordEvents(fx.core, bob.id);
     for (let i = 1; i <= 3; i++) {
       await fx.core.offline.save(bob.id, 'o-alice@localhost', { kind: 'chat', text: `message ${i}` });
@@ -40,7 +44,11 @@ describe('offline messages', () => {
   });
 
   it('can be looked at without taking them, and taken one sender at a time', async () => {
-    const dan = await fx.core.accounts.create({ handle: 'o-dan@localhost', password: 'pw' });
+    const dan = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'o-dan@localhost',
+      password: 'pw',
+    });
     await fx.core.offline.save(dan.id, 'o-x@localhost', { kind: 'chat', text: 'x1' });
     await fx.core.offline.save(dan.id, 'o-y@localhost', { kind: 'chat', text: 'y1', senderName: 'Y' });
     await fx.core.offline.save(dan.id, 'o-x@localhost', { kind: 'chat', text: 'x2' });
@@ -55,7 +63,11 @@ describe('offline messages', () => {
   });
 
   it('two endpoints claiming at once never both get a message', async () => {
-    const bob = await fx.core.accounts.create({ handle: 'o-bob2@localhost', password: 'pw' });
+    const bob = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'o-bob2@localhost',
+      password: 'pw',
+    });
     for (let i = 0; i < 20; i++)
       await fx.core.offline.save(bob.id, 'x@localhost', { kind: 'normal', text: `${i}` });
     const [a, b] = await Promise.all([fx.core.offline.claim(bob.id), fx.core.offline.claim(bob.id)]);
@@ -65,7 +77,11 @@ describe('offline messages', () => {
   });
 
   it('refuses an oversized message before storing it', async () => {
-    const bob = await fx.core.accounts.create({ handle: 'o-bob3@localhost', password: 'pw' });
+    const bob = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'o-bob3@localhost',
+      password: 'pw',
+    });
     await assert.rejects(
       fx.core.offline.save(bob.id, 'x@localhost', { kind: 'chat', text: 'x'.repeat(70_000) }),
       (e: unknown) => isPapillonError(e, 'conflict'),

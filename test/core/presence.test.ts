@@ -11,11 +11,16 @@ describe('presence', () => {
 
   it('watchers get changes of the aggregate, not of every endpoint', async () => {
     const alice = await fx.core.accounts.create({
+      privacy: 'allow-all',
       handle: 'p-alice@localhost',
       password: 'pw',
       displayName: 'Alice',
     });
-    const bob = await fx.core.accounts.create({ handle: 'p-bob@localhost', password: 'pw' });
+    const bob = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'p-bob@localhost',
+      password: 'pw',
+    });
     await fx.core.relationships.addForward(bob.id, alice.handle);
     const bobSees = await recordEvents(fx.core, bob.id);
 
@@ -37,8 +42,16 @@ describe('presence', () => {
   });
 
   it('invisible looks offline to others and invisible to the account itself', async () => {
-    const alice = await fx.core.accounts.create({ handle: 'i-alice@localhost', password: 'pw' });
-    const bob = await fx.core.accounts.create({ handle: 'i-bob@localhost', password: 'pw' });
+    const alice = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'i-alice@localhost',
+      password: 'pw',
+    });
+    const bob = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'i-bob@localhost',
+      password: 'pw',
+    });
     await fx.core.relationships.addForward(bob.id, alice.handle);
     const bobSees = await recordEvents(fx.core, bob.id);
     await fx.core.presence.set(alice.id, 'msnp:pc', { status: 'invisible', statusText: 'hidden' });
@@ -49,8 +62,16 @@ describe('presence', () => {
   });
 
   it('allow-list privacy hides presence from watchers not on the allow list', async () => {
-    const alice = await fx.core.accounts.create({ handle: 'q-alice@localhost', password: 'pw' });
-    const bob = await fx.core.accounts.create({ handle: 'q-bob@localhost', password: 'pw' });
+    const alice = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'q-alice@localhost',
+      password: 'pw',
+    });
+    const bob = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'q-bob@localhost',
+      password: 'pw',
+    });
     await fx.core.relationships.addForward(bob.id, alice.handle);
     await fx.core.presence.set(alice.id, 'e1', { status: 'online' });
     const bobSees = await recordEvents(fx.core, bob.id);
@@ -63,8 +84,16 @@ describe('presence', () => {
   });
 
   it('a new watcher learns the current presence when adding the contact', async () => {
-    const alice = await fx.core.accounts.create({ handle: 'n-alice@localhost', password: 'pw' });
-    const bob = await fx.core.accounts.create({ handle: 'n-bob@localhost', password: 'pw' });
+    const alice = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'n-alice@localhost',
+      password: 'pw',
+    });
+    const bob = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'n-bob@localhost',
+      password: 'pw',
+    });
     await fx.core.presence.set(alice.id, 'e1', { status: 'be-right-back' });
     const bobSees = await recordEvents(fx.core, bob.id);
     await fx.core.relationships.addForward(bob.id, alice.handle);

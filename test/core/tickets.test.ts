@@ -16,7 +16,11 @@ describe('login tickets', () => {
   let alice: AccountRow;
   before(async () => {
     fx = await coreFixture();
-    alice = await fx.core.accounts.create({ handle: 'alice@localhost', password: 'correct horse 1' });
+    alice = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'alice@localhost',
+      password: 'correct horse 1',
+    });
   });
   after(() => fx.close());
 
@@ -113,7 +117,11 @@ describe('login tickets', () => {
   });
 
   it('dies with the account', async () => {
-    const bob = await fx.core.accounts.create({ handle: 'bob@localhost', password: 'correct horse 2' });
+    const bob = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'bob@localhost',
+      password: 'correct horse 2',
+    });
     const { t } = await fx.core.tickets.issue(bob.id);
     await fx.core.store.deleteAccount(bob.id);
     assert.equal(await fx.core.tickets.redeem(`t=${t}&p=`), undefined);

@@ -58,6 +58,7 @@ for (const version of [18, 15]) {
       server = await startTestServer();
       for (const u of [ann, ben]) {
         await server.server.core.accounts.create({
+          privacy: 'allow-all',
           handle: u.handle,
           password: u.password,
           displayName: u.name,

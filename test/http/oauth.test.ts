@@ -55,7 +55,12 @@ describe('OAuth 2.0 authorization server', () => {
 
   before(async () => {
     const { core, base } = web;
-    await core.accounts.create({ handle: 'alice@localhost', password: PASSWORD, displayName: 'Alice' });
+    await core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'alice@localhost',
+      password: PASSWORD,
+      displayName: 'Alice',
+    });
     pub = (
       await core.oauth.registerClient({
         name: 'Desktop <Messenger>',
@@ -762,7 +767,7 @@ describe('OAuth with the implicit grant turned off (oauthImplicit=false)', () =>
 
   before(async () => {
     const core = web.core;
-    await core.accounts.create({ handle: 'bob@localhost', password: PASSWORD });
+    await core.accounts.create({ privacy: 'allow-all', handle: 'bob@localhost', password: PASSWORD });
     client = (
       await core.oauth.registerClient({
         name: 'Old app',

@@ -124,11 +124,17 @@ describe('Passport endpoints', () => {
     port = testServer.port('https');
     ca = testServer.ca;
     await server.core.accounts.create({
+      privacy: 'allow-all',
       handle: 'alice@localhost',
       password: PASSWORD,
       displayName: 'Alice',
     });
-    await server.core.accounts.create({ handle: 'bob@localhost', password: PASSWORD, displayName: 'Bob' });
+    await server.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'bob@localhost',
+      password: PASSWORD,
+      displayName: 'Bob',
+    });
   });
 
   after(async () => {

@@ -68,12 +68,14 @@ describe('stored display pictures for MSNP9–12 contacts', () => {
     server = await startTestServer();
     const core = server.server.core;
     const a = await core.accounts.create({
+      privacy: 'allow-all',
       handle: 'alice@localhost',
       password: 'alice-pw',
       displayName: 'Alice',
     });
     for (const name of ['bob', 'dan']) {
       const other = await core.accounts.create({
+        privacy: 'allow-all',
         handle: `${name}@localhost`,
         password: `${name}-pw`,
         displayName: name === 'bob' ? 'Bob' : 'Dan',

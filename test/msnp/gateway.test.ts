@@ -171,6 +171,7 @@ describe('MSNP HTTP gateway', () => {
     base = `http://127.0.0.1:${server.port('http')}`;
     for (const p of [alice, bob]) {
       await server.server.core.accounts.create({
+        privacy: 'allow-all',
         handle: p.handle,
         password: p.password,
         displayName: p.name,
@@ -391,7 +392,7 @@ describe('MSNP HTTP gateway', () => {
 
   it('signs in over MSNP2 (MD5) and closes on OUT', async () => {
     const carol = { handle: 'gwcarol@localhost', password: 'carol-secret' };
-    await server.server.core.accounts.create({ ...carol, displayName: 'Carol' });
+    await server.server.core.accounts.create({ privacy: 'allow-all', ...carol, displayName: 'Carol' });
     const gw = new GatewayClient(base, 'NS');
     await gw.send(`VER ${gw.trid()} MSNP2`);
     const ver = await gw.expect('VER');
@@ -420,6 +421,7 @@ describe('MSNP HTTP gateway', () => {
 
   it('a wrong MD5 password ends the session with Session=close', async () => {
     await server.server.core.accounts.create({
+      privacy: 'allow-all',
       handle: 'gwdan@localhost',
       password: 'dan-secret',
       displayName: 'Dan',
@@ -467,6 +469,7 @@ describe('MSNP HTTP gateway sessions (short timeouts)', () => {
     base = `http://127.0.0.1:${address.port}`;
     for (const name of ['erin', 'frank']) {
       await core.accounts.create({
+        privacy: 'allow-all',
         handle: `${name}@localhost`,
         password: `${name}-secret`,
         displayName: name,
@@ -598,7 +601,7 @@ describe('MSNP login deadline (TCP and gateway)', () => {
     const address = app.server.address();
     assert.ok(address && typeof address === 'object');
     base = `http://127.0.0.1:${address.port}`;
-    await core.accounts.create({ handle: 'gina@localhost', password: 'gina-secret' });
+    await core.accounts.create({ privacy: 'allow-all', handle: 'gina@localhost', password: 'gina-secret' });
   });
   after(async () => {
     await listeners.stop();

@@ -12,7 +12,7 @@ describe('GTC is kept with the account', () => {
 
   before(async () => {
     server = await startTestServer();
-    await server.server.core.accounts.create({ handle, password });
+    await server.server.core.accounts.create({ privacy: 'allow-all', handle, password });
   });
   after(() => server.stop());
 

@@ -29,6 +29,7 @@ for (const version of [13, 14, 15, 16, 18]) {
       server = await startTestServer();
       for (const handle of [amy, bob]) {
         await server.server.core.accounts.create({
+          privacy: 'allow-all',
           handle,
           password: 'pw-pw-pw-pw',
           displayName: handle.slice(0, 3),

@@ -22,10 +22,19 @@ describe('offline messages for MSNP2–12 clients', () => {
       ['xan', 'Xan X'],
       ['yul', 'Yul'],
     ]) {
-      await core.accounts.create({ handle: `${name}@localhost`, password: `${name}-pw`, displayName });
+      await core.accounts.create({
+        privacy: 'allow-all',
+        handle: `${name}@localhost`,
+        password: `${name}-pw`,
+        displayName,
+      });
     }
     for (const name of recipients) {
-      const account = await core.accounts.create({ handle: `${name}@localhost`, password: `${name}-pw` });
+      const account = await core.accounts.create({
+        privacy: 'allow-all',
+        handle: `${name}@localhost`,
+        password: `${name}-pw`,
+      });
       await core.relationships.addForward(account.id, 'xan@localhost');
     }
     xan = await connectXmpp(server, { username: 'xan', password: 'xan-pw', resource: 'gajim' });

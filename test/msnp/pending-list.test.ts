@@ -17,7 +17,12 @@ describe('MSNP10–12 privacy echo and pending list', () => {
   const account = async (name: string) => {
     n++;
     const handle = `${name}${n}@localhost`;
-    await server.server.core.accounts.create({ handle, password, displayName: `${name} ${n}` });
+    await server.server.core.accounts.create({
+      privacy: 'allow-all',
+      handle,
+      password,
+      displayName: `${name} ${n}`,
+    });
     return handle;
   };
   const signIn = (version: number, handle: string) => msnpSignIn(server, { version, handle, password });

@@ -10,7 +10,12 @@ describe('MSNP names and phone numbers', () => {
     server = await startTestServer();
     const core = server.server.core;
     for (const name of ['pia', 'quin']) {
-      await core.accounts.create({ handle: `${name}@localhost`, password: `${name}-pw`, displayName: name });
+      await core.accounts.create({
+        privacy: 'allow-all',
+        handle: `${name}@localhost`,
+        password: `${name}-pw`,
+        displayName: name,
+      });
     }
     const pia = await core.accounts.get('pia@localhost');
     await core.relationships.addForward(pia.id, 'quin@localhost');

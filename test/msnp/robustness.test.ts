@@ -8,7 +8,11 @@ describe('MSNP bad input', () => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer();
-    await server.server.core.accounts.create({ handle: 'robust@localhost', password: 'robust-pw' });
+    await server.server.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'robust@localhost',
+      password: 'robust-pw',
+    });
   });
   after(() => server.stop());
   const signIn = (version: number) =>

@@ -17,6 +17,7 @@ describe('MSNP13–18 sign-in (SSO)', () => {
     // Failed sign-ins count per handle (5 lock it), so each refusal test has its own account.
     for (const name of ['sso', 'wrong', 'used']) {
       await server.server.core.accounts.create({
+        privacy: 'allow-all',
         handle: `${name}@localhost`,
         password: 'sso-pw',
         displayName: name,
@@ -171,6 +172,7 @@ describe('RST for MSNP15+ (RST.srf, //RST.srf, RST2.srf)', () => {
   before(async () => {
     server = await startTestServer();
     await server.server.core.accounts.create({
+      privacy: 'allow-all',
       handle: 'rst@localhost',
       password: 'rst-pw',
       displayName: 'Rst',

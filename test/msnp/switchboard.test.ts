@@ -10,7 +10,11 @@ describe('switchboard rules', () => {
   before(async () => {
     server = await startTestServer({ PAPILLON_SB_IDLE_SECONDS: '1' });
     for (const name of ['sam', 'tom', 'una']) {
-      await server.server.core.accounts.create({ handle: `${name}@localhost`, password: `${name}-pw` });
+      await server.server.core.accounts.create({
+        privacy: 'allow-all',
+        handle: `${name}@localhost`,
+        password: `${name}-pw`,
+      });
     }
     for (const name of ['sam', 'tom']) {
       const client = await msnpSignIn(server, {

@@ -77,6 +77,7 @@ describe('Passport token renewal (Pidgin msn_nexus_update_token)', () => {
   before(async () => {
     server = await startTestServer();
     await server.server.core.accounts.create({
+      privacy: 'allow-all',
       handle: 'ren@localhost',
       password: PASSWORD,
       displayName: 'Ren',

@@ -39,6 +39,7 @@ describe('MSNP13–14: the messenger.msn.com ticket after sign-in', () => {
   before(async () => {
     server = await startTestServer();
     await server.server.core.accounts.create({
+      privacy: 'allow-all',
       handle: 'tia@localhost',
       password: PASSWORD,
       displayName: 'Tia',

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createCertificates } from '../../src/cli/certs.ts';
 import { loadConfig } from '../../src/server/config.ts';
-import { createLogger } from '../../src/server/logger.ts';
+import { createLogger, type Logger } from '../../src/server/logger.ts';
 import { type RunningServer, startServer } from '../../src/server/server.ts';
 
 export interface TestServer {
@@ -19,7 +19,10 @@ export interface TestServer {
  * The real server (SQLite file, every listener on a free port, HTTPS with a
  * `papillon certs` certificate) in a fresh data directory.
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: { logger?: Logger } = {},
+): Promise<TestServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'papillon-e2e-'));
   await createCertificates({ dir: path.join(dataDir, 'certs'), domain: 'localhost' });
   const config = loadConfig({
@@ -35,7 +38,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       ...env,
     },
   });
-  const server = await startServer(config, createLogger(config.logLevel));
+  const server = await startServer(config, options.logger ?? createLogger(config.logLevel));
   return {
     server,
     dataDir,

@@ -37,6 +37,7 @@ describe('MSNP transcripts', () => {
           ['carol', 'Carol C'],
         ] as const) {
           await server.server.core.accounts.create({
+            privacy: 'allow-all',
             handle: h(name),
             password: `${name}-secret`,
             displayName: display,

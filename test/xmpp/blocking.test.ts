@@ -50,9 +50,9 @@ describe('XEP-0191 blocking command over the MSN block list', () => {
   before(async () => {
     server = await startTestServer();
     const core = server.server.core;
-    const ann = await core.accounts.create({ handle: 'ann@localhost', password });
-    const b = await core.accounts.create({ handle: 'ben@localhost', password });
-    await core.accounts.create({ handle: 'cat@localhost', password });
+    const ann = await core.accounts.create({ privacy: 'allow-all', handle: 'ann@localhost', password });
+    const b = await core.accounts.create({ privacy: 'allow-all', handle: 'ben@localhost', password });
+    await core.accounts.create({ privacy: 'allow-all', handle: 'cat@localhost', password });
     await core.relationships.addForward(ann.id, b.handle);
     await core.relationships.addForward(b.id, ann.handle);
     annOne = await connectXmpp(server, { username: 'ann', password, resource: 'one' });

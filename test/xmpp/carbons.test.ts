@@ -51,6 +51,7 @@ describe('XEP-0280 message carbons', () => {
       ['mia', 'Mia'],
     ]) {
       const a = await core.accounts.create({
+        privacy: 'allow-all',
         handle: `${name}@localhost`,
         password: `${name}-secret`,
         displayName,

@@ -28,6 +28,7 @@ describe('XMPP with @xmpp/client', () => {
       ['erin', 'Erin'],
     ]) {
       await core.accounts.create({
+        privacy: 'allow-all',
         handle: `${name}@localhost`,
         password: `${name}-secret`,
         displayName: display,

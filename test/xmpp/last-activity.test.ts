@@ -41,10 +41,10 @@ describe('XEP-0012 last activity, XEP-0202 entity time, and disco#info listing t
   before(async () => {
     server = await startTestServer();
     const core = server.server.core;
-    const i = await core.accounts.create({ handle: 'ivy@localhost', password });
-    const j = await core.accounts.create({ handle: 'jon@localhost', password });
-    await core.accounts.create({ handle: 'kim@localhost', password });
-    await core.accounts.create({ handle: 'lea@localhost', password });
+    const i = await core.accounts.create({ privacy: 'allow-all', handle: 'ivy@localhost', password });
+    const j = await core.accounts.create({ privacy: 'allow-all', handle: 'jon@localhost', password });
+    await core.accounts.create({ privacy: 'allow-all', handle: 'kim@localhost', password });
+    await core.accounts.create({ privacy: 'allow-all', handle: 'lea@localhost', password });
     await core.relationships.addForward(i.id, j.handle);
     await core.relationships.addForward(j.id, i.handle);
     await core.relationships.addForward(i.id, 'lea@localhost');

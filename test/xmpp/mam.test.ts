@@ -119,9 +119,17 @@ describe('XEP-0313 message archive', () => {
   before(async () => {
     server = await startTestServer();
     const core = server.server.core;
-    const a = await core.accounts.create({ handle: 'alice@localhost', password: 'alice-secret' });
-    const b = await core.accounts.create({ handle: 'bob@localhost', password: 'bob-secret' });
-    await core.accounts.create({ handle: 'carol@localhost', password: 'carol-secret' });
+    const a = await core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'alice@localhost',
+      password: 'alice-secret',
+    });
+    const b = await core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'bob@localhost',
+      password: 'bob-secret',
+    });
+    await core.accounts.create({ privacy: 'allow-all', handle: 'carol@localhost', password: 'carol-secret' });
     await core.relationships.addForward(a.id, b.handle);
     await core.relationships.addForward(b.id, a.handle);
     alice = await connectXmpp(server, { username: 'alice', password: 'alice-secret', resource: 'gajim' });
@@ -251,11 +259,13 @@ describe('XEP-0313 archive of a chat with an MSN user', () => {
     server = await startTestServer();
     const core = server.server.core;
     const m = await core.accounts.create({
+      privacy: 'allow-all',
       handle: 'mia@localhost',
       password: 'mia-secret',
       displayName: 'Mia',
     });
     const x = await core.accounts.create({
+      privacy: 'allow-all',
       handle: 'xan@localhost',
       password: 'xan-secret',
       displayName: 'Xan',
@@ -322,8 +332,16 @@ describe('XEP-0313 with the archive off (PAPILLON_ARCHIVE_DAYS=0)', () => {
   before(async () => {
     server = await startTestServer({ PAPILLON_ARCHIVE_DAYS: '0' });
     const core = server.server.core;
-    const d = await core.accounts.create({ handle: 'dee@localhost', password: 'dee-secret' });
-    const e = await core.accounts.create({ handle: 'eve@localhost', password: 'eve-secret' });
+    const d = await core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'dee@localhost',
+      password: 'dee-secret',
+    });
+    const e = await core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'eve@localhost',
+      password: 'eve-secret',
+    });
     await core.relationships.addForward(d.id, e.handle);
     await core.relationships.addForward(e.id, d.handle);
     dee = await connectXmpp(server, { username: 'dee', password: 'dee-secret' });

@@ -16,11 +16,13 @@ describe('MSN ↔ XMPP conversations', () => {
     server = await startTestServer();
     const core = server.server.core;
     const m = await core.accounts.create({
+      privacy: 'allow-all',
       handle: 'mia@localhost',
       password: 'mia-secret',
       displayName: 'Mia',
     });
     const x = await core.accounts.create({
+      privacy: 'allow-all',
       handle: 'xan@localhost',
       password: 'xan-secret',
       displayName: 'Xan',

@@ -14,7 +14,11 @@ describe('X-MESSENGER-OAUTH2 with the token as slixmpp sends it', () => {
   before(async () => {
     server = await startTestServer();
     const core = server.server.core;
-    const account = await core.accounts.create({ handle: 'sly@localhost', password: 'sly-secret' });
+    const account = await core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'sly@localhost',
+      password: 'sly-secret',
+    });
     const { client } = await core.oauth.registerClient({
       name: 'slixmpp bot',
       redirectUris: ['http://127.0.0.1:9/cb'],

@@ -161,7 +161,12 @@ describe('PEP: caps, avatars, nicks and bookmarks', () => {
     const ids: Record<string, string> = {};
     for (const name of ['alice', 'bob', 'carol', 'dave', 'erin']) {
       ids[name] = (
-        await core.accounts.create({ handle: `${name}@localhost`, password: PASSWORD, displayName: name })
+        await core.accounts.create({
+          privacy: 'allow-all',
+          handle: `${name}@localhost`,
+          password: PASSWORD,
+          displayName: name,
+        })
       ).id;
     }
     for (const other of ['bob', 'carol', 'erin']) {

@@ -64,7 +64,12 @@ describe('the account picture across protocols', () => {
     const ids: Record<string, string> = {};
     for (const name of ['alice', 'bob', 'carol']) {
       ids[name] = (
-        await core.accounts.create({ handle: `${name}@localhost`, password: PASSWORD, displayName: name })
+        await core.accounts.create({
+          privacy: 'allow-all',
+          handle: `${name}@localhost`,
+          password: PASSWORD,
+          displayName: name,
+        })
       ).id;
     }
     for (const [a, b] of [

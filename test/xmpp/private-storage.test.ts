@@ -45,8 +45,8 @@ describe('XEP-0049 private XML storage', () => {
 
   before(async () => {
     server = await startTestServer();
-    await server.server.core.accounts.create({ handle: 'pat@localhost', password });
-    await server.server.core.accounts.create({ handle: 'quinn@localhost', password });
+    await server.server.core.accounts.create({ privacy: 'allow-all', handle: 'pat@localhost', password });
+    await server.server.core.accounts.create({ privacy: 'allow-all', handle: 'quinn@localhost', password });
     pat = await connectXmpp(server, { username: 'pat', password, resource: 'gajim' });
     quinn = await connectXmpp(server, { username: 'quinn', password, resource: 'psi' });
   });

@@ -135,8 +135,16 @@ describe('XMPP SASL', () => {
 
   before(async () => {
     fx = await coreFixture();
-    alice = await fx.core.accounts.create({ handle: `alice@${DOMAIN}`, password: PASSWORD });
-    await fx.core.accounts.create({ handle: `bob@${DOMAIN}`, password: 'bobs own password' });
+    alice = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: `alice@${DOMAIN}`,
+      password: PASSWORD,
+    });
+    await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: `bob@${DOMAIN}`,
+      password: 'bobs own password',
+    });
     fx.core.tokens = new FakeTokens(alice);
   });
   after(() => fx.close());

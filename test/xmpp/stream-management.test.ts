@@ -51,6 +51,7 @@ async function accounts(server: TestServer, ...names: string[]) {
   const ids: Record<string, string> = {};
   for (const name of names) {
     const a = await core.accounts.create({
+      privacy: 'allow-all',
       handle: `${name}@localhost`,
       password: `${name}-secret`,
       displayName: name,

@@ -66,7 +66,11 @@ describe('XMPP streams (RFC 6120) over real sockets', () => {
     target = targetOf(server);
     const core = server.server.core;
     for (const name of ['alice', 'bob', 'carol', 'dave', 'eve', 'frank', 'mallory', 'trent']) {
-      await core.accounts.create({ handle: `${name}@localhost`, password: `${name}-secret` });
+      await core.accounts.create({
+        privacy: 'allow-all',
+        handle: `${name}@localhost`,
+        password: `${name}-secret`,
+      });
     }
   });
   after(async () => {

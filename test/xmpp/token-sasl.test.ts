@@ -30,7 +30,11 @@ describe('XMPP sign-in with OAuth tokens from the real authorization server', ()
   before(async () => {
     server = await startTestServer();
     const core = server.server.core;
-    const account = await core.accounts.create({ handle: 'tina@localhost', password: 'tina-secret' });
+    const account = await core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'tina@localhost',
+      password: 'tina-secret',
+    });
     const client = await registerApp(core, 'Test app');
     const issue = async (scopes: Parameters<typeof core.oauth.issueTokens>[0]['scopes']) =>
       (await core.oauth.issueTokens({ clientId: client.id, accountId: account.id, scopes, refresh: false }))
@@ -81,7 +85,11 @@ describe('XMPP sign-in with OAuth tokens from the real authorization server', ()
     await store.migrate();
     const bus = new LocalBus();
     const core = createCore(store, bus, { clock: () => now, oauthAccessTokenSeconds: 60 });
-    const account = await core.accounts.create({ handle: 'old@localhost', password: 'old-secret' });
+    const account = await core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'old@localhost',
+      password: 'old-secret',
+    });
     const client = await registerApp(core, 'Old app');
     const { accessToken } = await core.oauth.issueTokens({
       clientId: client.id,

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/core.ts';
+import { recordSignIn } from '../../core/metrics.ts';
 import { type OAuthClient, OAuthError, type TokenSet } from '../../core/oauth-api.ts';
 import { formOf } from '../web/forms.ts';
 import { allowAnyOrigin, answeringOAuthErrors, noStore, sendJson, sendPreflight, single } from './errors.ts';
@@ -49,7 +50,18 @@ async function authenticate(
   const id = basic?.id ?? bodyId;
   const secret = basic !== undefined ? basic.secret : bodySecret;
   if (id === undefined || id === '') throw new OAuthError('invalid_client', 'the client is not identified');
-  return core.oauth.authenticateClient(id, secret);
+  // A client secret is a password: its failures are logged for fail2ban like the others.
+  const attempt = { path: 'oauth', address: request.ip, handle: id } as const;
+  try {
+    const client = await core.oauth.authenticateClient(id, secret);
+    recordSignIn(core.metrics, request.log, { ...attempt, result: 'ok' });
+    return client;
+  } catch (err) {
+    if (err instanceof OAuthError && err.code === 'invalid_client') {
+      recordSignIn(core.metrics, request.log, { ...attempt, result: 'failed' });
+    }
+    throw err;
+  }
 }
 
 /** The request body as a form, or an invalid_request for anything else (RFC 6749 §4.1.3). */

@@ -1,3 +1,4 @@
+import type { ContactView } from '../../core/relationships.ts';
 import { isPapillonError } from '../../util/errors.ts';
 import { MsnpError } from '../errors.ts';
 import { circleAdl, isCircleMl } from './circle.ts';
@@ -59,6 +60,30 @@ async function accountIds(s: NsSession, contacts: readonly MlContact[]): Promise
 }
 
 /**
+ * `apply` for each contact with its account id and the lists the signed-in account has
+ * it on, once every handle is known (208 before anything changes). The account's own
+ * handle is refused with 201 (ADL) or passed over (RML).
+ */
+async function eachListed(
+  s: NsSession,
+  accountId: string,
+  contacts: readonly MlContact[],
+  self: 'refuse' | 'skip',
+  apply: (contact: MlContact, id: string, mine: ContactView['mine']) => Promise<void>,
+): Promise<void> {
+  const ids = await accountIds(s, contacts);
+  for (const contact of contacts) {
+    const id = ids.get(contact.handle) as string;
+    if (id === accountId) {
+      if (self === 'refuse') throw new MsnpReply(MsnpError.invalidParameter);
+      continue;
+    }
+    const view = await s.ctx.core.relationships.contact(accountId, id);
+    await apply(contact, id, view.mine);
+  }
+}
+
+/**
  * MSNP13+ `ADL trid len` + `<ml>` → `ADL trid OK` (NINA wiki Commands/ADL; Pidgin
  * `msn_notification_dump_contact` and `msn_notification_add_buddy_to_list`). The
  * initial list (`<ml l="1">`) is the address book the client just fetched from the
@@ -79,22 +104,17 @@ export const ADL: NsHandler = {
     if (s.dialect?.circles && isCircleMl(ml)) return circleAdl(s, trid, ml);
     checkContacts(ml.contacts);
     if (!ml.initial) {
-      const ids = await accountIds(s, ml.contacts);
       const core = s.ctx.core.relationships;
-      for (const contact of ml.contacts) {
-        const id = ids.get(contact.handle) as string;
-        if (id === account.id) throw new MsnpReply(MsnpError.invalidParameter);
-        const view = await core.contact(account.id, id);
+      await eachListed(s, account.id, ml.contacts, 'refuse', async (contact, _id, mine) => {
         try {
-          if (contact.lists & ML_BITS.FL && !view.mine.forward)
-            await core.addForward(account.id, contact.handle);
-          if (contact.lists & ML_BITS.AL && !view.mine.allow) await core.allow(account.id, contact.handle);
-          if (contact.lists & ML_BITS.BL && !view.mine.block) await core.block(account.id, contact.handle);
+          if (contact.lists & ML_BITS.FL && !mine.forward) await core.addForward(account.id, contact.handle);
+          if (contact.lists & ML_BITS.AL && !mine.allow) await core.allow(account.id, contact.handle);
+          if (contact.lists & ML_BITS.BL && !mine.block) await core.block(account.id, contact.handle);
         } catch (err) {
           if (isPapillonError(err, 'conflict')) throw new MsnpReply(MsnpError.listFull);
           throw err;
         }
-      }
+      });
     }
     s.send('ADL', trid, 'OK');
   },
@@ -110,16 +130,12 @@ export const RML: NsHandler = {
     if (!account) return;
     const ml = readMl(s, c.payload);
     checkContacts(ml.contacts);
-    const ids = await accountIds(s, ml.contacts);
     const core = s.ctx.core.relationships;
-    for (const contact of ml.contacts) {
-      const id = ids.get(contact.handle) as string;
-      if (id === account.id) continue;
-      const view = await core.contact(account.id, id);
-      if (contact.lists & ML_BITS.FL && view.mine.forward) await core.removeForward(account.id, id);
-      if (contact.lists & ML_BITS.AL && view.mine.allow) await core.unallow(account.id, id);
-      if (contact.lists & ML_BITS.BL && view.mine.block) await core.unblock(account.id, id);
-    }
+    await eachListed(s, account.id, ml.contacts, 'skip', async (contact, id, mine) => {
+      if (contact.lists & ML_BITS.FL && mine.forward) await core.removeForward(account.id, id);
+      if (contact.lists & ML_BITS.AL && mine.allow) await core.unallow(account.id, id);
+      if (contact.lists & ML_BITS.BL && mine.block) await core.unblock(account.id, id);
+    });
     s.send('RML', trid, 'OK');
   },
 };

@@ -1,3 +1,4 @@
+import { recordSignIn } from '../../core/metrics.ts';
 import type { AccountRow } from '../../store/types.ts';
 import { isValidHandle, normalizeHandle } from '../../util/handle.ts';
 import { encodeParam } from '../codec/index.ts';
@@ -134,10 +135,14 @@ export const USR: NsHandler = {
       else account = await redeemSso(s, value, c.args[4]);
       return account && account.handle === handle ? account : undefined;
     });
-    if (result.status !== 'ok') {
-      s.log.info({ handle, dialect: dialect.name, result: result.status }, 'MSNP login failed');
-      throw new MsnpReply(MsnpError.authenticationFailed, true);
-    }
+    const signIn = {
+      path: `msnp-${dialect.auth}`,
+      result: result.status,
+      address: s.transport.remoteAddress,
+      handle,
+    } as const;
+    recordSignIn(s.ctx.core.metrics, s.log, signIn);
+    if (result.status !== 'ok') throw new MsnpReply(MsnpError.authenticationFailed, true);
     // Kept as the client wrote it: it recognises itself by it in UBX EndpointData.
     if (machineGuid) s.machineGuid = machineGuid;
     await completeLogin(s, trid, result.value, dialect.auth === 'md5' ? '' : value);

@@ -8,6 +8,7 @@ import { sendOimArrival } from './oim-notification.ts';
 import { sendOwnEndpoints, sendOwnPresence, sendPersonalMessage, sendPresence } from './render-presence.ts';
 import { sendRing } from './ring.ts';
 import type { NsSession } from './session.ts';
+import { sendServerNotice } from './system-message.ts';
 import { sendPeerNotification } from './ubn.ts';
 
 /** Domain events in MSNP words, for this session's dialect. */
@@ -74,6 +75,9 @@ export async function renderEvent(s: NsSession, event: DomainEvent): Promise<voi
       if (s.initialPresenceDone) sendAddressBookChanged(s);
       return;
     case 'sign-out':
+      return;
+    case 'server-notice':
+      sendServerNotice(s, event.text, event.shutdownInMinutes);
       return;
   }
 }

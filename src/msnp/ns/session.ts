@@ -69,6 +69,10 @@ export class NsSession extends MsnpConnection {
     });
   }
 
+  protected get rootLog() {
+    return this.ctx.logger;
+  }
+
   protected get closed(): boolean {
     return this.state === 'closed';
   }
@@ -134,14 +138,22 @@ export class NsSession extends MsnpConnection {
     await this.ctx.core.presence.set(account.id, this.endpointId, {
       capabilities: this.endpointCapabilities(),
     });
+    this.ctx.core.liveSessions.add({
+      accountId: account.id,
+      handle: account.handle,
+      endpointId: this.endpointId,
+      protocol: 'msnp',
+      detail: this.dialect?.name ?? 'MSNP',
+      address: this.transport.remoteAddress,
+      since: Date.now(),
+    });
     this.log.info({ dialect: this.dialect?.name }, `${account.handle} signed in over ${this.dialect?.name}`);
   }
 
   private async onEvent(event: DomainEvent): Promise<void> {
     if (this.state !== 'online') return;
     if (event.type === 'sign-out' && (event.endpointId === null || event.endpointId === this.endpointId)) {
-      // §10: OUT OTH (signed in elsewhere) / OUT SSD (server going down).
-      this.send('OUT', event.reason === 'signed-in-elsewhere' ? 'OTH' : 'SSD');
+      this.send('OUT', outReason(event.reason));
       this.close();
       return;
     }
@@ -186,6 +198,7 @@ export class NsSession extends MsnpConnection {
     try {
       await this.subscription?.unsubscribe();
       if (this.account) {
+        this.ctx.core.liveSessions.remove(this.account.id, this.endpointId);
         await this.ctx.core.presence.disconnect(this.account.id, this.endpointId);
         await leaveCircles(this);
         await this.announceEndpoints();
@@ -195,4 +208,17 @@ export class NsSession extends MsnpConnection {
       this.log.error({ err }, 'cleanup after MSNP session failed');
     }
   }
+}
+
+/**
+ * §10: clients know two reasons. COMPAT: Pidgin and msn-pecan (notification.c out_cmd)
+ * show OTH as "signed on from another location" and do not reconnect; SSD as "the MSN
+ * servers are going down temporarily" and reconnect, as MSN Messenger does. So a deleted or
+ * kicked account gets OTH (it stays signed out), a changed password SSD (the client signs
+ * in again, its old password fails, and it asks for the new one).
+ */
+function outReason(reason: Extract<DomainEvent, { type: 'sign-out' }>['reason']): 'OTH' | 'SSD' {
+  return reason === 'signed-in-elsewhere' || reason === 'account-deleted' || reason === 'kicked'
+    ? 'OTH'
+    : 'SSD';
 }

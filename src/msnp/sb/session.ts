@@ -61,6 +61,10 @@ export class SbSession extends MsnpConnection {
     ctx.sbSessions.add(this);
   }
 
+  protected get rootLog() {
+    return this.ctx.logger;
+  }
+
   protected get log() {
     return this.ctx.logger.child({
       component: 'msnp-sb',

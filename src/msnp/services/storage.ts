@@ -3,10 +3,11 @@ import type { Core } from '../../core/core.ts';
 import { personalMessageOf, setPersonalMessage } from '../../core/personal-message.ts';
 import type { AccountRow } from '../../store/types.ts';
 import { isPapillonError, PapillonError } from '../../util/errors.ts';
+import { configuredOrigin } from '../../util/public-origin.ts';
 import { escapeXmlText } from '../../util/xml.ts';
 import { cidOf } from '../cid.ts';
 import { sendExact } from './raw-reply.ts';
-import { children, parseSoap, path, text, type XmlNode, XmlRejected } from './soap.ts';
+import { children, path, readOperation, text, type XmlNode } from './soap.ts';
 
 /**
  * The roaming profile: `POST /storageservice/SchematizedStore.asmx` (hosts
@@ -80,17 +81,11 @@ function fault(code: string, message: string): string {
 }
 
 async function handleStorage(core: Core, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  let root: XmlNode | undefined;
-  try {
-    if (typeof request.body !== 'string') throw new XmlRejected('empty body');
-    root = path(parseSoap(request.body), 'Envelope');
-  } catch (err) {
-    if (!(err instanceof XmlRejected)) throw err;
+  const read = readOperation(request.body, OPERATIONS);
+  if (read === 'unreadable')
     return send(reply, fault('InvalidObjectFormat', 'The request could not be read.'), true);
-  }
-  const body = path(root, 'Body');
-  const operation = OPERATIONS.find((op) => path(body, op) !== undefined);
-  if (!operation) return send(reply, fault('InvalidObjectFormat', 'Unknown operation.'), true);
+  if (read === 'unknown') return send(reply, fault('InvalidObjectFormat', 'Unknown operation.'), true);
+  const { envelope: root, body, operation } = read;
   const ticket = text(path(root, 'Header', 'StorageUserHeader', 'TicketToken'))?.trim() ?? '';
   const account = await core.tickets.verifyService(ticket);
   if (!account) return send(reply, fault('PassportAuthFail', 'Authentication failed.'), true);
@@ -184,9 +179,10 @@ async function profileXml(core: Core, request: FastifyRequest, account: AccountR
   const picture = await core.pictures.get(account.id);
   const psm = await personalMessageOf(core, account.id);
   const modified = new Date(account.createdAt).toISOString();
+  const origin = configuredOrigin(request) ?? `${request.protocol}://${request.host}`;
   let photo = '';
   if (picture) {
-    const url = `${request.protocol}://${request.host}${TILE_PATH}${account.id}`;
+    const url = `${origin}${TILE_PATH}${account.id}`;
     photo =
       `<Photo><ItemType>Photo</ItemType><ResourceID>${photoId(cid, picture.sha1)}</ResourceID><DateModified>${modified}</DateModified><Name>Messenger User Tile</Name>` +
       '<DocumentStreams><DocumentStream xsi:type="PhotoStream">' +
@@ -200,7 +196,7 @@ async function profileXml(core: Core, request: FastifyRequest, account: AccountR
     `<ExpressionProfile><ResourceID>${cid}!118</ResourceID><DateModified>${modified}</DateModified>${photo}` +
     `<PersonalStatus>${escapeXmlText(psm)}</PersonalStatus><PersonalStatusLastModified>${modified}</PersonalStatusLastModified>` +
     `<DisplayName>${escapeXmlText(account.displayName)}</DisplayName><DisplayNameLastModified>${modified}</DisplayNameLastModified>` +
-    `<StaticUserTilePublicURL>${picture ? escapeXmlText(`${request.protocol}://${request.host}${TILE_PATH}${account.id}`) : ''}</StaticUserTilePublicURL>` +
+    `<StaticUserTilePublicURL>${picture ? escapeXmlText(`${origin}${TILE_PATH}${account.id}`) : ''}</StaticUserTilePublicURL>` +
     '</ExpressionProfile>'
   );
 }

@@ -15,6 +15,7 @@ import type {
 } from '../schema.ts';
 import type {
   AccountPatch,
+  AccountRole,
   AccountRow,
   ArchiveFilter,
   ArchivePage,
@@ -40,6 +41,7 @@ import type {
   PrivateXmlRow,
   RelationshipPatch,
   RelationshipRow,
+  SignupInviteRow,
   Store,
   StoredPicture,
   Versioned,
@@ -47,6 +49,7 @@ import type {
 } from '../types.ts';
 import { ArchiveQueries } from './archive-queries.ts';
 import { CircleQueries } from './circle-queries.ts';
+import { InviteRoleQueries } from './invite-role-queries.ts';
 import { PepQueries } from './pep-queries.ts';
 import { PrivateXmlQueries } from './private-xml-queries.ts';
 
@@ -78,6 +81,7 @@ export class KyselyStore implements Store {
   readonly #pep: PepQueries;
   readonly #privateXml: PrivateXmlQueries;
   readonly #archive: ArchiveQueries;
+  readonly #inviteRoles: InviteRoleQueries;
 
   constructor(db: Kysely<Database>, kind: Store['kind'], options: KyselyStoreOptions = {}) {
     this.#db = db;
@@ -87,6 +91,7 @@ export class KyselyStore implements Store {
     this.#pep = new PepQueries(db, unknownAccountOnForeignKey);
     this.#privateXml = new PrivateXmlQueries(db, unknownAccountOnForeignKey);
     this.#archive = new ArchiveQueries(db, unknownAccountOnForeignKey);
+    this.#inviteRoles = new InviteRoleQueries(db, unknownAccountOnForeignKey);
   }
 
   async migrate(): Promise<string[]> {
@@ -252,6 +257,7 @@ export class KyselyStore implements Store {
         block: patch.block ?? existing?.block ?? false,
         nickname: patch.nickname !== undefined ? patch.nickname : (existing?.nickname ?? null),
         noticed: patch.noticed ?? existing?.noticed ?? false,
+        listed: patch.listed ?? existing?.listed ?? false,
       };
       if (
         existing !== undefined &&
@@ -259,12 +265,13 @@ export class KyselyStore implements Store {
         existing.allow === next.allow &&
         existing.block === next.block &&
         existing.nickname === next.nickname &&
-        existing.noticed === next.noticed
+        existing.noticed === next.noticed &&
+        existing.listed === next.listed
       ) {
         return { value: existing, changed: false };
       }
       const groupIds = existing?.groupIds ?? [];
-      const empty = !next.forward && !next.allow && !next.block && next.nickname === null;
+      const empty = !next.forward && !next.listed && !next.allow && !next.block && next.nickname === null;
       if (empty && groupIds.length === 0) {
         if (existing === undefined) return { value: undefined, changed: false };
         await trx
@@ -282,6 +289,7 @@ export class KyselyStore implements Store {
         block: toFlag(next.block),
         nickname: next.nickname,
         noticed: toFlag(next.noticed),
+        listed: toFlag(next.listed),
         updated_at: updatedAt,
       };
       if (existing === undefined) {
@@ -500,11 +508,11 @@ export class KyselyStore implements Store {
     return rows.map(toOfflineMessage);
   }
 
-  async countOffline(recipientId: string): Promise<number> {
+  async countOffline(recipientId?: string): Promise<number> {
     const row = await this.#db
       .selectFrom('offline_message')
       .select((eb) => eb.fn.countAll().as('count'))
-      .where('recipient_id', '=', recipientId)
+      .$if(recipientId !== undefined, (qb) => qb.where('recipient_id', '=', recipientId as string))
       .where('delivered_at', 'is', null)
       .executeTakeFirstOrThrow();
     return Number(row.count);
@@ -1001,6 +1009,33 @@ export class KyselyStore implements Store {
     return Number(result.numDeletedRows);
   }
 
+  // Invitations and roles (migration 0018) -------------------------------------------
+
+  createSignupInvite(invite: SignupInviteRow): Promise<void> {
+    return this.#inviteRoles.createSignupInvite(invite);
+  }
+  listSignupInvites(): Promise<SignupInviteRow[]> {
+    return this.#inviteRoles.listSignupInvites();
+  }
+  claimSignupInvite(tokenHash: string, now: number, usedBy: string): Promise<boolean> {
+    return this.#inviteRoles.claimSignupInvite(tokenHash, now, usedBy);
+  }
+  releaseSignupInvite(tokenHash: string): Promise<void> {
+    return this.#inviteRoles.releaseSignupInvite(tokenHash);
+  }
+  deleteSignupInvite(id: string): Promise<boolean> {
+    return this.#inviteRoles.deleteSignupInvite(id);
+  }
+  setAccountRole(accountId: string, role: AccountRole | null, now: number): Promise<void> {
+    return this.#inviteRoles.setAccountRole(accountId, role, now);
+  }
+  getAccountRole(accountId: string): Promise<AccountRole | undefined> {
+    return this.#inviteRoles.getAccountRole(accountId);
+  }
+  listAccountRoles(): Promise<{ accountId: string; role: AccountRole }[]> {
+    return this.#inviteRoles.listAccountRoles();
+  }
+
   // Server settings ----------------------------------------------------------------
 
   async getOrCreateSetting(name: string, create: () => string): Promise<string> {
@@ -1145,6 +1180,7 @@ async function pruneEmptyRelationships(
     .deleteFrom('relationship')
     .where('owner_id', '=', ownerId)
     .where('forward', '=', 0)
+    .where('listed', '=', 0)
     .where('allow', '=', 0)
     .where('block', '=', 0)
     .where('nickname', 'is', null)
@@ -1248,6 +1284,7 @@ function toRelationship(row: Selectable<RelationshipTable>, groupIds: string[]):
     block: Number(row.block) === 1,
     nickname: row.nickname,
     noticed: Number(row.noticed) === 1,
+    listed: Number(row.listed) === 1,
     groupIds,
     updatedAt: Number(row.updated_at),
   };
@@ -1362,6 +1399,7 @@ function credentialColumns(accountId: string, c: PasswordCredentials): Credentia
     scram_sha256_server_key: c.scramSha256.serverKey,
     md5_salt: c.md5Salt,
     md5_digest: c.md5Digest,
+    legacy_hash: c.legacyHash ?? null,
   };
 }
 
@@ -1382,5 +1420,6 @@ function toCredentials(row: Selectable<CredentialTable>): PasswordCredentials {
     },
     md5Salt: row.md5_salt,
     md5Digest: row.md5_digest,
+    ...(row.legacy_hash ? { legacyHash: row.legacy_hash } : {}),
   };
 }

@@ -11,6 +11,9 @@ import { circleMigration } from './0011-circle.ts';
 import { privateXmlMigration } from './0013-private-xml.ts';
 import { pepMigration } from './0014-pep.ts';
 import { messageArchiveMigration } from './0015-message-archive.ts';
+import { relationshipListedMigration } from './0016-relationship-listed.ts';
+import { credentialLegacyHashMigration } from './0017-credential-legacy-hash.ts';
+import { signupInviteMigration } from './0018-signup-invite.ts';
 
 /**
  * All migrations, listed in code rather than found by scanning a directory, so they
@@ -30,6 +33,9 @@ export function migrationProvider(kind: Store['kind']): MigrationProvider {
     '0013-private-xml': privateXmlMigration(),
     '0014-pep': pepMigration(),
     '0015-message-archive': messageArchiveMigration(kind),
+    '0016-relationship-listed': relationshipListedMigration(),
+    '0017-credential-legacy-hash': credentialLegacyHashMigration(),
+    '0018-signup-invite': signupInviteMigration(),
   };
   return { getMigrations: async () => migrations };
 }

@@ -50,7 +50,8 @@ export async function renderDomainEvent(s: XmppSession, event: DomainEvent): Pro
       // RFC 6121 §3.1.3: an inbound request the user must answer (auto-approved ones just appear in the roster).
       if (!s.available) return;
       const view = await s.ctx.core.relationships.contact(account.id, event.contactId);
-      if (view.derived.pendingIn) s.send(subscriptionPresence(s, 'subscribe', event.contactHandle));
+      if (view.derived.pendingIn)
+        s.send(subscriptionPresence(s, 'subscribe', event.contactHandle, event.displayName));
       return;
     }
     case 'contact-removed-me':
@@ -59,10 +60,32 @@ export async function renderDomainEvent(s: XmppSession, event: DomainEvent): Pro
       return;
     case 'sign-out':
       if (event.endpointId !== null && event.endpointId !== s.endpointId) return;
+      // As Prosody's mod_c2s: a deleted account is `not-authorized`, a changed password `reset`.
       if (event.reason === 'account-deleted') s.streamError('not-authorized', 'the account was deleted');
+      else if (event.reason === 'password-changed') s.streamError('reset', 'the password was changed');
+      else if (event.reason === 'kicked')
+        s.streamError('policy-violation', 'signed out by the server operator');
       else if (event.reason === 'server-shutdown') s.streamError('system-shutdown');
       else s.streamError('conflict', 'signed in elsewhere');
       return;
+    case 'server-notice': {
+      // An operator's notice: a headline from the server itself (RFC 6121 §5.2.2).
+      const minutes = event.shutdownInMinutes;
+      const countdown =
+        minutes === undefined
+          ? ''
+          : `The server stops for maintenance in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
+      const body = [countdown, event.text].filter((t) => t !== '').join(' ');
+      s.send(
+        xml(
+          'message',
+          { type: 'headline', from: s.ctx.domain, to: s.jid },
+          xml('subject', {}, minutes === undefined ? 'Server notice' : 'Server maintenance'),
+          xml('body', {}, body),
+        ),
+      );
+      return;
+    }
     case 'conversation-invite':
       // An MSN user called this account into a switchboard: the account joins it.
       s.ctx.bridge.accept(account, event.conversationId);

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { BusSubscription, JsonValue } from '../../bus/types.ts';
 import type { DomainEvent } from '../../core/events.ts';
+import { recordSignIn, xmppSignInPath } from '../../core/metrics.ts';
 import type { AccountRow } from '../../store/types.ts';
 import { unmappedAddress } from '../../util/address.ts';
 import { writeBatched } from '../../util/batched-write.ts';
@@ -25,8 +26,18 @@ import {
   resumed,
   type StreamManagement,
 } from './stream-management.ts';
+import { traceXml } from './trace.ts';
 
 type State = 'stream' | 'authenticated' | 'bound' | 'closed';
+
+/** SASL failures that refuse credentials (not a client's protocol mistake): the ones fail2ban counts. */
+const CREDENTIAL_FAILURES = new Set([
+  'not-authorized',
+  'temporary-auth-failure',
+  'invalid-authzid',
+  'account-disabled',
+  'credentials-expired',
+]);
 
 /** RFC 6120 §6.4.5: after this many failed SASL attempts the stream is closed. */
 const MAX_SASL_FAILURES = 3;
@@ -185,12 +196,14 @@ export class XmppSession {
   /** Bytes to the connection as they are, when there is one. */
   write(data: string): void {
     if (this.detached || this.socket.destroyed) return;
+    if (this.ctx.logger.isLevelEnabled('trace')) this.log.trace(`XMPP out: ${traceXml(data)}`);
     writeBatched(this.socket, data);
   }
 
   // Stream negotiation ---------------------------------------------------------
 
   private onStreamOpen(attrs: Record<string, string>): void {
+    if (this.ctx.logger.isLevelEnabled('trace')) this.log.trace({ attrs }, 'XMPP in: stream header');
     // RFC 6120 §4.7: we answer with our own header, then check what the client sent.
     this.openStream();
     if (attrs.xmlns !== NS.client) {
@@ -256,6 +269,7 @@ export class XmppSession {
 
   private async onElement(el: XmlElement): Promise<void> {
     if (this.state === 'closed') return;
+    if (this.ctx.logger.isLevelEnabled('trace')) this.log.trace(`XMPP in: ${traceXml(el.toString())}`);
     if (this.state === 'stream') return this.negotiate(el);
     if (el.xmlns === NS.sm) return handleStreamManagement(this, el);
     if (this.state === 'authenticated') {
@@ -325,11 +339,24 @@ export class XmppSession {
         step.additionalData?.length ? step.additionalData.toString('base64') : undefined,
       ),
     );
-    this.log.info({ mechanism: mechanismName }, `${account.handle} authenticated`);
+    recordSignIn(this.ctx.core.metrics, this.log, {
+      path: xmppSignInPath(mechanismName),
+      result: 'ok',
+      address: this.remoteAddress,
+      handle: account.handle,
+    });
     this.restartStream();
   }
 
   private saslFailure(condition: string, text?: string): void {
+    if (CREDENTIAL_FAILURES.has(condition)) {
+      recordSignIn(this.ctx.core.metrics, this.log, {
+        path: xmppSignInPath(this.mechanism?.name),
+        result: 'failed',
+        address: this.remoteAddress,
+        handle: undefined,
+      });
+    }
     this.mechanism = undefined;
     const failure = xml('failure', { xmlns: NS.sasl }, xml(condition));
     if (text) failure.append(xml('text', { 'xml:lang': 'en' }, text));
@@ -388,6 +415,15 @@ export class XmppSession {
     );
     await this.ctx.core.presence.set(account.id, this.endpointId, {
       capabilities: { xmppResource: this.resource },
+    });
+    this.ctx.core.liveSessions.add({
+      accountId: account.id,
+      handle: account.handle,
+      endpointId: this.endpointId,
+      protocol: 'xmpp',
+      detail: this.resource,
+      address: this.remoteAddress,
+      since: Date.now(),
     });
     this.send(
       xml(
@@ -533,6 +569,7 @@ export class XmppSession {
     if (mine?.get(this.resource) === this) {
       mine.delete(this.resource);
       if (mine.size === 0) this.ctx.sessions.delete(account.id);
+      this.ctx.core.liveSessions.remove(account.id, this.endpointId);
     }
     const unacked = this.sm?.finish();
     try {

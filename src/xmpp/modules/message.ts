@@ -63,8 +63,10 @@ export async function handleMessage(s: XmppSession, el: XmlElement): Promise<voi
   if (!recipient) throw new StanzaError('cancel', 'service-unavailable');
   // XEP-0191 §3.3: to a contact the user blocks, `not-acceptable` with `<blocked/>`.
   if (await bounceIfBlocked(s, el, recipient.id)) return;
-  // Blocked (MSN block list, or allow-list privacy): the same answer as no one there (§8.5.1).
-  if (recipient.id !== account.id && !(await core.relationships.canSee(account.id, recipient.id))) {
+  // The recipient blocks the sender (XEP-0191 / MSN BL): the same answer as no one
+  // there (§8.5.1). Not being subscribed is no reason to refuse a message (RFC 6121 §2.5.2:
+  // removal is not blocking); an MSN user who may not see the sender gets it offline.
+  if (recipient.id !== account.id && (await core.relationships.blocks(recipient.id, account.id))) {
     throw new StanzaError('cancel', 'service-unavailable');
   }
   if (type === 'groupchat')
@@ -81,6 +83,7 @@ export async function handleMessage(s: XmppSession, el: XmlElement): Promise<voi
   const resources = xmppResourcesOf(endpoints);
   if (to.resource && resources.some((r) => r.resource === to.resource)) {
     await routeStanza(core, recipient.id, el, [to.resource]);
+    countXmppToXmpp(core, el, 1);
     if (carbons) await copyReceived(core, recipient.id, el, [to.resource], resources);
     return;
   }
@@ -90,10 +93,17 @@ export async function handleMessage(s: XmppSession, el: XmlElement): Promise<voi
   const reachedMsn = await sendToMsn(s, account, recipient, endpoints, el, type);
   if (targets.length > 0) {
     await routeStanza(core, recipient.id, el, targets);
+    countXmppToXmpp(core, el, targets.length);
     if (carbons) await copyReceived(core, recipient.id, el, targets, resources);
     return;
   }
   if (!reachedMsn) await keepOffline(s, account, recipient, el, type);
+}
+
+/** Metrics: a message with a body (not a bare chat state) reached `resources` XMPP resources. */
+function countXmppToXmpp(core: Core, el: XmlElement, resources: number): void {
+  if (el.getChild('body') === undefined) return;
+  for (let i = 0; i < resources; i++) core.metrics.messageRouted('xmpp', 'xmpp');
 }
 
 /** True when an MSN client of the recipient took (or is being rung for) the message. */

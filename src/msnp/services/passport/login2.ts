@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../../core/core.ts';
+import { recordSignIn } from '../../../core/metrics.ts';
 import { sendExact } from '../raw-reply.ts';
 import { parsePassportAuthorization } from './authorization-header.ts';
 
@@ -31,14 +32,21 @@ export function registerLogin2(app: FastifyInstance, core: Core): void {
     // client gets the same 401 without its password being checked at all.
     const result = await core.verifyPasswordGuarded(request.ip, credentials.signIn, credentials.password);
     if (result.status !== 'ok') {
-      request.log.info(
-        { ip: request.ip, handle: credentials.signIn, throttled: result.status === 'throttled' },
-        'passport login2 failed',
-      );
+      recordSignIn(core.metrics, request.log, {
+        path: 'passport-login2',
+        result: result.status,
+        address: request.ip,
+        handle: credentials.signIn,
+      });
       return fail(reply);
     }
     const { t, p } = await core.tickets.issue(result.value.id);
-    request.log.info({ ip: request.ip, handle: result.value.handle }, 'passport login2: ticket issued');
+    recordSignIn(core.metrics, request.log, {
+      path: 'passport-login2',
+      result: 'ok',
+      address: request.ip,
+      handle: result.value.handle,
+    });
     // [MS-PASS] §2.2.11 Token Response. COMPAT: [YW] — MSN Messenger breaks unless the
     // status is 200 and the content type text/html. COMPAT: aMSN splits the header on
     // `,`, takes the `from-PP=` item and drops 9 leading characters and the closing

@@ -1,17 +1,20 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { usableHost } from '../../../util/host.ts';
+import { configuredOrigin } from '../../../util/public-origin.ts';
 import { sendExact } from '../raw-reply.ts';
 
 /** What to name when the request has no usable Host header (HTTP/1.0 clients). */
 const DEFAULT_HOST = 'login.passport.com';
 
 /**
- * The host the client reached us by, as given in its Host header: `login.passport.com`
- * mapped to us by the hosts file, or `127.0.0.1:8443` for a test. Anything that is
- * not a plain host[:port] (it would end up inside a comma-separated header) falls
- * back to the default.
+ * The host of config `publicUrl` when set; else the host the client reached us by, as
+ * given in its Host header: `login.passport.com` mapped to us by the hosts file, or
+ * `127.0.0.1:8443` for a test. Anything that is not a plain host[:port] (it would end
+ * up inside a comma-separated header) falls back to the default.
  */
 export function requestHost(request: FastifyRequest): string {
+  const configured = configuredOrigin(request);
+  if (configured !== undefined) return new URL(configured).host;
   return usableHost(request.headers.host) ?? DEFAULT_HOST;
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../../core/core.ts';
+import { recordSignIn } from '../../../core/metrics.ts';
 import type { IssuedTicket } from '../../../core/tickets.ts';
 import type { AccountRow } from '../../../store/types.ts';
 import { sendExact } from '../raw-reply.ts';
@@ -62,10 +63,12 @@ async function handleRst(
   // client gets the same fault without its password being checked at all.
   const result = await core.verifyPasswordGuarded(request.ip, rst.username, rst.password);
   if (result.status !== 'ok') {
-    request.log.info(
-      { ip: request.ip, handle: rst.username, throttled: result.status === 'throttled' },
-      'passport RST failed',
-    );
+    recordSignIn(core.metrics, request.log, {
+      path: 'passport-rst',
+      result: result.status,
+      address: request.ip,
+      handle: rst.username,
+    });
     // HTTP 200, although SOAP 1.1 §6.2 says 500. COMPAT: Miranda IM (msn_ssl.cpp,
     // MSN_GetPassportAuth) reads the body only for 200 or 302 and reports anything
     // else as "unable to contact Passport", never as a wrong password; msn-pecan
@@ -75,10 +78,13 @@ async function handleRst(
 
   const account = result.value;
   const tokens = await issueTokens(core, account, rst.addresses, false);
-  request.log.info(
-    { ip: request.ip, handle: account.handle, tokens: rst.addresses.length, flavor },
-    'passport RST: tokens issued',
-  );
+  recordSignIn(core.metrics, request.log, {
+    path: 'passport-rst',
+    result: 'ok',
+    address: request.ip,
+    handle: account.handle,
+  });
+  request.log.debug({ tokens: rst.addresses.length, flavor }, 'passport RST: tokens issued');
   sendExact(reply, 200, { 'Content-Type': CONTENT_TYPE }, tokenResponse(flavor, account, tokens, Date.now()));
 }
 
