@@ -15,10 +15,3 @@ export const cidOf: (accountId: string) => string = memoize((accountId) => {
   const digest = createHash('sha256').update(`cid:${accountId}`, 'utf8').digest();
   return digest.readBigInt64BE(0).toString();
 });
-
-/** The same CID as the 16 lower-case hex digits of its unsigned form (as some URLs and MSNP18 show it). */
-export function cidHexOf(accountId: string): string {
-  return BigInt.asUintN(64, BigInt(cidOf(accountId)))
-    .toString(16)
-    .padStart(16, '0');
-}

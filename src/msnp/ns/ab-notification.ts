@@ -1,12 +1,10 @@
 import { escapeXml, escapeXmlText } from '../../util/xml.ts';
 import { cidOf } from '../cid.ts';
-import { memberId } from './profile-message.ts';
+import { memberPid } from './profile-message.ts';
 import type { NsSession } from './session.ts';
 
 /** The ABCH's site id in its notifications (as the live service and Escargot wrote it). */
 const ABCH_SITE_ID = 45705;
-
-const hex32 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
 
 /**
  * MSNP13+ `NOT len` + the ABCH's "address book changed" notification: a
@@ -27,10 +25,9 @@ export function sendAddressBookChanged(s: NsSession, now = Date.now()): void {
     `<LastModifiedDate>${new Date(now).toISOString()}</LastModifiedDate>` +
     '<HasNewItem>false</HasNewItem>' +
     '</NotificationData>';
-  const id = memberId(account.id);
   const payload =
     `<NOTIFICATION id="0" siteid="${ABCH_SITE_ID}" siteurl="http://contacts.msn.com">` +
-    `<TO pid="${hex32(id.low)}:${hex32(id.high)}" name="${escapeXml(account.handle)}"><VIA agent="messenger"/></TO>` +
+    `<TO pid="${memberPid(account.id)}" name="${escapeXml(account.handle)}"><VIA agent="messenger"/></TO>` +
     '<MSG id="0"><SUBSCR url="s.htm"/><ACTION url="a.htm"/>' +
     `<BODY>${escapeXmlText(data)}</BODY>` +
     '</MSG></NOTIFICATION>';

@@ -3,10 +3,10 @@ import { isPapillonError } from '../../util/errors.ts';
 import { MsnpError } from '../errors.ts';
 import { circleAdl, isCircleMl } from './circle.ts';
 import { type NsHandler, tridOf } from './handler.ts';
+import { LIST_BITS } from './lists.ts';
 import {
   CIRCLE_NETWORK,
   isMessengerContact,
-  ML_BITS,
   type MlContact,
   MlError,
   type MlPayload,
@@ -36,7 +36,7 @@ function readMl(s: NsSession, payload: Buffer | undefined): MlPayload {
  */
 function checkContacts(contacts: readonly MlContact[]): void {
   for (const contact of contacts) {
-    if (contact.lists & (ML_BITS.RL | ML_BITS.PL)) throw new MsnpReply(MsnpError.invalidXmlPayload, true);
+    if (contact.lists & (LIST_BITS.RL | LIST_BITS.PL)) throw new MsnpReply(MsnpError.invalidXmlPayload, true);
     if (contact.network === CIRCLE_NETWORK) throw new MsnpReply(MsnpError.invalidCircleMembership);
     if (!isMessengerContact(contact)) {
       throw new MsnpReply(
@@ -107,9 +107,10 @@ export const ADL: NsHandler = {
       const core = s.ctx.core.relationships;
       await eachListed(s, account.id, ml.contacts, 'refuse', async (contact, _id, mine) => {
         try {
-          if (contact.lists & ML_BITS.FL && !mine.forward) await core.addForward(account.id, contact.handle);
-          if (contact.lists & ML_BITS.AL && !mine.allow) await core.allow(account.id, contact.handle);
-          if (contact.lists & ML_BITS.BL && !mine.block) await core.block(account.id, contact.handle);
+          if (contact.lists & LIST_BITS.FL && !mine.forward)
+            await core.addForward(account.id, contact.handle);
+          if (contact.lists & LIST_BITS.AL && !mine.allow) await core.allow(account.id, contact.handle);
+          if (contact.lists & LIST_BITS.BL && !mine.block) await core.block(account.id, contact.handle);
         } catch (err) {
           if (isPapillonError(err, 'conflict')) throw new MsnpReply(MsnpError.listFull);
           throw err;
@@ -132,9 +133,9 @@ export const RML: NsHandler = {
     checkContacts(ml.contacts);
     const core = s.ctx.core.relationships;
     await eachListed(s, account.id, ml.contacts, 'skip', async (contact, id, mine) => {
-      if (contact.lists & ML_BITS.FL && mine.forward) await core.removeForward(account.id, id);
-      if (contact.lists & ML_BITS.AL && mine.allow) await core.unallow(account.id, id);
-      if (contact.lists & ML_BITS.BL && mine.block) await core.unblock(account.id, id);
+      if (contact.lists & LIST_BITS.FL && mine.forward) await core.removeForward(account.id, id);
+      if (contact.lists & LIST_BITS.AL && mine.allow) await core.unallow(account.id, id);
+      if (contact.lists & LIST_BITS.BL && mine.block) await core.unblock(account.id, id);
     });
     s.send('RML', trid, 'OK');
   },

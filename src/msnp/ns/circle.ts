@@ -1,3 +1,4 @@
+import { isCircleId } from '../../core/circles.ts';
 import type { DomainEvent } from '../../core/events.ts';
 import { encodeParam } from '../codec/index.ts';
 import { MsnpError } from '../errors.ts';
@@ -43,8 +44,6 @@ function stateOf(s: NsSession): CircleState {
   return st;
 }
 
-const CIRCLE_ADDRESS = /^9:(00000000-0000-0000-0009-[0-9a-f]{12})@live\.com(?:;.*)?$/i;
-
 /** `USR trid SHA A <ticket>`, after sign-in. */
 export async function circleSignIn(
   s: NsSession,
@@ -64,9 +63,10 @@ export async function circleSignIn(
   s.send('USR', trid, 'OK', account.handle, 0, 0);
 }
 
+/** The circle id of `<circle guid>@live.com` (any case), lower-cased. */
 function circleIdOf(handle: string): string | undefined {
-  const m = /^(00000000-0000-0000-0009-[0-9a-f]{12})@live\.com$/i.exec(handle);
-  return m?.[1]?.toLowerCase();
+  const id = /^([^@]+)@live\.com$/i.exec(handle)?.[1]?.toLowerCase();
+  return id !== undefined && isCircleId(id) ? id : undefined;
 }
 
 /** Whether an ADL/RML is about circles; a payload mixing circles and contacts is refused (Escargot: 241). */
@@ -130,7 +130,8 @@ function blocks(payload: string): { headers: Map<string, string>; body: string }
 }
 
 function targetCircle(s: NsSession, to: string | undefined): string {
-  const id = CIRCLE_ADDRESS.exec(to ?? '')?.[1]?.toLowerCase();
+  // `9:<circle guid>@live.com`, optionally followed by `;path=IM`.
+  const id = circleIdOf(/^9:([^;]*)/.exec(to ?? '')?.[1] ?? '');
   if (!id) throw new MsnpReply(MsnpError.invalidParameter);
   if (!stateOf(s).signedIn.has(id)) throw new MsnpReply(MsnpError.invalidCircleMembership);
   return id;

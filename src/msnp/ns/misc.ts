@@ -32,9 +32,12 @@ export const XFR: NsHandler = {
     const trid = tridOf(c);
     if (c.args[1] !== 'SB') throw new MsnpReply(MsnpError.invalidParameter);
     if (!s.account || !s.initialPresenceDone) throw new MsnpReply(MsnpError.notAllowedWhenOffline);
-    const own = await s.ctx.core.presence.endpoints(s.account.id);
-    const hidden = own.find((e) => e.endpointId === s.endpointId)?.presence.status === 'invisible';
-    if (hidden && !s.dialect?.chatWhileHidden) throw new MsnpReply(MsnpError.notAllowedWhenOffline);
+    if (!s.dialect?.chatWhileHidden) {
+      const own = await s.ctx.core.presence.endpoints(s.account.id);
+      if (own.find((e) => e.endpointId === s.endpointId)?.presence.status === 'invisible') {
+        throw new MsnpReply(MsnpError.notAllowedWhenOffline);
+      }
+    }
     const cookie = s.ctx.sbCookies.issue({ kind: 'create', ...sbTicketOf(s) });
     s.send(
       'XFR',

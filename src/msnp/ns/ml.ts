@@ -11,7 +11,7 @@ import { MsnpError } from '../errors.ts';
  */
 export interface MlContact {
   handle: string;
-  /** List bits (FL 1, AL 2, BL 4, RL 8, PL 16); 0 when absent (FQY). */
+  /** List bits (lists.ts LIST_BITS: FL 1, AL 2, BL 4, RL 8, PL 16); 0 when absent (FQY). */
   lists: number;
   /** Network id; undefined when the client left it out (it does not know it yet). */
   network: number | undefined;
@@ -21,9 +21,6 @@ export interface MlPayload {
   initial: boolean;
   contacts: MlContact[];
 }
-
-/** The bits of `<c l="…">`. */
-export const ML_BITS = { FL: 1, AL: 2, BL: 4, RL: 8, PL: 16 } as const;
 
 /** Circles ("groups" in WLM 2009) are network 9 under `live.com`. */
 export const CIRCLE_NETWORK = 9;

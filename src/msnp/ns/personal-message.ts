@@ -64,16 +64,10 @@ function record(value: unknown): Record<string, unknown> | undefined {
 }
 
 /**
- * §9.5 UUX payload: `<Data><PSM>…</PSM><CurrentMedia>…</CurrentMedia></Data>`, other
- * elements ignored. Undefined for anything that is not that (the caller disconnects,
- * as the real service did for invalid XML).
+ * §9.5: any UUX payload a client of MSNP11–18 sends (`<Data><PSM>…</PSM><CurrentMedia>…</CurrentMedia>…</Data>`,
+ * MSNP16+ also endpoint data); undefined when it is not well-formed or unknown (the
+ * caller disconnects, as the real service did for invalid XML).
  */
-export function parsePersonalMessage(xml: string): PersonalMessage | undefined {
-  const update = parseUserData(xml);
-  return update?.kind === 'data' ? update.message : undefined;
-}
-
-/** Any UUX payload a client of MSNP11–18 sends; undefined when it is not well-formed or unknown. */
 export function parseUserData(xml: string): UserDataUpdate | undefined {
   if (xml.trim() === '') return { kind: 'data', message: { statusText: '', currentMedia: '' }, fields: {} };
   const doc = parseXml(xml);

@@ -14,9 +14,17 @@ export interface ProfileInput {
 }
 
 /** A stable 64-bit Passport member id from the account id (clients only echo it; `NOT` names it too). */
-export function memberId(accountId: string): { high: number; low: number } {
+function memberId(accountId: string): { high: number; low: number } {
   const digest = createHash('sha256').update(accountId).digest();
   return { high: digest.readUInt32BE(0) & 0x7fffffff, low: digest.readUInt32BE(4) };
+}
+
+const hex32 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+
+/** The same member id as a `NOT`'s `<TO pid="0xlow:0xhigh">` writes it. */
+export function memberPid(accountId: string): string {
+  const id = memberId(accountId);
+  return `${hex32(id.low)}:${hex32(id.high)}`;
 }
 
 /**

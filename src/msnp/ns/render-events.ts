@@ -3,7 +3,8 @@ import { encodeParam } from '../codec/index.ts';
 import { sendAddressBookChanged } from './ab-notification.ts';
 import { renderCircleEvent } from './circle.ts';
 import { listVersion } from './handler.ts';
-import { ML_BITS, mlXml } from './ml.ts';
+import { LIST_BITS } from './lists.ts';
+import { mlXml } from './ml.ts';
 import { sendOimArrival } from './oim-notification.ts';
 import { sendOwnEndpoints, sendOwnPresence, sendPersonalMessage, sendPresence } from './render-presence.ts';
 import { sendRing } from './ring.ts';
@@ -30,7 +31,7 @@ export async function renderEvent(s: NsSession, event: DomainEvent): Promise<voi
       if (dialect.addressBook) {
         // MSNP13+: `ADL 0 len` + the adder on RL (Pidgin `adl_cmd_parse` then fetches the
         // address book's Pending members; `f` is the URL-encoded name, as Escargot sends).
-        const entry = { handle: event.contactHandle, attributes: { t: 1, l: ML_BITS.RL, f: name } };
+        const entry = { handle: event.contactHandle, attributes: { t: 1, l: LIST_BITS.RL, f: name } };
         s.sendPayload('ADL', [0], mlXml([entry]));
       } else if (dialect.listCommand === 'ADD') {
         s.send('ADD', 0, 'RL', await listVersion(s), event.contactHandle, name);
@@ -41,7 +42,7 @@ export async function renderEvent(s: NsSession, event: DomainEvent): Promise<voi
     }
     case 'contact-removed-me':
       if (dialect.addressBook) {
-        const entry = { handle: event.contactHandle, attributes: { t: 1, l: ML_BITS.RL } };
+        const entry = { handle: event.contactHandle, attributes: { t: 1, l: LIST_BITS.RL } };
         s.sendPayload('RML', [0], mlXml([entry]));
       } else if (dialect.listCommand === 'ADD') {
         s.send('REM', 0, 'RL', await listVersion(s), event.contactHandle);

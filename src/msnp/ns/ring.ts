@@ -4,8 +4,8 @@ import { hostFor } from './context.ts';
 import type { NsSession } from './session.ts';
 
 /** What a switchboard cookie carries about the notification session that asked for it. */
-export function sbTicketOf(s: NsSession): Omit<SbTicket, 'kind' | 'conversationId'> & { accountId: string } {
-  const ticket: Omit<SbTicket, 'kind' | 'conversationId'> & { accountId: string } = {
+export function sbTicketOf(s: NsSession): Omit<SbTicket, 'kind' | 'conversationId'> {
+  const ticket: Omit<SbTicket, 'kind' | 'conversationId'> = {
     accountId: s.account?.id ?? '',
     dialectVersion: s.dialect?.version ?? 8,
     clientId: s.clientId,

@@ -1,8 +1,6 @@
 import { escapeXml, escapeXmlText } from '../../util/xml.ts';
-import { memberId } from './profile-message.ts';
+import { memberPid } from './profile-message.ts';
 import type { NsSession } from './session.ts';
-
-const hex32 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
 
 /**
  * An operator's notice to an MSN client (docs/msnp-reference.md §10).
@@ -31,10 +29,9 @@ export function sendServerNotice(s: NsSession, text: string, shutdownInMinutes?:
   }
   // §10 "NOT (MSNP5+)".
   if (dialect.version < 5) return;
-  const id = memberId(account.id);
   const payload =
     '<NOTIFICATION ver="2" id="1" siteid="0" siteurl="http://localhost/">' +
-    `<TO pid="${hex32(id.low)}:${hex32(id.high)}" name="${escapeXml(account.handle)}"/>` +
+    `<TO pid="${memberPid(account.id)}" name="${escapeXml(account.handle)}"/>` +
     '<MSG pri="1" id="1"><ACTION url="/"/><SUBSCR url="/"/>' +
     `<BODY lang="1033" icon=""><TEXT>${escapeXmlText(text)}</TEXT></BODY>` +
     '</MSG></NOTIFICATION>';

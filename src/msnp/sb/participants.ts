@@ -2,6 +2,7 @@ import type { Participant } from '../../core/conversations.ts';
 import { normalizeHandle } from '../../util/handle.ts';
 import { encodeParam } from '../codec/index.ts';
 import type { Dialect } from '../dialects/dialect.ts';
+import { capabilitiesToken } from '../ns/render-presence.ts';
 import type { SbTicket } from './cookies.ts';
 
 /**
@@ -36,9 +37,7 @@ export function participantCapabilities(ticket: SbTicket): Record<string, string
 }
 
 function capabilities(dialect: Dialect | undefined, p: Participant): (string | number)[] {
-  if (!dialect?.joinClientId) return [];
-  const clientId = p.capabilities.msnpClientId ?? '0';
-  return [dialect.extendedCaps ? `${clientId}:${p.capabilities.msnpExtCaps ?? '0'}` : clientId];
+  return dialect?.joinClientId ? [capabilitiesToken(dialect, p.capabilities)] : [];
 }
 
 /**
