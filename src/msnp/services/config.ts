@@ -1,6 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { escapeXmlText } from '../../util/xml.ts';
-import { sendExact } from './raw-reply.ts';
+import { sendSoap } from './raw-reply.ts';
+import { soapEnvelope } from './soap.ts';
 
 /**
  * The client configuration WLM 8.x/2009 fetches at start-up:
@@ -23,20 +24,16 @@ const MSGR_CONFIG =
   '<TabConfig><msntabdata></msntabdata><msntabsettings><oemtotal>0</oemtotal></msntabsettings></TabConfig>' +
   '</MsgrConfig>';
 
-function response(): string {
-  return (
-    '<?xml version="1.0" encoding="utf-8"?>' +
-    '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">' +
-    '<soap:Body><GetClientConfigResponse xmlns="http://www.msn.com/webservices/Messenger/Client">' +
+/** The same answer every time. */
+const RESPONSE = soapEnvelope(
+  '<GetClientConfigResponse xmlns="http://www.msn.com/webservices/Messenger/Client">' +
     `<GetClientConfigResult>${escapeXmlText(MSGR_CONFIG)}</GetClientConfigResult>` +
-    '</GetClientConfigResponse></soap:Body></soap:Envelope>'
-  );
-}
+    '</GetClientConfigResponse>',
+);
 
 export function registerConfig(app: FastifyInstance): void {
   // Needs no ticket: the live service answered before sign-in too.
-  const answer = (_request: unknown, reply: Parameters<typeof sendExact>[0]) =>
-    sendExact(reply, 200, { 'Content-Type': 'text/xml; charset=utf-8' }, response());
+  const answer = (_request: unknown, reply: FastifyReply) => sendSoap(reply, RESPONSE);
   app.post('/Config/MsgrConfig.asmx', { bodyLimit: 64 * 1024 }, answer);
   app.get('/Config/MsgrConfig.asmx', answer);
 }

@@ -6,8 +6,9 @@ import { isValidHandle, normalizeHandle } from '../../util/handle.ts';
 import { escapeXmlText } from '../../util/xml.ts';
 import { OimLockKeys } from './oim-lock-keys.ts';
 import { OimContentRejected, readOimContent } from './oim-message.ts';
-import { OIM_NS, oimFault, sendSoap, soapEnvelope, ticketFault } from './oim-soap.ts';
-import { attribute, parseSoap, path, text, XmlRejected } from './soap.ts';
+import { OIM_NS, oimFault, ticketFault } from './oim-soap.ts';
+import { sendSoap } from './raw-reply.ts';
+import { attribute, parseSoap, path, soapEnvelope, text, XmlRejected } from './soap.ts';
 
 /**
  * Sending offline messages: `POST https://ows.messenger.msn.com/OimWS/oim.asmx`,
@@ -140,10 +141,10 @@ export function readStore2(body: unknown): Store2Request {
 function storeResponse(sequence: string): string {
   const n = /^\d{1,9}$/.test(sequence) ? sequence : '1';
   return soapEnvelope(
+    `<StoreResponse xmlns="${OIM_NS}"><PointsConsumed>0</PointsConsumed></StoreResponse>`,
     '<SequenceAcknowledgment xmlns="http://schemas.xmlsoap.org/ws/2003/03/rm">' +
       '<Identifier xmlns="http://schemas.xmlsoap.org/ws/2002/07/utility">http://messenger.msn.com</Identifier>' +
       `<AcknowledgmentRange Upper="${escapeXmlText(n)}" Lower="${escapeXmlText(n)}"/>` +
       '</SequenceAcknowledgment>',
-    `<StoreResponse xmlns="${OIM_NS}"><PointsConsumed>0</PointsConsumed></StoreResponse>`,
   );
 }

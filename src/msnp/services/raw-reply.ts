@@ -25,3 +25,12 @@ export function sendExact(
   reply.raw.writeHead(status, { ...headers, 'Content-Length': String(payload.length) });
   reply.raw.end(payload);
 }
+
+/**
+ * A SOAP answer (`text/xml; charset=utf-8`) through `sendExact`. COMPAT: msn-pecan
+ * reads the body length only from `Content-Length: ` spelled so (pn_oim.c read_cb),
+ * as for RST. Faults go with HTTP 500 (SOAP 1.1 §6.2) unless a caller says otherwise.
+ */
+export function sendSoap(reply: FastifyReply, body: string, fault = false): void {
+  sendExact(reply, fault ? 500 : 200, { 'Content-Type': 'text/xml; charset=utf-8' }, body);
+}

@@ -4,8 +4,9 @@ import type { AccountRow } from '../../store/types.ts';
 import { escapeXmlText } from '../../util/xml.ts';
 import { mailData, storedSenderName } from './oim-mail-data.ts';
 import { oimMessageText } from './oim-message.ts';
-import { oimFault, RSI_NS, sendSoap, soapEnvelope, ticketFault, ticketFromCookie } from './oim-soap.ts';
-import { children, path, readOperation, text } from './soap.ts';
+import { oimFault, RSI_NS, ticketFault, ticketFromCookie } from './oim-soap.ts';
+import { sendSoap } from './raw-reply.ts';
+import { children, path, readOperation, soapEnvelope, text } from './soap.ts';
 
 /**
  * Reading offline messages: `POST https://rsi.hotmail.com/rsi/rsi.asmx` (MSNP wiki
@@ -38,17 +39,18 @@ async function handleRsi(core: Core, request: FastifyRequest, reply: FastifyRepl
   const account = await accountFor(core, ticketFromCookie(text(path(cookie, 't')), text(path(cookie, 'p'))));
   if (!account) return sendSoap(reply, ticketFault('MBI'), true);
 
-  const pending = await core.offline.pending(account.id);
   switch (operation) {
-    case 'GetMetadata':
+    case 'GetMetadata': {
+      const pending = await core.offline.pending(account.id);
       return sendSoap(
         reply,
         soapEnvelope(
-          '',
           `<GetMetadataResponse xmlns="${RSI_NS}">${mailData(pending, storedSenderName)}</GetMetadataResponse>`,
         ),
       );
+    }
     case 'GetMessage': {
+      const pending = await core.offline.pending(account.id);
       const id = text(path(body, 'GetMessage', 'messageId'))?.trim() ?? '';
       const index = pending.findIndex((m) => m.id === id);
       const message = pending[index];
@@ -64,7 +66,6 @@ async function handleRsi(core: Core, request: FastifyRequest, reply: FastifyRepl
       return sendSoap(
         reply,
         soapEnvelope(
-          '',
           `<GetMessageResponse xmlns="${RSI_NS}"><GetMessageResult>${escapeXmlText(mime)}</GetMessageResult></GetMessageResponse>`,
         ),
       );
@@ -76,7 +77,7 @@ async function handleRsi(core: Core, request: FastifyRequest, reply: FastifyRepl
         .slice(0, MAX_DELETE);
       const taken = await core.offline.take(account.id, ids);
       if (taken.length > 0) request.log.info({ count: taken.length }, 'OIMs deleted by the recipient');
-      return sendSoap(reply, soapEnvelope('', `<DeleteMessagesResponse xmlns="${RSI_NS}"/>`));
+      return sendSoap(reply, soapEnvelope(`<DeleteMessagesResponse xmlns="${RSI_NS}"/>`));
     }
   }
 }

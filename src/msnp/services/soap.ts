@@ -2,8 +2,9 @@ import { XMLParser } from 'fast-xml-parser';
 import { isXmlChar } from '../../util/xml.ts';
 
 /**
- * Small XML helpers for the Passport SOAP endpoint: a parser set up for untrusted
- * input and navigation by local name. Responses are escaped with util/xml.ts.
+ * Small XML helpers for the SOAP services: a parser set up for untrusted input,
+ * navigation by local name, and the SOAP 1.1 response envelope. Responses are
+ * escaped with util/xml.ts.
  */
 
 /** A parsed element as fast-xml-parser returns it: text, or an object of children and `@_` attributes. */
@@ -134,4 +135,19 @@ export function readOperation<O extends string>(
   const body = path(envelope, 'Body');
   const operation = operations.find((op) => path(body, op) !== undefined);
   return operation === undefined ? 'unknown' : { envelope, body, operation };
+}
+
+/**
+ * A SOAP 1.1 response envelope, with a `soap:Header` only when `header` is given.
+ * One line, no blank lines and no indentation. COMPAT: msn-pecan reads these bodies
+ * with strstr: a CRLF CRLF before GetMessageResult's MIME would be taken for the
+ * message's own header end (pn_oim.c process_body_receive).
+ */
+export function soapEnvelope(body: string, header?: string): string {
+  return (
+    '<?xml version="1.0" encoding="utf-8"?>' +
+    '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">' +
+    (header === undefined ? '' : `<soap:Header>${header}</soap:Header>`) +
+    `<soap:Body>${body}</soap:Body></soap:Envelope>`
+  );
 }

@@ -6,8 +6,8 @@ import { isPapillonError, PapillonError } from '../../util/errors.ts';
 import { configuredOrigin } from '../../util/public-origin.ts';
 import { escapeXmlText } from '../../util/xml.ts';
 import { cidOf } from '../cid.ts';
-import { sendExact } from './raw-reply.ts';
-import { children, path, readOperation, text, type XmlNode } from './soap.ts';
+import { sendSoap } from './raw-reply.ts';
+import { children, path, readOperation, soapEnvelope, text, type XmlNode } from './soap.ts';
 
 /**
  * The roaming profile: `POST /storageservice/SchematizedStore.asmx` (hosts
@@ -61,45 +61,33 @@ export function registerStorage(app: FastifyInstance, core: Core): void {
   });
 }
 
-function send(reply: FastifyReply, body: string, fault = false): void {
-  sendExact(reply, fault ? 500 : 200, { 'Content-Type': 'text/xml; charset=utf-8' }, body);
-}
-
-function envelope(header: string, body: string): string {
-  return (
-    '<?xml version="1.0" encoding="utf-8"?>' +
-    '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">' +
-    `<soap:Header>${header}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`
-  );
-}
-
 function fault(code: string, message: string): string {
-  return envelope(
-    '',
+  return soapEnvelope(
     `<soap:Fault><faultcode>soap:Client</faultcode><faultstring>${escapeXmlText(message)}</faultstring><detail><errorcode xmlns="${NS}">${code}</errorcode></detail></soap:Fault>`,
+    '',
   );
 }
 
 async function handleStorage(core: Core, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const read = readOperation(request.body, OPERATIONS);
   if (read === 'unreadable')
-    return send(reply, fault('InvalidObjectFormat', 'The request could not be read.'), true);
-  if (read === 'unknown') return send(reply, fault('InvalidObjectFormat', 'Unknown operation.'), true);
+    return sendSoap(reply, fault('InvalidObjectFormat', 'The request could not be read.'), true);
+  if (read === 'unknown') return sendSoap(reply, fault('InvalidObjectFormat', 'Unknown operation.'), true);
   const { envelope: root, body, operation } = read;
   const ticket = text(path(root, 'Header', 'StorageUserHeader', 'TicketToken'))?.trim() ?? '';
   const account = await core.tickets.verifyService(ticket);
-  if (!account) return send(reply, fault('PassportAuthFail', 'Authentication failed.'), true);
+  if (!account) return sendSoap(reply, fault('PassportAuthFail', 'Authentication failed.'), true);
 
   const cid = cidOf(account.id);
   const header = `<StorageUserHeader xmlns="${NS}"><Puid>0</Puid><Cid>${cid}</Cid><ApplicationId>0</ApplicationId><DeviceId>0</DeviceId><IsTrustedDevice>false</IsTrustedDevice><IsStrongAuth>false</IsStrongAuth><TicketToken>${escapeXmlText(ticket)}</TicketToken><IsAdmin>false</IsAdmin><IsBeta>false</IsBeta><TrustLevel>0</TrustLevel></StorageUserHeader>`;
   const operationNode = path(body, operation);
   try {
     const result = await run(core, request, account, operation, operationNode);
-    send(reply, envelope(header, result));
+    sendSoap(reply, soapEnvelope(result, header));
   } catch (err) {
     if (!isPapillonError(err)) throw err;
     request.log.info({ operation, reason: err.message }, 'storage service: refused');
-    send(reply, fault('InvalidObjectFormat', err.message), true);
+    sendSoap(reply, fault('InvalidObjectFormat', err.message), true);
   }
 }
 
@@ -180,14 +168,14 @@ async function profileXml(core: Core, request: FastifyRequest, account: AccountR
   const psm = await personalMessageOf(core, account.id);
   const modified = new Date(account.createdAt).toISOString();
   const origin = configuredOrigin(request) ?? `${request.protocol}://${request.host}`;
+  const url = picture ? escapeXmlText(`${origin}${TILE_PATH}${account.id}`) : '';
   let photo = '';
   if (picture) {
-    const url = `${origin}${TILE_PATH}${account.id}`;
     photo =
       `<Photo><ItemType>Photo</ItemType><ResourceID>${photoId(cid, picture.sha1)}</ResourceID><DateModified>${modified}</DateModified><Name>Messenger User Tile</Name>` +
       '<DocumentStreams><DocumentStream xsi:type="PhotoStream">' +
       `<DocumentStreamName>UserTileStatic</DocumentStreamName><MimeType>${picture.type}</MimeType><DataSize>${picture.size}</DataSize>` +
-      `<PreAuthURL>${escapeXmlText(url)}</PreAuthURL><PreAuthURLPartner>${escapeXmlText(url)}</PreAuthURLPartner>` +
+      `<PreAuthURL>${url}</PreAuthURL><PreAuthURLPartner>${url}</PreAuthURLPartner>` +
       `<DocumentStreamType>UserTileStatic</DocumentStreamType><WriteMode>Overwrite</WriteMode><SHA1Hash>${Buffer.from(picture.sha1, 'hex').toString('base64')}</SHA1Hash><Genie>false</Genie><StreamVersion>1</StreamVersion><SizeBytes>${picture.size}</SizeBytes>` +
       '</DocumentStream></DocumentStreams></Photo>';
   }
@@ -196,7 +184,7 @@ async function profileXml(core: Core, request: FastifyRequest, account: AccountR
     `<ExpressionProfile><ResourceID>${cid}!118</ResourceID><DateModified>${modified}</DateModified>${photo}` +
     `<PersonalStatus>${escapeXmlText(psm)}</PersonalStatus><PersonalStatusLastModified>${modified}</PersonalStatusLastModified>` +
     `<DisplayName>${escapeXmlText(account.displayName)}</DisplayName><DisplayNameLastModified>${modified}</DisplayNameLastModified>` +
-    `<StaticUserTilePublicURL>${picture ? escapeXmlText(`${origin}${TILE_PATH}${account.id}`) : ''}</StaticUserTilePublicURL>` +
+    `<StaticUserTilePublicURL>${url}</StaticUserTilePublicURL>` +
     '</ExpressionProfile>'
   );
 }

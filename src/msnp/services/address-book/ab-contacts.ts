@@ -72,7 +72,7 @@ export async function addToForward(
   return view;
 }
 
-function isTrue(value: string | undefined): boolean {
+export function isTrue(value: string | undefined): boolean {
   return value?.toLowerCase() === 'true';
 }
 

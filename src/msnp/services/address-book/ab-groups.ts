@@ -1,7 +1,7 @@
-import type { ContactView } from '../../../core/relationships.ts';
+import type { ContactView, ListsSnapshot } from '../../../core/relationships.ts';
 import { escapeXml } from '../../../util/xml.ts';
 import { children, path, type XmlNode } from '../soap.ts';
-import { addToForward, forwardContact, requestContacts } from './ab-contacts.ts';
+import { addToForward, forwardContact, isTrue, requestContacts } from './ab-contacts.ts';
 import { AB_NS, AbFault, type AbOperation, field, requireOwnAb } from './ab-soap.ts';
 
 /**
@@ -68,16 +68,18 @@ export const abGroupContactAdd: AbOperation = async (call) => {
   requireOwnAb(call);
   const { core, account, request } = call;
   const groups = filterGroups(request.action);
-  const allowToo =
-    field(request.action, 'groupContactAddOptions', 'EnableAllowListManagement')?.toLowerCase() === 'true';
+  const allowToo = isTrue(field(request.action, 'groupContactAddOptions', 'EnableAllowListManagement'));
   const views: ContactView[] = [];
-  let lists = await core.relationships.snapshot(account.id);
+  // Read when a contact is named by id, and again only after an add changed the lists.
+  let lists: ListsSnapshot | undefined;
   for (const contact of requestContacts(request.action)) {
     const id = field(contact, 'contactId');
-    if (id) views.push(forwardContact(lists, id));
-    else {
+    if (id) {
+      lists ??= await core.relationships.snapshot(account.id);
+      views.push(forwardContact(lists, id));
+    } else {
       views.push(await addToForward(core, account.id, path(contact, 'contactInfo'), allowToo));
-      lists = await core.relationships.snapshot(account.id);
+      lists = undefined;
     }
   }
   for (const view of views) {

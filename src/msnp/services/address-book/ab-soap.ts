@@ -5,8 +5,8 @@ import type { AccountRow } from '../../../store/types.ts';
 import { isPapillonError } from '../../../util/errors.ts';
 import { usableHost } from '../../../util/host.ts';
 import { escapeXml } from '../../../util/xml.ts';
-import { sendExact } from '../raw-reply.ts';
-import { parseSoap, path, text, type XmlNode, XmlRejected } from '../soap.ts';
+import { sendSoap } from '../raw-reply.ts';
+import { parseSoap, path, soapEnvelope, text, type XmlNode, XmlRejected } from '../soap.ts';
 
 /**
  * What the address book (abservice.asmx) and the sharing service (SharingService.asmx)
@@ -21,8 +21,6 @@ export const AB_NS = 'http://www.msn.com/webservices/AddressBook';
 export const OWN_AB_ID = '00000000-0000-0000-0000-000000000000';
 /** What the live service answered with in `<Version>`. Clients do not check it. */
 const SERVICE_VERSION = '15.01.1408.0000';
-const SOAP_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
-const CONTENT_TYPE = 'text/xml; charset=utf-8';
 /** A full ABFindAll request is ~1.5 KiB; ABContactAdd of many contacts stays far below this. */
 export const AB_BODY_LIMIT = 256 * 1024;
 
@@ -175,12 +173,7 @@ export function registerAbService(
     }
     try {
       const inner = await run({ core, account, request: parsed, http: request });
-      sendExact(
-        reply,
-        200,
-        { 'Content-Type': CONTENT_TYPE },
-        envelope(serviceHeader(account, parsed, host), inner),
-      );
+      sendSoap(reply, soapEnvelope(inner, serviceHeader(account, parsed, host)));
     } catch (err) {
       const fault = err instanceof AbFault ? err : coreFault(err);
       if (!fault) {
@@ -253,10 +246,6 @@ function serviceHeader(account: AccountRow, request: AbRequest, host: string): s
   ].join('');
 }
 
-function envelope(header: string, body: string): string {
-  return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Header>${header}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`;
-}
-
 function abDetail(errorcode: string, message: string, details = ''): string {
   return `<detail><errorcode xmlns="${AB_NS}">${escapeXml(errorcode)}</errorcode><errorstring xmlns="${AB_NS}">${escapeXml(message)}</errorstring><machineName xmlns="${AB_NS}">papillon</machineName><additionalDetails>${details}</additionalDetails></detail>`;
 }
@@ -281,7 +270,7 @@ function badTicketFault(actor: string): string {
  * matches response header names case-sensitively and reads no body without it.
  */
 function sendFault(reply: FastifyReply, fault: string): void {
-  sendExact(reply, 500, { 'Content-Type': CONTENT_TYPE }, envelope('', fault));
+  sendSoap(reply, soapEnvelope(fault, ''), true);
 }
 
 /** The full-sync fault: the client's copy is older than the current version (msnp-sharp and Digsby match "Full sync required"). */

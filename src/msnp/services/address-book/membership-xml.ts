@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ContactView, ListsSnapshot } from '../../../core/relationships.ts';
+import type { ContactView } from '../../../core/relationships.ts';
 import type { AccountRow } from '../../../store/types.ts';
 import { memoize } from '../../../util/memo.ts';
 import { escapeXml } from '../../../util/xml.ts';
@@ -72,20 +72,18 @@ function memberXml(view: ContactView, role: MemberRole, lastChange: string): str
 
 /**
  * The FindMembershipResult: the Messenger service with all four roles (an empty role
- * has an empty Members), and the owner namespace. `empty`: a delta answer with no
- * change since the client's copy.
+ * has an empty Members), and the owner namespace. No `contacts`: a delta answer with
+ * no change since the client's copy.
  */
-export function findMembershipResult(lists: ListsSnapshot, empty = false): string {
-  const account = lists.account;
+export function findMembershipResult(account: AccountRow, contacts?: readonly ContactView[]): string {
   const lastChange = lastChangeOf(account);
-  const memberships = empty
-    ? ''
-    : MEMBER_ROLES.map((role) => {
-        const members = lists.contacts
-          .filter((c) => inRole(c, role))
-          .map((c) => memberXml(c, role, lastChange));
-        return `<Membership><MemberRole>${role}</MemberRole><Members>${members.join('')}</Members><MembershipIsComplete>true</MembershipIsComplete></Membership>`;
-      }).join('');
+  const memberships =
+    contacts === undefined
+      ? ''
+      : MEMBER_ROLES.map((role) => {
+          const members = contacts.filter((c) => inRole(c, role)).map((c) => memberXml(c, role, lastChange));
+          return `<Membership><MemberRole>${role}</MemberRole><Members>${members.join('')}</Members><MembershipIsComplete>true</MembershipIsComplete></Membership>`;
+        }).join('');
   return [
     '<FindMembershipResult>',
     '<Services><Service>',

@@ -63,8 +63,9 @@ const findMembership: AbOperation = async ({ core, account, request }) => {
   const { deltas, lastChange } = deltasRequested(request.action);
   // A client with an older copy cannot be told what was deleted since: it refetches all.
   if (deltas && !isCurrent(account, lastChange)) throw fullSyncRequired();
-  const lists = await core.relationships.snapshot(account.id);
-  return `<FindMembershipResponse xmlns="${AB_NS}">${findMembershipResult(lists, deltas)}</FindMembershipResponse>`;
+  // Nothing changed (a current delta request): the ticket's account is all the answer needs.
+  const lists = deltas ? undefined : await core.relationships.snapshot(account.id);
+  return `<FindMembershipResponse xmlns="${AB_NS}">${findMembershipResult(lists?.account ?? account, lists?.contacts)}</FindMembershipResponse>`;
 };
 
 /** One `Member` of a request: by passport (or e-mail) name, or by the MembershipId we gave. */

@@ -3,7 +3,7 @@ import type { Core } from '../../../core/core.ts';
 import { recordSignIn } from '../../../core/metrics.ts';
 import type { IssuedTicket } from '../../../core/tickets.ts';
 import type { AccountRow } from '../../../store/types.ts';
-import { sendExact } from '../raw-reply.ts';
+import { sendSoap } from '../raw-reply.ts';
 import { XmlRejected } from '../soap.ts';
 import { type RenewalRequest, verifyRenewal } from './rst-renewal.ts';
 import { type RstRequest, readRequest, tokenKind } from './rst-request.ts';
@@ -29,8 +29,6 @@ import {
 /** A real request is 3–8 KiB; 64 KiB leaves room for any client. */
 const BODY_LIMIT = 64 * 1024;
 
-const CONTENT_TYPE = 'text/xml; charset=utf-8';
-
 export function registerRst(app: FastifyInstance, core: Core): void {
   const route = (flavor: RstFlavor) => (request: FastifyRequest, reply: FastifyReply) =>
     handleRst(core, flavor, request, reply);
@@ -55,7 +53,7 @@ async function handleRst(
     if (!(err instanceof XmlRejected)) throw err;
     request.log.info({ ip: request.ip, reason: err.message }, 'passport RST: invalid request');
     // SOAP 1.1 §6.2: a fault goes with HTTP 500. Only broken clients get here.
-    return sendExact(reply, 500, { 'Content-Type': CONTENT_TYPE }, clientFault(flavor));
+    return sendSoap(reply, clientFault(flavor), true);
   }
   if (rst.kind === 'renewal') return renewTokens(core, flavor, rst, request, reply);
 
@@ -73,7 +71,7 @@ async function handleRst(
     // MSN_GetPassportAuth) reads the body only for 200 or 302 and reports anything
     // else as "unable to contact Passport", never as a wrong password; msn-pecan
     // ignores the status. 200 with the fault is what [ESC] answers too.
-    return sendExact(reply, 200, { 'Content-Type': CONTENT_TYPE }, authenticationFault(flavor, Date.now()));
+    return sendSoap(reply, authenticationFault(flavor, Date.now()));
   }
 
   const account = result.value;
@@ -85,7 +83,7 @@ async function handleRst(
     handle: account.handle,
   });
   request.log.debug({ tokens: rst.addresses.length, flavor }, 'passport RST: tokens issued');
-  sendExact(reply, 200, { 'Content-Type': CONTENT_TYPE }, tokenResponse(flavor, account, tokens, Date.now()));
+  sendSoap(reply, tokenResponse(flavor, account, tokens, Date.now()));
 }
 
 /**
@@ -108,19 +106,14 @@ async function renewTokens(
       : undefined;
   if (!found || !account) {
     request.log.info({ ip: request.ip, known: Boolean(found) }, 'passport RST: token renewal refused');
-    return sendExact(reply, 200, { 'Content-Type': CONTENT_TYPE }, authenticationFault(flavor, now));
+    return sendSoap(reply, authenticationFault(flavor, now));
   }
   const tokens = await issueTokens(core, account, rst.addresses, true);
   request.log.info(
     { ip: request.ip, handle: account.handle, tokens: rst.addresses.length, flavor },
     'passport RST: tokens renewed',
   );
-  sendExact(
-    reply,
-    200,
-    { 'Content-Type': CONTENT_TYPE },
-    renewalResponse(flavor, account, tokens, found.proofKey, now),
-  );
+  sendSoap(reply, renewalResponse(flavor, account, tokens, found.proofKey, now));
 }
 
 /**
