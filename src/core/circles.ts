@@ -131,9 +131,7 @@ export class Circles {
 
   /** A member's endpoint joins (or leaves) the circle's conversation; every member hears of it. */
   async roster(circleId: string, member: AccountRow, endpointId: string, joined: boolean): Promise<void> {
-    if (!(await this.isMember(circleId, member.id))) {
-      throw new PapillonError('not-authorized', 'not a member of this circle');
-    }
+    const audience = await this.#audience(circleId, member.id);
     const event = {
       type: 'circle-roster' as const,
       circleId,
@@ -141,7 +139,7 @@ export class Circles {
       endpointId,
       joined,
     };
-    for (const id of await this.#acceptedIds(circleId)) await this.events.publish(id, event);
+    for (const id of audience) await this.events.publish(id, event);
   }
 
   /** A member's message to everyone in the circle. */
@@ -151,9 +149,7 @@ export class Circles {
     endpointId: string,
     message: CircleMessage,
   ): Promise<void> {
-    if (!(await this.isMember(circleId, sender.id))) {
-      throw new PapillonError('not-authorized', 'not a member of this circle');
-    }
+    const audience = await this.#audience(circleId, sender.id);
     const event = {
       type: 'circle-message' as const,
       circleId,
@@ -161,12 +157,20 @@ export class Circles {
       senderEndpointId: endpointId,
       message,
     };
-    for (const id of await this.#acceptedIds(circleId)) await this.events.publish(id, event);
+    for (const id of audience) await this.events.publish(id, event);
   }
 
   async #membership(circleId: string, accountId: string): Promise<CircleMemberRow | undefined> {
     if (!isCircleId(circleId)) return undefined;
     return (await this.store.listCircleMembers(circleId)).find((m) => m.accountId === accountId);
+  }
+
+  /** The accepted members, whom `accountId` must be one of (one read: this runs per circle message). */
+  async #audience(circleId: string, accountId: string): Promise<string[]> {
+    const accepted = isCircleId(circleId) ? await this.#acceptedIds(circleId) : [];
+    if (!accepted.includes(accountId))
+      throw new PapillonError('not-authorized', 'not a member of this circle');
+    return accepted;
   }
 
   async #acceptedIds(circleId: string): Promise<string[]> {

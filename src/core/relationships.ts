@@ -226,9 +226,7 @@ export class Relationships {
    */
   async refuse(ownerId: string, contactId: string): Promise<ContactView> {
     const seeing = new Set(await this.visibility.watchers(ownerId));
-    const theirs = await this.store.getRelationship(contactId, ownerId);
-    if (theirs?.forward && !theirs.noticed)
-      await this.store.updateRelationship(contactId, ownerId, { noticed: true });
+    await this.answer(contactId, ownerId);
     const view = await this.change(ownerId, contactId, { allow: false });
     await this.afterVisibilityChange(ownerId, seeing);
     await this.tellContact(contactId, ownerId);

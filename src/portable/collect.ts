@@ -1,5 +1,6 @@
 import type { OfflineContent } from '../core/offline.ts';
 import { deriveSubscription, NO_LISTS } from '../core/subscription.ts';
+import { listFlags } from '../core/visibility.ts';
 import type { AccountRow, RelationshipRow, Store } from '../store/types.ts';
 import type { PortableAccount, PortableContact } from './model.ts';
 
@@ -37,13 +38,7 @@ export async function collectAccounts(store: Store): Promise<PortableAccount[]> 
         handle: other.handle,
         nickname: row.nickname,
         groups: row.groupIds.flatMap((id) => groupName.get(id) ?? []),
-        lists: {
-          forward: row.forward,
-          allow: row.allow,
-          block: row.block,
-          noticed: row.noticed,
-          listed: row.listed,
-        },
+        lists: listFlags(row),
         subscription: derived.subscription,
         ask: derived.ask,
       });

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
 import type { Database, MessageArchiveTable } from '../schema.ts';
 import type { ArchiveFilter, ArchivePage, ArchiveRow, NewArchiveMessage } from '../types.ts';
+import { compare } from './compare.ts';
 
 /** Rows per INSERT statement of the archive (7 bound values each). */
 const ARCHIVE_ROWS_PER_INSERT = 1000;
@@ -58,7 +59,7 @@ export class ArchiveQueries {
       ),
     );
     const rows = [...(sent ?? []), ...(received ?? [])]
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) * (fromEnd ? -1 : 1))
+      .sort((a, b) => compare(a.id, b.id) * (fromEnd ? -1 : 1))
       .map((row) => ownView(row, filter.ownerId));
     const page = rows.slice(0, limit);
     return { rows: fromEnd ? page.reverse() : page, more: rows.length > limit };

@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { PapillonError } from '../../util/errors.ts';
 import type { CircleMemberTable, CircleTable, Database } from '../schema.ts';
 import type { CircleMemberRow, CircleRow } from '../types.ts';
+import { compare } from './compare.ts';
 
 /**
  * The circle part of the Kysely store (migration 0011), kept apart from
@@ -111,10 +112,6 @@ export class CircleQueries {
       .map((r) => ({ circle: circleRow(r), member: memberRow(r) }))
       .sort((a, b) => compare(a.circle.id, b.circle.id));
   }
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function circleRow(r: Selectable<CircleTable>): CircleRow {

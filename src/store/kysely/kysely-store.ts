@@ -49,6 +49,7 @@ import type {
 } from '../types.ts';
 import { ArchiveQueries } from './archive-queries.ts';
 import { CircleQueries } from './circle-queries.ts';
+import { compare } from './compare.ts';
 import { InviteRoleQueries } from './invite-role-queries.ts';
 import { PepQueries } from './pep-queries.ts';
 import { PrivateXmlQueries } from './private-xml-queries.ts';
@@ -1240,12 +1241,6 @@ async function unknownAccountOnForeignKey<T>(message: string, write: () => Promi
 // Row mapping -----------------------------------------------------------------------
 // Number() on 64-bit columns: pg returns int8 as a string unless the pool installs a
 // type parser (the postgres opener does); this keeps the store right either way.
-
-function compare(a: string, b: string): number {
-  // Code-unit order, the same in both dialects (SQL ORDER BY on text would follow
-  // the PostgreSQL database's collation).
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 function toFlag(value: boolean): Flag {
   return value ? 1 : 0;

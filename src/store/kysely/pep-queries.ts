@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, PepItemTable, PepNodeTable } from '../schema.ts';
 import type { PepItemRow, PepNodeRow } from '../types.ts';
+import { compare } from './compare.ts';
 
 /**
  * The PEP part of the Kysely store (migration 0014), kept apart from kysely-store.ts,
@@ -137,10 +138,6 @@ export class PepQueries {
       .executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function nodeRow(r: Selectable<PepNodeTable>): PepNodeRow {

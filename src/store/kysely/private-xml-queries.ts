@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { PrivateXmlRow } from '../types.ts';
+import { compare } from './compare.ts';
 
 /**
  * The XEP-0049 private XML part of the Kysely store (migration 0013), delegated to
@@ -52,7 +53,6 @@ export class PrivateXmlQueries {
       .select('namespace')
       .where('account_id', '=', accountId)
       .execute();
-    // Code-point order, the same on both databases (their collations differ).
-    return rows.map((r) => r.namespace).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return rows.map((r) => r.namespace).sort(compare);
   }
 }
