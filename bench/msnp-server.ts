@@ -55,7 +55,7 @@ export async function prepareDataDir(dataDir: string, count: number, contacts = 
  * you" was accepted. Neighbours sign in close together, so presence flows both ways.
  */
 export async function mutualContacts(store: Store, ids: readonly string[], wanted: number): Promise<void> {
-  const half = Math.floor(Math.min(wanted, ids.length - 1) / 2);
+  const half = contactsPerAccount(ids.length, wanted) / 2;
   const both = { forward: true, allow: true, noticed: true };
   for (let i = 0; i < ids.length; i++) {
     for (let d = 1; d <= half; d++) {

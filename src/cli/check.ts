@@ -20,7 +20,8 @@ import {
   tlsFiles,
 } from '../server/config.ts';
 import { LOCK_FILE, lockHolder } from '../server/data-dir.ts';
-import { LEGACY_MSN_HOSTS } from './certs.ts';
+import { PORT_KEYS } from '../server/startup-errors.ts';
+import { LEGACY_MSN_HOSTS } from '../util/msn-hosts.ts';
 
 type Verdict = 'ok' | 'warn' | 'fail';
 interface Finding {
@@ -245,8 +246,6 @@ function readError(err: unknown, kind: string): string {
   if (code === 'EACCES') return 'not readable by this user';
   return `not ${kind}`;
 }
-
-const PORT_KEYS = ['msnpPort', 'sbPort', 'xmppPort', 'xmppsPort', 'httpPort', 'httpsPort'] as const;
 
 async function checkPorts(config: Config): Promise<Finding[]> {
   const running = lockHolder(config.dataDir);

@@ -16,10 +16,9 @@ export function parseExpiry(text: string): number {
   return Number(match[1]) * unit;
 }
 
-/** The base URL people open: `publicUrl` when another part set one, else the HTTPS (or HTTP) port on the domain. */
+/** The base URL people open: `publicUrl` (an origin, no trailing slash), else the HTTPS port on the domain. */
 function siteUrl(config: Config): string {
-  const configured = (config as { publicUrl?: unknown }).publicUrl;
-  if (typeof configured === 'string' && configured !== '') return configured.replace(/\/+$/, '');
+  if (config.publicUrl !== undefined) return config.publicUrl;
   const https = config.httpsPort === 443 ? '' : `:${config.httpsPort}`;
   return `https://${config.publicHost ?? config.domain}${https}`;
 }

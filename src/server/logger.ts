@@ -35,8 +35,7 @@ const REDACT = [
  * terminal, pino-pretty's one-line-per-event form with the date, which the fail2ban
  * filter also reads.
  */
-export function createLogger(level: string, options: LoggerOptions | string = {}): Logger {
-  const opts: LoggerOptions = typeof options === 'string' ? { name: options } : options;
+export function createLogger(level: string, opts: LoggerOptions = {}): Logger {
   const format = opts.format ?? (process.stdout.isTTY ? 'pretty' : 'json');
   const settings = {
     name: opts.name ?? 'papillon',

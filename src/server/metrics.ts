@@ -8,6 +8,7 @@ import type { Store } from '../store/types.ts';
 import { PapillonError } from '../util/errors.ts';
 import { listen } from '../util/listen.ts';
 import type { Logger } from './logger.ts';
+import type { Listener } from './server.ts';
 
 /** What is read when Prometheus scrapes: the live state, counted then and only then. */
 export interface MetricSources {
@@ -157,13 +158,6 @@ export class PrometheusMetrics implements CoreMetrics {
   }
 }
 
-export interface MetricsListener {
-  name: string;
-  url: string;
-  port: number;
-  stop(): Promise<void>;
-}
-
 /**
  * `GET /metrics` on its own listener (the admin address, never the public HTTP port):
  * whoever can reach it sees how many people are online, which is not for the internet.
@@ -173,7 +167,7 @@ export async function startMetricsListener(
   bind: string,
   port: number,
   logger: Logger,
-): Promise<MetricsListener> {
+): Promise<Listener> {
   const log = logger.child({ component: 'metrics' });
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];

@@ -74,15 +74,11 @@ export async function reload(t: ReloadTargets): Promise<string[]> {
     changes.push(`logLevel: ${t.config.logLevel} → ${next.logLevel}`);
   }
   for (const key of ['signup', 'signupInviteCode', 'passwordMinLength'] as const) {
+    Object.assign(t.web, { [key]: next[key] });
     if (same(next[key], t.config[key])) continue;
     const shown = key === 'signupInviteCode' ? 'changed' : `${t.config[key]} → ${next[key]}`;
     changes.push(`${key}: ${shown}`);
   }
-  Object.assign(t.web, {
-    signup: next.signup,
-    signupInviteCode: next.signupInviteCode,
-    passwordMinLength: next.passwordMinLength,
-  });
 
   const needRestart = (Object.keys({ ...t.config, ...next }) as (keyof Config)[]).filter(
     (key) => !(RELOADABLE_SETTINGS as readonly string[]).includes(key) && !same(next[key], t.config[key]),

@@ -22,7 +22,7 @@ import { explainListenError, readTlsFiles } from './startup-errors.ts';
 import { VERSION } from './version.ts';
 
 /** A listening service: a name for the logs, and a polite stop. */
-interface Listener {
+export interface Listener {
   name: string;
   url: string;
   port: number;

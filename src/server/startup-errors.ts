@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { PapillonError } from '../util/errors.ts';
 import { type Config, envName, type TlsFiles } from './config.ts';
 
-const PORT_KEYS = ['msnpPort', 'sbPort', 'xmppPort', 'xmppsPort', 'httpPort', 'httpsPort'] as const;
+/** The listening ports' settings (`papillon check` tries each). */
+export const PORT_KEYS = ['msnpPort', 'sbPort', 'xmppPort', 'xmppsPort', 'httpPort', 'httpsPort'] as const;
 
 /** Settings that may have asked for `port` (two settings may name the same port). */
 function settingsFor(config: Config, port: unknown): string {

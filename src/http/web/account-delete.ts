@@ -2,7 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { field, formOf } from './forms.ts';
 import { html, type SafeHtml } from './html.ts';
 import { csrfField, messagePage, notice, page, sendPage } from './layout.ts';
-import { csrfRejected, currentSession, endSession, type SignedIn, sessionCsrfValid } from './session.ts';
+import {
+  csrfRejected,
+  currentSession,
+  endSession,
+  type SignedIn,
+  sessionCsrfValid,
+  sessionOrSignIn,
+} from './session.ts';
 import type { WebContext } from './settings.ts';
 
 function confirmPage(session: SignedIn, error?: string): SafeHtml {
@@ -28,9 +35,8 @@ export function registerAccountDelete(app: FastifyInstance, ctx: WebContext): vo
   const { core } = ctx;
 
   app.get('/account/delete', async (request, reply) => {
-    const session = await currentSession(core, request);
-    if (session === undefined)
-      return reply.redirect(`/signin?return=${encodeURIComponent('/account/delete')}`, 303);
+    const session = await sessionOrSignIn(core, request, reply, '/account/delete');
+    if (session === undefined) return reply;
     return sendPage(reply, 200, confirmPage(session));
   });
 

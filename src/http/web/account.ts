@@ -13,7 +13,7 @@ import { field, formOf, MultipartBody, parseMultipart, queryOf } from './forms.t
 import { html, type SafeHtml } from './html.ts';
 import { csrfField, notice, page, sendPage } from './layout.ts';
 import { sameSecret } from './security.ts';
-import { csrfRejected, currentSession, type SignedIn, sessionCsrfValid } from './session.ts';
+import { csrfRejected, type SignedIn, sessionCsrfValid, sessionOrSignIn } from './session.ts';
 import type { WebContext } from './settings.ts';
 
 /** Confirmations after a change (Post/Redirect/Get: `/account?done=…`). */
@@ -157,14 +157,8 @@ export function registerAccount(app: FastifyInstance, ctx: WebContext): void {
   const { core } = ctx;
 
   /** The signed-in session, or a redirect to the sign-in page (undefined: the reply is sent). */
-  async function signedIn(request: FastifyRequest, reply: FastifyReply): Promise<SignedIn | undefined> {
-    const session = await currentSession(core, request);
-    if (session === undefined) {
-      await reply.redirect(`/signin?return=${encodeURIComponent('/account')}`, 303);
-      return undefined;
-    }
-    return session;
-  }
+  const signedIn = (request: FastifyRequest, reply: FastifyReply) =>
+    sessionOrSignIn(core, request, reply, '/account');
 
   const show = async (reply: FastifyReply, session: SignedIn, status: number, messages: Messages) =>
     sendPage(reply, status, await accountPage(ctx, session, messages));

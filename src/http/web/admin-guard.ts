@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formOf } from './forms.ts';
 import { html } from './html.ts';
 import { messagePage, sendPage } from './layout.ts';
-import { csrfRejected, currentSession, type SignedIn, sessionCsrfValid } from './session.ts';
+import { csrfRejected, type SignedIn, sessionCsrfValid, sessionOrSignIn } from './session.ts';
 import type { WebContext } from './settings.ts';
 
 /** When a day, for tables: `2024-05-01 12:30` (UTC). */
@@ -19,11 +19,8 @@ export async function adminSession(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<SignedIn | undefined> {
-  const session = await currentSession(ctx.core, request);
-  if (session === undefined) {
-    await reply.redirect(`/signin?return=${encodeURIComponent(request.url)}`, 303);
-    return undefined;
-  }
+  const session = await sessionOrSignIn(ctx.core, request, reply, request.url);
+  if (session === undefined) return undefined;
   if (!session.admin) {
     await sendPage(
       reply,

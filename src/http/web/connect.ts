@@ -7,7 +7,7 @@ import { usableHost } from '../../util/host.ts';
 import { LEGACY_MSN_HOSTS } from '../../util/msn-hosts.ts';
 import { html, type SafeHtml } from './html.ts';
 import { page, sendPage } from './layout.ts';
-import { currentSession, type SignedIn } from './session.ts';
+import { type SignedIn, sessionOrSignIn } from './session.ts';
 import type { ConnectInfo, WebContext } from './settings.ts';
 
 /** What the page needs, worked out per request. */
@@ -173,8 +173,8 @@ ${clientSections(where, session, msnReady)}`,
 /** `GET /connect` (signed in): how to set up each client; `GET /connect/ca.crt`: the CA to trust. */
 export function registerConnect(app: FastifyInstance, ctx: WebContext): void {
   app.get('/connect', async (request, reply) => {
-    const session = await currentSession(ctx.core, request);
-    if (session === undefined) return reply.redirect(`/signin?return=${encodeURIComponent('/connect')}`, 303);
+    const session = await sessionOrSignIn(ctx.core, request, reply, '/connect');
+    if (session === undefined) return reply;
     return sendPage(reply, 200, await connectPage(ctx, request, session));
   });
 

@@ -35,6 +35,18 @@ export function currentSession(core: Core, request: FastifyRequest): Promise<Sig
   return pending;
 }
 
+/** The request's web session, or undefined with a redirect sent to the sign-in page, which returns to `returnTo`. */
+export async function sessionOrSignIn(
+  core: Core,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  returnTo: string,
+): Promise<SignedIn | undefined> {
+  const session = await currentSession(core, request);
+  if (session === undefined) await reply.redirect(`/signin?return=${encodeURIComponent(returnTo)}`, 303);
+  return session;
+}
+
 /** Signs the browser in: a new session (never the old one: no fixation) in an HttpOnly cookie. */
 export async function startSession(
   core: Core,

@@ -5,6 +5,7 @@
  * registry for the same reason. Listing sessions shows this node's own.
  */
 import type { Core } from '../../core/core.ts';
+import { kickAccount } from '../../core/operator-actions.ts';
 import { PapillonError } from '../../util/errors.ts';
 import type { SessionRow, StatusResult } from './protocol.ts';
 
@@ -95,9 +96,7 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
 
   async kick(ctx, args) {
     const account = await ctx.core.accounts.get(stringArg(args, 'handle'));
-    const sessions = await endpointCount(ctx.core, account.id);
-    await ctx.core.events.publish(account.id, { type: 'sign-out', endpointId: null, reason: 'kicked' });
-    return { handle: account.handle, sessions };
+    return { handle: account.handle, sessions: await kickAccount(ctx.core, account.id) };
   },
 
   async broadcast(ctx, args) {
