@@ -3,16 +3,8 @@ import { mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { runCli, startServe } from '../support/cli.ts';
+import { ANY_PORTS, runCli, startServe } from '../support/cli.ts';
 
-const ANY_PORTS = {
-  PAPILLON_HTTP_PORT: '0',
-  PAPILLON_HTTPS_PORT: '0',
-  PAPILLON_MSNP_PORT: '0',
-  PAPILLON_SB_PORT: '0',
-  PAPILLON_XMPP_PORT: '0',
-  PAPILLON_XMPPS_PORT: '0',
-};
 const isHttpListening = (l: Record<string, unknown>) => l.listener === 'http' && typeof l.port === 'number';
 
 async function handles(env: Record<string, string>): Promise<string[]> {

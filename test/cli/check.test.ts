@@ -5,16 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { generate } from 'selfsigned';
-import { runCli } from '../support/cli.ts';
-
-const ANY_PORTS = {
-  PAPILLON_HTTP_PORT: '0',
-  PAPILLON_HTTPS_PORT: '0',
-  PAPILLON_MSNP_PORT: '0',
-  PAPILLON_SB_PORT: '0',
-  PAPILLON_XMPP_PORT: '0',
-  PAPILLON_XMPPS_PORT: '0',
-};
+import { ANY_PORTS, runCli } from '../support/cli.ts';
 
 /** A data directory as `papillon certs` and a first start leave it. */
 async function preparedDataDir(): Promise<Record<string, string>> {

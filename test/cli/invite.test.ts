@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseExpiry } from '../../src/cli/invite-commands.ts';
 import { runCli } from '../support/cli.ts';
-import { csrfOf, serverForSuite, WebClient } from '../support/web-client.ts';
+import { csrfOf, serverForSuite, signIn, WebClient } from '../support/web-client.ts';
 
 const PASSWORD = 'correct horse battery';
 
@@ -51,8 +51,7 @@ describe('papillon invite and account admin (CLI) with the web pages', () => {
     assert.equal(add.code, 0, add.stderr);
     assert.equal(add.stdout, 'created wes@localhost (admin)\n');
     const browser = new WebClient(web.base);
-    const form = await browser.get('/signin');
-    await browser.post('/signin', { csrf: csrfOf(form.body), handle: 'wes@localhost', password: PASSWORD });
+    await signIn(browser, 'wes@localhost', PASSWORD);
     assert.equal((await browser.get('/admin')).status, 200);
 
     assert.equal(

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import type { OAuthClient } from '../../src/core/oauth-api.ts';
-import { csrfOf, serverForSuite, WebClient, type WebResponse } from '../support/web-client.ts';
+import { csrfOf, serverForSuite, signIn, WebClient, type WebResponse } from '../support/web-client.ts';
 
 const PASSWORD = 'correct horse battery';
 const REDIRECT = 'https://app.example/callback';
@@ -36,11 +36,6 @@ function authorizePath(params: Record<string, string | undefined>, path = '/oaut
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined) q.append(k, v);
   return `${path}?${q.toString()}`;
-}
-
-async function signIn(browser: WebClient, handle: string, password = PASSWORD): Promise<WebResponse> {
-  const form = await browser.get('/signin');
-  return browser.post('/signin', { csrf: csrfOf(form.body), handle, password });
 }
 
 describe('OAuth 2.0 authorization server', () => {
@@ -87,7 +82,7 @@ describe('OAuth 2.0 authorization server', () => {
     otherConfSecret = o.secret ?? '';
     browser = new WebClient(base);
     api = new WebClient(base);
-    const signedIn = await signIn(browser, 'alice@localhost');
+    const signedIn = await signIn(browser, 'alice@localhost', PASSWORD);
     assert.equal(signedIn.status, 303);
   });
 
@@ -777,7 +772,7 @@ describe('OAuth with the implicit grant turned off (oauthImplicit=false)', () =>
       })
     ).client;
     browser = new WebClient(web.base);
-    await signIn(browser, 'bob@localhost');
+    await signIn(browser, 'bob@localhost', PASSWORD);
   });
 
   it('refuses response_type=token with unsupported_response_type, and leaves it out of the metadata', async () => {

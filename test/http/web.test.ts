@@ -14,7 +14,7 @@ import { isPapillonError } from '../../src/util/errors.ts';
 import { LEGACY_MSN_HOSTS } from '../../src/util/msn-hosts.ts';
 import type { MsnpTestClient } from '../support/msnp-client.ts';
 import { msnpSignIn } from '../support/msnp-login.ts';
-import { csrfOf, serverForSuite, WebClient, type WebResponse } from '../support/web-client.ts';
+import { csrfOf, serverForSuite, signIn, WebClient, type WebResponse } from '../support/web-client.ts';
 import { RawXmppClient, targetOf } from '../support/xmpp-raw.ts';
 
 const PASSWORD = 'correct horse battery';
@@ -28,11 +28,6 @@ const PNG = Buffer.from(
 async function signUp(browser: WebClient, fields: Record<string, string>): Promise<WebResponse> {
   const form = await browser.get('/signup');
   return browser.post('/signup', { csrf: csrfOf(form.body), ...fields });
-}
-
-async function signIn(browser: WebClient, handle: string, password = PASSWORD): Promise<WebResponse> {
-  const form = await browser.get('/signin');
-  return browser.post('/signin', { csrf: csrfOf(form.body), handle, password });
 }
 
 describe('web building blocks', () => {
@@ -244,7 +239,7 @@ describe('web pages (sign-up open)', () => {
         })
       ).id;
       browser = new WebClient(web.base);
-      assert.equal((await signIn(browser, 'heidi')).status, 303);
+      assert.equal((await signIn(browser, 'heidi', PASSWORD)).status, 303);
       csrf = csrfOf((await browser.get('/account')).body);
     });
 
@@ -415,7 +410,7 @@ describe('web pages (sign-up open)', () => {
       assert.ok(await core.credentials.verifyPassword('heidi@localhost', PASSWORD));
       // Someone else signed in with the old password (another browser)…
       const intruder = new WebClient(web.base);
-      assert.equal((await signIn(intruder, 'heidi')).status, 303);
+      assert.equal((await signIn(intruder, 'heidi', PASSWORD)).status, 303);
       assert.equal((await intruder.get('/account')).status, 200);
       const ok = await browser.post('/account/password', {
         csrf,

@@ -1,37 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { BIN, type CliResult, childEnv, runCli, startServe } from '../support/cli.ts';
-
-const ANY_PORTS = {
-  PAPILLON_HTTP_PORT: '0',
-  PAPILLON_HTTPS_PORT: '0',
-  PAPILLON_MSNP_PORT: '0',
-  PAPILLON_SB_PORT: '0',
-  PAPILLON_XMPP_PORT: '0',
-  PAPILLON_XMPPS_PORT: '0',
-};
-
-/** `papillon …` run from `cwd`, as an operator in another directory would. */
-function runIn(cwd: string, args: string[], env: Record<string, string>, input = ''): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: childEnv(env) });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+import { ANY_PORTS, runCli, startServe } from '../support/cli.ts';
 
 const ready = (l: Record<string, unknown>) => l.msg === 'ready';
 const mode = (file: string) => statSync(file).mode & 0o777;
@@ -46,14 +18,14 @@ describe('the data directory', () => {
     const elsewhere = mkdtempSync(path.join(tmpdir(), 'papillon-cwd-'));
     const env = { PAPILLON_CONFIG: configFile };
 
-    const add = await runIn(
-      base,
+    const add = await runCli(
       ['account', 'add', 'alice@localhost', '--password-stdin'],
       env,
       'a good pass',
+      base,
     );
     assert.equal(add.code, 0, add.stderr);
-    const list = await runIn(elsewhere, ['account', 'list'], env);
+    const list = await runCli(['account', 'list'], env, '', elsewhere);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /^alice@localhost\s/m);
     assert.ok(existsSync(path.join(base, 'state', 'papillon.sqlite')));

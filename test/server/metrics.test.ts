@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { get } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { startServerWithMiaAndXan } from '../support/msn-xmpp-contacts.ts';
 import { MsnpTestClient } from '../support/msnp-client.ts';
 import { msnpSetStatus, msnpSignIn } from '../support/msnp-login.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
@@ -58,23 +59,12 @@ describe('metrics: GET /metrics on the admin listener', () => {
   };
 
   before(async () => {
-    server = await startTestServer({ PAPILLON_METRICS: 'true', PAPILLON_METRICS_PORT: '0' });
-    const core = server.server.core;
-    const m = await core.accounts.create({
-      privacy: 'allow-all',
-      handle: 'mia@localhost',
-      password: 'mia-secret',
-      displayName: 'Mia',
+    server = await startServerWithMiaAndXan({ PAPILLON_METRICS: 'true', PAPILLON_METRICS_PORT: '0' });
+    await server.server.core.accounts.create({
+      handle: 'olga@localhost',
+      password: 'olga-secret',
+      displayName: 'Olga',
     });
-    const x = await core.accounts.create({
-      privacy: 'allow-all',
-      handle: 'xan@localhost',
-      password: 'xan-secret',
-      displayName: 'Xan',
-    });
-    await core.accounts.create({ handle: 'olga@localhost', password: 'olga-secret', displayName: 'Olga' });
-    await core.relationships.addForward(m.id, x.handle);
-    await core.relationships.addForward(x.id, m.handle);
   });
   after(async () => {
     await xan?.stop();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { connect, type PeerCertificate } from 'node:tls';
-import { runCli, startServe } from '../support/cli.ts';
+import { ANY_PORTS, runCli, startServe } from '../support/cli.ts';
 import { msnpSignIn } from '../support/msnp-login.ts';
 import type { TestServer } from '../support/papillon-server.ts';
 import { RawXmppClient, targetOf } from '../support/xmpp-raw.ts';
@@ -28,12 +28,7 @@ describe('SIGHUP', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'papillon-reload-'));
     const env: Record<string, string> = {
       PAPILLON_DATA_DIR: dataDir,
-      PAPILLON_HTTP_PORT: '0',
-      PAPILLON_HTTPS_PORT: '0',
-      PAPILLON_MSNP_PORT: '0',
-      PAPILLON_SB_PORT: '0',
-      PAPILLON_XMPP_PORT: '0',
-      PAPILLON_XMPPS_PORT: '0',
+      ...ANY_PORTS,
     };
     assert.equal((await runCli(['certs'], env)).code, 0);
     const certFile = path.join(dataDir, 'certs', 'server.crt');

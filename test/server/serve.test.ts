@@ -5,7 +5,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { childEnv, ROOT, runCli, startServe } from '../support/cli.ts';
+import { ANY_PORTS, childEnv, ROOT, runCli, startServe } from '../support/cli.ts';
 
 function get(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -22,15 +22,6 @@ function get(url: string): Promise<{ status: number; body: string }> {
 }
 
 /** Every listener on a free port, so a server already running on this machine changes nothing. */
-const ANY_PORTS = {
-  PAPILLON_HTTP_PORT: '0',
-  PAPILLON_HTTPS_PORT: '0',
-  PAPILLON_MSNP_PORT: '0',
-  PAPILLON_SB_PORT: '0',
-  PAPILLON_XMPP_PORT: '0',
-  PAPILLON_XMPPS_PORT: '0',
-};
-
 const isHttpListening = (l: Record<string, unknown>) => l.listener === 'http' && typeof l.port === 'number';
 
 describe('papillon serve', () => {

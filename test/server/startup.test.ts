@@ -4,16 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { runCli } from '../support/cli.ts';
-
-const ANY_PORTS = {
-  PAPILLON_HTTP_PORT: '0',
-  PAPILLON_HTTPS_PORT: '0',
-  PAPILLON_MSNP_PORT: '0',
-  PAPILLON_SB_PORT: '0',
-  PAPILLON_XMPP_PORT: '0',
-  PAPILLON_XMPPS_PORT: '0',
-};
+import { ANY_PORTS, runCli } from '../support/cli.ts';
 
 const noStackTrace = (stderr: string) => assert.doesNotMatch(stderr, /\n\s+at |Error:/, stderr);
 

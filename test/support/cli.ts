@@ -4,6 +4,16 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/papillon.js', import.meta.url));
 
+/** Every listener on a free port (port 0). */
+export const ANY_PORTS = {
+  PAPILLON_HTTP_PORT: '0',
+  PAPILLON_HTTPS_PORT: '0',
+  PAPILLON_MSNP_PORT: '0',
+  PAPILLON_SB_PORT: '0',
+  PAPILLON_XMPP_PORT: '0',
+  PAPILLON_XMPPS_PORT: '0',
+};
+
 export interface CliResult {
   code: number | null;
   stdout: string;
@@ -16,10 +26,15 @@ export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...clean, ...env };
 }
 
-/** Runs `papillon …` as a user would (the bin entry), feeding `input` on stdin. */
-export function runCli(args: string[], env: Record<string, string>, input = ''): Promise<CliResult> {
+/** Runs `papillon …` as a user would (the bin entry) from `cwd`, feeding `input` on stdin. */
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  input = '',
+  cwd = ROOT,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: childEnv(env) });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: childEnv(env) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {

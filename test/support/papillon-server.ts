@@ -6,6 +6,7 @@ import { createCertificates } from '../../src/cli/certs.ts';
 import { loadConfig } from '../../src/server/config.ts';
 import { createLogger, type Logger } from '../../src/server/logger.ts';
 import { type RunningServer, startServer } from '../../src/server/server.ts';
+import { ANY_PORTS } from './cli.ts';
 
 export interface TestServer {
   server: RunningServer;
@@ -28,12 +29,7 @@ export async function startTestServer(
   const config = loadConfig({
     env: {
       PAPILLON_DATA_DIR: dataDir,
-      PAPILLON_HTTP_PORT: '0',
-      PAPILLON_HTTPS_PORT: '0',
-      PAPILLON_MSNP_PORT: '0',
-      PAPILLON_SB_PORT: '0',
-      PAPILLON_XMPP_PORT: '0',
-      PAPILLON_XMPPS_PORT: '0',
+      ...ANY_PORTS,
       PAPILLON_LOG_LEVEL: process.env.PAPILLON_TEST_LOG_LEVEL ?? 'silent',
       ...env,
     },

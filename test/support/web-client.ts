@@ -133,6 +133,12 @@ export class WebClient {
   }
 }
 
+/** Signs in on the web page's form (`POST /signin` with the form's CSRF token). */
+export async function signIn(browser: WebClient, handle: string, password: string): Promise<WebResponse> {
+  const form = await browser.get('/signin');
+  return browser.post('/signin', { csrf: csrfOf(form.body), handle, password });
+}
+
 /** The CSRF token of the (first) form in a page. */
 export function csrfOf(html: string): string {
   const match = /name="csrf" value="([^"]+)"/.exec(html);

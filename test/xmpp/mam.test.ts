@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { startServerWithMiaAndXan } from '../support/msn-xmpp-contacts.ts';
 import type { MsnpTestClient } from '../support/msnp-client.ts';
 import { msnpSetStatus, msnpSignIn } from '../support/msnp-login.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
@@ -256,22 +257,7 @@ describe('XEP-0313 archive of a chat with an MSN user', () => {
   let mia: MsnpTestClient;
   let xan: TestXmppClient;
   before(async () => {
-    server = await startTestServer();
-    const core = server.server.core;
-    const m = await core.accounts.create({
-      privacy: 'allow-all',
-      handle: 'mia@localhost',
-      password: 'mia-secret',
-      displayName: 'Mia',
-    });
-    const x = await core.accounts.create({
-      privacy: 'allow-all',
-      handle: 'xan@localhost',
-      password: 'xan-secret',
-      displayName: 'Xan',
-    });
-    await core.relationships.addForward(m.id, x.handle);
-    await core.relationships.addForward(x.id, m.handle);
+    server = await startServerWithMiaAndXan();
     // XMPP first: the test client library trusts the CA of the server it last connected to,
     // and the MSN sign-in's HTTPS goes through the same TLS.
     xan = await connectXmpp(server, { username: 'xan', password: 'xan-secret', resource: 'gajim' });

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { startServerWithMiaAndXan } from '../support/msn-xmpp-contacts.ts';
 import { MsnpTestClient } from '../support/msnp-client.ts';
 import { msnpSetStatus, msnpSignIn } from '../support/msnp-login.ts';
-import { startTestServer, type TestServer } from '../support/papillon-server.ts';
+import type { TestServer } from '../support/papillon-server.ts';
 import { connectXmpp, type TestXmppClient, xml } from '../support/xmpp-client.ts';
 import { newSwitchboard, sync, textMessage, typingMessage } from '../transcripts/msnp-session.ts';
 
@@ -13,22 +14,7 @@ describe('MSN ↔ XMPP conversations', () => {
   let mia: MsnpTestClient;
   let xan: TestXmppClient;
   before(async () => {
-    server = await startTestServer();
-    const core = server.server.core;
-    const m = await core.accounts.create({
-      privacy: 'allow-all',
-      handle: 'mia@localhost',
-      password: 'mia-secret',
-      displayName: 'Mia',
-    });
-    const x = await core.accounts.create({
-      privacy: 'allow-all',
-      handle: 'xan@localhost',
-      password: 'xan-secret',
-      displayName: 'Xan',
-    });
-    await core.relationships.addForward(m.id, x.handle);
-    await core.relationships.addForward(x.id, m.handle);
+    server = await startServerWithMiaAndXan();
     mia = await msnpSignIn(server, { version: 12, handle: 'mia@localhost', password: 'mia-secret' });
     await sync(12, mia);
     await msnpSetStatus(mia, 12, 'NLN', { first: true });

@@ -9,7 +9,7 @@ import { decodeParam } from '../../src/msnp/codec/index.ts';
 import type { MsnpTestClient } from '../support/msnp-client.ts';
 import { msnpSetStatus, msnpSignIn } from '../support/msnp-login.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
-import { csrfOf, WebClient } from '../support/web-client.ts';
+import { csrfOf, signIn, WebClient } from '../support/web-client.ts';
 import { connectXmpp, type TestXmppClient, xml } from '../support/xmpp-client.ts';
 import { sync } from '../transcripts/msnp-session.ts';
 
@@ -264,8 +264,7 @@ describe('PEP: caps, avatars, nicks and bookmarks', () => {
 
   it('a picture uploaded on the web page becomes the PEP avatar', async () => {
     const browser = new WebClient(`http://127.0.0.1:${server.port('http')}`);
-    const form = await browser.get('/signin');
-    await browser.post('/signin', { csrf: csrfOf(form.body), handle: 'alice', password: PASSWORD });
+    await signIn(browser, 'alice', PASSWORD);
     const csrf = csrfOf((await browser.get('/account')).body);
     const upload = await browser.postMultipart(
       '/account/avatar',

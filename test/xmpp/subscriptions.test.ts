@@ -65,6 +65,17 @@ describe('subscriptions (RFC 6121 §3) across XMPP and MSN', () => {
     return c;
   };
 
+  /** Two fresh accounts, each online on XMPP: alice (`a`, given `display`) and bob (`b`). */
+  const pair = async (display?: string) => {
+    const [a, b] = [await account(display), await account()];
+    return { a, b, alice: await online(a), bob: await online(b) };
+  };
+  /** Two fresh accounts: `m` online on MSN (given `display`), `x` online on XMPP. */
+  const msnPair = async (version: number, display?: string) => {
+    const [m, x] = [await account(display), await account()];
+    return { m, x, msn: await msnp(m, version), xmpp: await online(x) };
+  };
+
   before(async () => {
     server = await startTestServer();
   });
@@ -76,9 +87,7 @@ describe('subscriptions (RFC 6121 §3) across XMPP and MSN', () => {
 
   describe('XMPP ↔ XMPP', () => {
     it('bug 1: a request is delivered with the requester’s nick, and again at the next login until answered', async () => {
-      const [a, b] = [await account('Alice A.'), await account()];
-      const alice = await online(a);
-      const bob = await online(b);
+      const { a, b, alice, bob } = await pair('Alice A.');
       await send(alice, 'subscribe', `${b}@localhost`);
       const request = await bob.waitFor(isSub('subscribe', `${a}@localhost`));
       // XEP-0172 §4.2: the nick in the request.
@@ -94,9 +103,7 @@ describe('subscriptions (RFC 6121 §3) across XMPP and MSN', () => {
     });
 
     it('bug 2: a roster set alone asks nothing and grants nothing (§2.1.5)', async () => {
-      const [a, b] = [await account(), await account()];
-      const alice = await online(a);
-      const bob = await online(b);
+      const { a, b, alice, bob } = await pair();
       await alice.iq(
         xml(
           'iq',
@@ -117,9 +124,7 @@ describe('subscriptions (RFC 6121 §3) across XMPP and MSN', () => {
     });
 
     it('bug 3: approval — the subscribed presence comes before the roster push showing "to" (§3.1.6)', async () => {
-      const [a, b] = [await account(), await account()];
-      const alice = await online(a);
-      const bob = await online(b);
+      const { a, b, alice, bob } = await pair();
       await send(alice, 'subscribe', `${b}@localhost`);
       await bob.waitFor(isSub('subscribe', `${a}@localhost`));
       await send(bob, 'subscribed', `${a}@localhost`);
@@ -138,9 +143,7 @@ describe('subscriptions (RFC 6121 §3) across XMPP and MSN', () => {
     });
 
     it('deny: unsubscribed to a pending request leaves the asker with "none" and no ask (§3.2)', async () => {
-      const [a, b] = [await account(), await account()];
-      const alice = await online(a);
-      const bob = await online(b);
+      const { a, b, alice, bob } = await pair();
       await send(alice, 'subscribe', `${b}@localhost`);
       await bob.waitFor(isSub('subscribe', `${a}@localhost`));
       await send(bob, 'unsubscribed', `${a}@localhost`);
@@ -159,9 +162,7 @@ describe('subscriptions (RFC 6121 §3) across XMPP and MSN', () => {
     });
 
     it('bug 4: unsubscribe keeps the item with "none"; a later roster remove succeeds', async () => {
-      const [a, b] = [await account(), await account()];
-      const alice = await online(a);
-      const bob = await online(b);
+      const { a, b, alice, bob } = await pair();
       await send(alice, 'subscribe', `${b}@localhost`);
       await bob.waitFor(isSub('subscribe', `${a}@localhost`));
       await send(bob, 'subscribed', `${a}@localhost`);
@@ -184,9 +185,7 @@ describe('subscriptions (RFC 6121 §3) across XMPP and MSN', () => {
     });
 
     it('bug 5: removing a contact is not blocking: its messages still arrive (§2.5.2)', async () => {
-      const [a, b] = [await account(), await account()];
-      const alice = await online(a);
-      const bob = await online(b);
+      const { a, b, alice, bob } = await pair();
       await send(alice, 'subscribe', `${b}@localhost`);
       await bob.waitFor(isSub('subscribe', `${a}@localhost`));
       await send(bob, 'subscribed', `${a}@localhost`);
@@ -212,9 +211,7 @@ describe('subscriptions (RFC 6121 §3) across XMPP and MSN', () => {
     });
 
     it('pre-approval (§3.4): subscribed before any request, the later request is approved at once', async () => {
-      const [a, b] = [await account(), await account()];
-      const alice = await online(a);
-      const bob = await online(b);
+      const { a, b, alice, bob } = await pair();
       await send(bob, 'subscribed', `${a}@localhost`);
       const pre = pushed(await bob.waitFor(isPush(`${a}@localhost`)));
       assert.equal(pre.attrs.approved, 'true');
@@ -227,9 +224,7 @@ describe('subscriptions (RFC 6121 §3) across XMPP and MSN', () => {
     });
 
     it('two clients add each other as on Prosody: each is asked, both see each other', async () => {
-      const [a, b] = [await account(), await account()];
-      const alice = await online(a);
-      const bob = await online(b);
+      const { a, b, alice, bob } = await pair();
       await send(alice, 'subscribe', `${b}@localhost`);
       await bob.waitFor(isSub('subscribe', `${a}@localhost`));
       // Gajim's "authorize and add back": subscribed, then subscribe.
@@ -257,9 +252,7 @@ describe('subscriptions (RFC 6121 §3) across XMPP and MSN', () => {
         version >= 10 ? `ADC ${trid} AL N=${handle}` : `ADD ${trid} AL ${handle} ${handle}`;
 
       it('an MSN add is a subscription request; the XMPP answer is the MSN user’s presence', async () => {
-        const [m, x] = [await account('Msn Person'), await account()];
-        const msn = await msnp(m, version);
-        const xmpp = await online(x);
+        const { m, x, msn, xmpp } = await msnPair(version, 'Msn Person');
         msn.send(addCommand(version, msn.trid(), `${x}@localhost`));
         await msn.expect(list);
         const request = await xmpp.waitFor(isSub('subscribe', `${m}@localhost`));
@@ -271,9 +264,7 @@ describe('subscriptions (RFC 6121 §3) across XMPP and MSN', () => {
       });
 
       it('an MSN add denied over XMPP: the MSN user never sees the XMPP user', async () => {
-        const [m, x] = [await account(), await account()];
-        const msn = await msnp(m, version);
-        const xmpp = await online(x);
+        const { m, x, msn, xmpp } = await msnPair(version);
         msn.send(addCommand(version, msn.trid(), `${x}@localhost`));
         await msn.expect(list);
         await xmpp.waitFor(isSub('subscribe', `${m}@localhost`));
@@ -290,9 +281,7 @@ describe('subscriptions (RFC 6121 §3) across XMPP and MSN', () => {
       });
 
       it('an XMPP subscribe is "X has added you"; MSN allow is the approval, shown before the push', async () => {
-        const [m, x] = [await account(), await account()];
-        const msn = await msnp(m, version);
-        const xmpp = await online(x);
+        const { m, x, msn, xmpp } = await msnPair(version);
         await send(xmpp, 'subscribe', `${m}@localhost`);
         await expectAddedBy(version, msn, `${x}@localhost`);
         assert.equal((await itemOf(xmpp, `${m}@localhost`))?.attrs.ask, 'subscribe');
@@ -312,9 +301,7 @@ describe('subscriptions (RFC 6121 §3) across XMPP and MSN', () => {
 
       if (version >= 10) {
         it('an XMPP subscribe acknowledged without allow (REM PL) is a denial', async () => {
-          const [m, x] = [await account(), await account()];
-          const msn = await msnp(m, version);
-          const xmpp = await online(x);
+          const { m, x, msn, xmpp } = await msnPair(version);
           await send(xmpp, 'subscribe', `${m}@localhost`);
           await expectAddedBy(version, msn, `${x}@localhost`);
           msn.send(`REM ${msn.trid()} PL ${x}@localhost`);
@@ -326,9 +313,7 @@ describe('subscriptions (RFC 6121 §3) across XMPP and MSN', () => {
       }
 
       it('an XMPP message to an MSN user who may not see the sender is kept, not bounced', async () => {
-        const [m, x] = [await account(), await account()];
-        const msn = await msnp(m, version);
-        const xmpp = await online(x);
+        const { m, msn, xmpp } = await msnPair(version);
         await xmpp.xmpp.send(
           xml('message', { to: `${m}@localhost`, type: 'chat' }, xml('body', {}, 'hello from afar')),
         );
