@@ -13,7 +13,7 @@ import { hasControlCharacters } from '../../util/text.ts';
 import { type ClientState, handleClientState } from '../modules/csi.ts';
 import { NS } from '../namespaces.ts';
 import type { SaslMechanism, SaslStep } from '../sasl/mechanism.ts';
-import { createMechanism, isBase64, mechanismsFor } from '../sasl/mechanism.ts';
+import { createMechanism, decodeBase64, mechanismsFor } from '../sasl/mechanism.ts';
 import { errorReply, StanzaError } from '../stanza-error.ts';
 import { type XmlElement, xml } from '../stream/element.ts';
 import { XmppStreamParser } from '../stream/parser.ts';
@@ -582,10 +582,4 @@ export class XmppSession {
       this.log.error({ err }, 'cleanup after XMPP session failed');
     }
   }
-}
-
-function decodeBase64(text: string): Buffer | null {
-  const clean = text.replace(/\s+/g, '');
-  if (clean !== '' && !isBase64(clean)) return null;
-  return Buffer.from(clean, 'base64');
 }

@@ -30,7 +30,7 @@ function registry(ctx: XmppContext): Map<string, XmppSession> {
 }
 
 /** True when serialized XML is a stanza (XEP-0198 counts only those, RFC 6120 §8). */
-export function isStanzaXml(data: string): boolean {
+function isStanzaXml(data: string): boolean {
   const next = (at: number) => {
     const c = data.charCodeAt(at);
     return c === 0x20 || c === 0x3e || c === 0x2f; // ' ', '>', '/'

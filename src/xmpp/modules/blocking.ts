@@ -152,11 +152,17 @@ async function unblockable(s: XmppSession, items: XmlElement[]): Promise<string[
  * list gets what changed since it last heard. `contactId` null: anything may have.
  */
 export async function pushBlocklist(s: XmppSession, contactId: string | null): Promise<void> {
-  if (contactId !== null) await showBlockChange(s, contactId);
-  const seen = shown.get(s);
   const account = s.account;
-  if (!seen || !account) return;
+  if (!account) return;
   const core = s.ctx.core;
+  const seen = shown.get(s);
+  // One read of whether the contact is blocked serves the presence change and the push.
+  const contactBlocked =
+    contactId !== null && (hidden.has(s) || seen)
+      ? await core.relationships.blocks(account.id, contactId)
+      : false;
+  if (contactId !== null) await showBlockChange(s, contactId, contactBlocked);
+  if (!seen) return;
   const blocked = new Set<string>();
   const checked = new Set<string>();
   if (contactId === null) {
@@ -167,7 +173,7 @@ export async function pushBlocklist(s: XmppSession, contactId: string | null): P
     const contact = await core.accounts.findById(contactId);
     if (!contact) return;
     checked.add(contact.handle);
-    if (await core.relationships.blocks(account.id, contactId)) blocked.add(contact.handle);
+    if (contactBlocked) blocked.add(contact.handle);
   }
   const added = [...checked].filter((h) => blocked.has(h) && !seen.has(h));
   const removed = [...checked].filter((h) => !blocked.has(h) && seen.has(h));
@@ -207,13 +213,12 @@ export function presenceShown(s: XmppSession, contactId: string): boolean {
  * After a change of the user's lists: a contact just blocked is shown going offline,
  * one just unblocked is shown as the user now sees it (XEP-0191 §3.3/§3.4).
  */
-async function showBlockChange(s: XmppSession, contactId: string): Promise<void> {
+async function showBlockChange(s: XmppSession, contactId: string, blocked: boolean): Promise<void> {
   const account = s.account;
   if (!account) return;
   const set = hidden.get(s);
   if (!set) return; // no presence shown yet
   const core = s.ctx.core;
-  const blocked = await core.relationships.blocks(account.id, contactId);
   if (blocked === set.has(contactId)) return;
   if (blocked) set.add(contactId);
   else set.delete(contactId);
@@ -225,7 +230,7 @@ async function showBlockChange(s: XmppSession, contactId: string): Promise<void>
 }
 
 /** Whether the user blocks the account (MSN BL). */
-export async function userBlocks(core: Core, ownerId: string, contactId: string): Promise<boolean> {
+async function userBlocks(core: Core, ownerId: string, contactId: string): Promise<boolean> {
   return ownerId !== contactId && (await core.relationships.blocks(ownerId, contactId));
 }
 

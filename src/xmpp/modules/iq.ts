@@ -145,14 +145,13 @@ export async function handleIq(s: XmppSession, iq: XmlElement): Promise<void> {
   if (to && to.domain !== s.ctx.domain) throw new StanzaError('cancel', 'remote-server-not-found');
 
   const forOtherAccount = to?.local !== undefined && to.local !== '' && bareJid(to) !== s.bare;
-  if (forOtherAccount && to) {
-    // XEP-0191 §3.3: nothing the user sends reaches a contact the user blocks.
-    const other = await s.ctx.core.accounts.find(bareJid(to));
-    if (other && (await bounceIfBlocked(s, iq, other.id))) return;
-  }
+  // The account addressed, read once: another account, or a full JID's (own included).
+  const target =
+    to?.local && (forOtherAccount || to.resource) ? await s.ctx.core.accounts.find(bareJid(to)) : undefined;
+  // XEP-0191 §3.3: nothing the user sends reaches a contact the user blocks.
+  if (forOtherAccount && target && (await bounceIfBlocked(s, iq, target.id))) return;
   if (to?.resource && to.local) {
     // To a full JID: that resource answers (own other resources included).
-    const target = await s.ctx.core.accounts.find(bareJid(to));
     const connected = target ? await xmppResources(s.ctx.core, target.id) : [];
     if (
       !target ||

@@ -5,7 +5,7 @@ import type { XmppSession } from '../c2s/session.ts';
 import { NS } from '../namespaces.ts';
 import { StanzaError } from '../stanza-error.ts';
 import { type XmlElement, xml } from '../stream/element.ts';
-import { ownArchive } from './mam.ts';
+import { ownArchive, reply } from './mam.ts';
 
 /**
  * XEP-0441 message archive preferences (`<prefs/>` in urn:xmpp:mam:2). The server archives
@@ -22,9 +22,6 @@ function prefsElement(prefs: ArchivePrefs): XmlElement {
     xml('never', {}, ...jids(prefs.never)),
   );
 }
-
-const reply = (iq: XmlElement, child: XmlElement) =>
-  xml('iq', { type: 'result', id: iq.attrs.id, from: iq.attrs.to, to: iq.attrs.from }, child);
 
 /** XEP-0441 §4: the preferences as kept. */
 export async function mamPrefsGet(s: XmppSession, iq: XmlElement): Promise<XmlElement> {

@@ -54,7 +54,8 @@ export function ownArchive(s: XmppSession, iq: XmlElement): AccountRow {
   return account;
 }
 
-const reply = (iq: XmlElement, child?: XmlElement) =>
+/** The IQ result, from the archive addressed. */
+export const reply = (iq: XmlElement, child?: XmlElement) =>
   xml('iq', { type: 'result', id: iq.attrs.id, from: iq.attrs.to, to: iq.attrs.from }, child);
 
 /** XEP-0313 "Retrieving form fields": the fields a query may use. */

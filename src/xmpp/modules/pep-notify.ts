@@ -9,7 +9,7 @@ import type { XmppSession } from '../c2s/session.ts';
 import { NS } from '../namespaces.ts';
 import { RawXml, type XmlElement, xml } from '../stream/element.ts';
 import { type Caps, featuresOf, noteCaps, wantsNotify } from './caps.ts';
-import { configOf, factsOfAccount, PROFILES, profileOf } from './pep-profile.ts';
+import { configOf, defaultConfigOf, factsOfAccount, PROFILES, profileOf } from './pep-profile.ts';
 
 /**
  * PEP notifications (XEP-0163 §4): who gets them, and when. Delivery is filtered per
@@ -115,7 +115,8 @@ export async function sendLastItems(s: XmppSession): Promise<void> {
     const nodes = new Set([...stored.keys(), ...Object.keys(PROFILES)]);
     for (const node of nodes) {
       if (!wantsNotify(s, node)) continue;
-      const config = stored.get(node) ?? (await configOf(core, owner.id, node)).config;
+      // Not among the owner's nodes: not stored, so the defaults (no second read).
+      const config = stored.get(node) ?? defaultConfigOf(node);
       if (config.sendLastPublishedItem === 'never') continue;
       if (!(await core.pep.mayRead(account.id, owner.id, config))) continue;
       const derived = profileOf(node)?.derived;

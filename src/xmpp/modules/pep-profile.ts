@@ -59,6 +59,11 @@ export function profileOf(node: string): NodeProfile | undefined {
   return Object.hasOwn(PROFILES, node) ? PROFILES[node] : undefined;
 }
 
+/** The configuration a node not stored yet would be created with. */
+export function defaultConfigOf(node: string): PepNodeConfig {
+  return withDefaults(profileOf(node)?.defaults);
+}
+
 /** The node's configuration: stored, or the defaults it would be created with. */
 export async function configOf(
   core: Core,
@@ -67,7 +72,7 @@ export async function configOf(
 ): Promise<{ config: PepNodeConfig; stored: boolean }> {
   const stored = await core.pep.node(ownerId, node);
   if (stored) return { config: stored.config, stored: true };
-  return { config: withDefaults(profileOf(node)?.defaults), stored: false };
+  return { config: defaultConfigOf(node), stored: false };
 }
 
 export function factsOfAccount(account: AccountRow): AccountFacts {

@@ -15,7 +15,7 @@ import {
   satisfies,
 } from './pep-config.ts';
 import { itemElement, notifyChange } from './pep-notify.ts';
-import { configOf, PROFILES, profileOf } from './pep-profile.ts';
+import { configOf, defaultConfigOf, PROFILES, profileOf } from './pep-profile.ts';
 
 /**
  * XEP-0163 personal eventing: the account's bare JID is its own pubsub service
@@ -309,7 +309,7 @@ export async function pepDiscoItems(s: XmppSession, ownerHandle: string): Promis
   const stored = new Map((await core.pep.nodes(owner.id)).map((n) => [n.node, n.config]));
   for (const [node, profile] of Object.entries(PROFILES)) {
     if (!stored.has(node) && profile.derived && (await profile.derived.current(core, owner))) {
-      stored.set(node, (await configOf(core, owner.id, node)).config);
+      stored.set(node, defaultConfigOf(node));
     }
   }
   for (const [node, config] of [...stored].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {

@@ -138,6 +138,13 @@ export function isBase64(text: string): boolean {
   return text.length > 0 && BASE64.test(text);
 }
 
+/** SASL payload text (whitespace ignored) as bytes; null when it is not base64 ('' is no bytes). */
+export function decodeBase64(text: string): Buffer | null {
+  const clean = text.replace(/\s+/g, '');
+  if (clean !== '' && !isBase64(clean)) return null;
+  return Buffer.from(clean, 'base64');
+}
+
 /**
  * RFC 5802 §5.1 / RFC 5801 §4 `saslname`: `,` and `=` travel as `=2C` and `=3D`;
  * any other `=` (or a bare `,`) makes the name malformed → undefined.

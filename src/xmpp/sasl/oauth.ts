@@ -4,9 +4,9 @@ import type { AccountRow } from '../../store/types.ts';
 import {
   authzidAllowed,
   challenge,
+  decodeBase64,
   decodeUtf8,
   failure,
-  isBase64,
   parseGs2Header,
   type SaslContext,
   type SaslFailureCondition,
@@ -83,9 +83,9 @@ export class XMessengerOAuth2 extends OneMessageMechanism {
     this.#text = undefined;
     if (text !== undefined) {
       if (TOKEN_TEXT.test(text)) candidates.push(text);
-      const clean = text.replace(/\s+/g, '');
-      if (isBase64(clean)) {
-        const decoded = decodeUtf8(Buffer.from(clean, 'base64'));
+      const bytes = decodeBase64(text);
+      if (bytes) {
+        const decoded = decodeUtf8(bytes);
         if (decoded !== undefined && TOKEN_TEXT.test(decoded) && decoded !== text) candidates.push(decoded);
       }
     } else {
