@@ -1,4 +1,11 @@
-import type { Bus, BusHandler, BusSubscription, EndpointRecord, JsonValue } from './types.ts';
+import type {
+  Bus,
+  BusHandler,
+  BusSubscription,
+  EndpointRecord,
+  EndpointsLostHandler,
+  JsonValue,
+} from './types.ts';
 
 /**
  * The single-process bus (the default when no Redis URL is configured). Delivery is
@@ -52,7 +59,7 @@ export class LocalBus implements Bus {
       byId = new Map();
       this.endpoints.set(record.accountId, byId);
     }
-    byId.set(record.endpointId, structuredClone(record));
+    byId.set(record.endpointId, deepFreeze(structuredClone(record)));
   }
 
   async removeEndpoint(accountId: string, endpointId: string): Promise<boolean> {
@@ -64,7 +71,8 @@ export class LocalBus implements Bus {
 
   async listEndpoints(accountId: string): Promise<EndpointRecord[]> {
     const byId = this.endpoints.get(accountId);
-    return byId ? [...byId.values()].map((r) => structuredClone(r)) : [];
+    // Frozen when stored, so readers share them without a copy (routing reads them per stanza).
+    return byId ? [...byId.values()] : [];
   }
 
   async removeNodeEndpoints(nodeId: string): Promise<EndpointRecord[]> {
@@ -81,6 +89,9 @@ export class LocalBus implements Bus {
     return removed;
   }
 
+  /** One process is one node: no other node can die under it, so this never fires. */
+  onEndpointsLost(_handler: EndpointsLostHandler): void {}
+
   async close(): Promise<void> {
     this.closed = true;
     this.handlers.clear();
@@ -90,4 +101,13 @@ export class LocalBus implements Bus {
   private assertOpen(): void {
     if (this.closed) throw new Error('bus is closed');
   }
+}
+
+/** Freezes a JSON value all the way down, so no reader can change what another reads. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
 }

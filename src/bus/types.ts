@@ -28,6 +28,9 @@ export interface EndpointRecord {
   updatedAt: number;
 }
 
+/** Records of endpoints whose node died, already removed from the registry. */
+export type EndpointsLostHandler = (records: EndpointRecord[]) => void;
+
 export interface Bus {
   /** This node's id, unique in the cluster. */
   readonly nodeId: string;
@@ -40,9 +43,16 @@ export interface Bus {
   putEndpoint(record: EndpointRecord): Promise<void>;
   /** Returns whether a record was removed. */
   removeEndpoint(accountId: string, endpointId: string): Promise<boolean>;
+  /** The account's records; read-only (the local bus shares frozen ones with every reader). */
   listEndpoints(accountId: string): Promise<EndpointRecord[]>;
   /** Drops every record held by `nodeId` (a node that stopped or died); returns them. */
   removeNodeEndpoints(nodeId: string): Promise<EndpointRecord[]>;
+  /**
+   * Called when a node is found dead (its heartbeat stopped) and its records removed:
+   * once in the cluster, on the node that claimed it, so their accounts' contacts can
+   * be told. A node that stops cleanly removes its own records and calls nothing.
+   */
+  onEndpointsLost(handler: EndpointsLostHandler): void;
 
   close(): Promise<void>;
 }

@@ -100,6 +100,39 @@ export class Presence {
     return this.afterChange(account, accountId, before, false);
   }
 
+  /**
+   * Endpoints whose node died, already gone from the registry (the bus's
+   * `onEndpointsLost`): each account's watchers are told as if those connections had
+   * dropped, one change per account.
+   */
+  async endpointsLost(records: readonly EndpointRecord[]): Promise<void> {
+    const byAccount = new Map<string, EndpointRecord[]>();
+    for (const record of records) {
+      const list = byAccount.get(record.accountId) ?? [];
+      list.push(record);
+      byAccount.set(record.accountId, list);
+    }
+    // One account's failure (a store error) does not keep the others' contacts uninformed.
+    const failures: unknown[] = [];
+    for (const [accountId, lost] of byAccount) {
+      try {
+        const { account, endpoints } = await this.load(accountId);
+        // Before: what watchers saw with the lost endpoints still there.
+        const remaining = new Set(endpoints.map((e) => e.endpointId));
+        const before = aggregateOf(account, [
+          ...endpoints,
+          ...lost.filter((r) => !remaining.has(r.endpointId)).map(decode),
+        ]);
+        await this.afterChange(account, accountId, before, false);
+        // The account's endpoints on other nodes (MSNP16+ MPOP) see the list shrink.
+        if (account) await this.events.publish(accountId, { type: 'endpoints-changed' });
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+    if (failures.length > 0) throw new AggregateError(failures, 'telling contacts of lost endpoints failed');
+  }
+
   async endpoints(accountId: string): Promise<ConnectedEndpoint[]> {
     return (await this.bus.listEndpoints(accountId)).map(decode);
   }

@@ -149,5 +149,27 @@ export function busContract(
         await cleanup();
       }
     });
+
+    it('keeps an endpoint that moved to another node when its first node goes', async () => {
+      const { a, b, cleanup } = await open();
+      try {
+        const account = channel();
+        const on = (bus: Bus) => ({ accountId: account, endpointId: 'pc', nodeId: bus.nodeId, state: null });
+        await a.putEndpoint({ ...on(a), updatedAt: 1 });
+        await b.putEndpoint({ ...on(b), updatedAt: 2 }); // signed in again through node b
+        assert.deepEqual(await a.removeNodeEndpoints(a.nodeId), []);
+        assert.deepEqual(
+          (await a.listEndpoints(account)).map((e) => [e.endpointId, e.nodeId]),
+          [['pc', b.nodeId]],
+        );
+        assert.deepEqual(
+          (await a.removeNodeEndpoints(b.nodeId)).map((e) => e.endpointId),
+          ['pc'],
+        );
+        assert.deepEqual(await b.listEndpoints(account), []);
+      } finally {
+        await cleanup();
+      }
+    });
   });
 }
