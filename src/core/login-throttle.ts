@@ -1,34 +1,41 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { unmappedAddress } from '../util/address.ts';
-import { AtMostEvery } from '../util/at-most-every.ts';
+import type { RateStore } from './rate-store.ts';
 
 /**
- * Slows password guessing, for every protocol that checks a password (Passport
- * login2.srf and RST.srf, MSNP MD5, XMPP SASL). Keys are whatever the caller
- * throttles on — normally the client's IP address. Not per handle: locking a
- * handle would let anyone lock its owner out.
+ * Slows guessing, for every protocol that checks a password or a token (Passport
+ * login2.srf and RST.srf, MSNP MD5/TWN/SSO, XMPP SASL, the web pages). Keys are whatever
+ * the caller throttles on: the client's address, or an (address, handle) pair
+ * (`LoginGuard`). Never the handle alone: that would let anyone lock its owner out.
  *
- * After `maxFailures` failed attempts from one key within `windowMs`, the key is
- * locked for `lockoutMs`: `check` answers false and the caller fails the attempt
- * at once, without the (deliberately slow) password check. So a client repeating a
- * wrong password costs the server a few hashes a minute, however fast it sends, and
- * other clients are not slowed down.
+ * Only failures count. After `maxFailures` failures from one key within `windowMs`, the
+ * key is locked for `lockoutMs`: the caller then fails the attempt at once, without the
+ * (deliberately slow) check. So a client repeating a wrong password costs the server a
+ * few hashes a minute, however fast it sends, and other clients are not slowed down.
+ * Attempts still in progress are not counted here: `LoginGuard` bounds those per
+ * (address, handle) pair, where they can be bounded without refusing anyone's right
+ * password.
  *
- * `check` reserves the attempt, so a burst of parallel attempts from one key is cut
- * off at `maxFailures` too, before any of them has failed. Every `check` that
- * answered true must be followed by `fail`, `succeed` or `cancel` for that key.
- * State lives in memory, per process.
+ * The counters live in a `RateStore`: in process memory on one node, in Redis when
+ * several nodes share the limits.
  */
 export interface LoginThrottleOptions {
-  /** Failed (or pending) attempts allowed per window. Default 5. */
+  /** Names this throttle's counters in the store (`login-address`, `login-pair`). */
+  name: string;
+  /** Failed attempts allowed per window. Default 5. */
   maxFailures?: number;
   /** Default 60 s. */
   windowMs?: number;
   /** How long a key stays locked once it reaches `maxFailures`. Default 60 s. */
   lockoutMs?: number;
-  /** Keys remembered at most; beyond it, expired entries go first, then the oldest. Default 100 000. */
-  maxKeys?: number;
-  clock?: () => number;
+}
+
+/** A key's state as `enter` found it, the caller's own attempt included in `inFlight`. */
+export interface Slot {
+  /** Attempts on the key in progress (on every node). */
+  inFlight: number;
+  failures: number;
+  lockedFor: number;
 }
 
 /** The outcome of `LoginThrottle.attempt`. */
@@ -38,141 +45,111 @@ export type ThrottledAttempt<T> =
   /** Locked: the check was not even run. */
   | { status: 'throttled' };
 
-interface Entry {
-  windowStart: number;
-  failures: number;
-  /** Attempts checked but not yet settled with fail / succeed / cancel. */
-  pending: number;
-  lockedUntil: number;
-}
-
 export class LoginThrottle {
+  readonly name: string;
   readonly maxFailures: number;
   readonly windowMs: number;
   readonly lockoutMs: number;
-  readonly #maxKeys: number;
-  readonly #clock: () => number;
-  readonly #entries = new Map<string, Entry>();
-  readonly #sweep: AtMostEvery;
 
-  constructor(options: LoginThrottleOptions = {}) {
+  constructor(
+    private readonly store: RateStore,
+    options: LoginThrottleOptions,
+  ) {
+    this.name = options.name;
     this.maxFailures = options.maxFailures ?? 5;
     this.windowMs = options.windowMs ?? 60_000;
     this.lockoutMs = options.lockoutMs ?? 60_000;
-    this.#maxKeys = options.maxKeys ?? 100_000;
-    this.#clock = options.clock ?? Date.now;
-    this.#sweep = new AtMostEvery(this.windowMs);
-  }
-
-  /**
-   * True: go ahead and check the password (the attempt is reserved; settle it with
-   * `fail`, `succeed` or `cancel`). False: the key is locked; fail the attempt
-   * without checking.
-   */
-  check(key: string): boolean {
-    const now = this.#clock();
-    const entry = this.#current(key, now);
-    if (entry.lockedUntil > now) return false;
-    if (entry.failures + entry.pending >= this.maxFailures) return false;
-    entry.pending += 1;
-    return true;
-  }
-
-  /** A checked attempt failed (wrong password, unknown account). */
-  fail(key: string): void {
-    const now = this.#clock();
-    const entry = this.#current(key, now);
-    entry.pending = Math.max(0, entry.pending - 1);
-    entry.failures += 1;
-    if (entry.failures >= this.maxFailures) {
-      entry.lockedUntil = now + this.lockoutMs;
-      entry.failures = 0;
-      entry.windowStart = entry.lockedUntil;
-    }
-  }
-
-  /**
-   * A checked attempt succeeded. Earlier failures still count until their window
-   * ends: forgiving them would let a guesser reset its counter by logging in to an
-   * account of its own between guesses.
-   */
-  succeed(key: string): void {
-    this.cancel(key);
-  }
-
-  /** A checked attempt ended without a verdict (an internal error): release it, count nothing. */
-  cancel(key: string): void {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return;
-    entry.pending = Math.max(0, entry.pending - 1);
-    if (entry.pending === 0 && entry.failures === 0 && entry.lockedUntil <= this.#clock()) {
-      this.#entries.delete(key);
-    }
-  }
-
-  /** How many keys are remembered (for metrics; bounded by `maxKeys`). */
-  get size(): number {
-    return this.#entries.size;
   }
 
   /** Milliseconds until the key is unlocked; 0 when it is not locked. */
-  lockedFor(key: string): number {
-    const entry = this.#entries.get(key);
-    return entry === undefined ? 0 : Math.max(0, entry.lockedUntil - this.#clock());
+  async lockedFor(key: string): Promise<number> {
+    return (await this.store.read(this.#lockKey(key))).ttlMs;
+  }
+
+  /** Failures counted against the key in its current window (a lock starts the count again). */
+  async failures(key: string): Promise<number> {
+    return (await this.store.read(this.#failKey(key))).count;
+  }
+
+  /** A checked attempt failed (wrong password, unknown account, bad token). */
+  async fail(key: string): Promise<void> {
+    const failures = await this.store.increment(this.#failKey(key), 1, this.windowMs);
+    if (failures.count < this.maxFailures) return;
+    // Two nodes reaching the limit together both get here: the lock is made once (an
+    // existing one keeps its expiry), and the count starts again.
+    await this.store.increment(this.#lockKey(key), 1, this.lockoutMs);
+    await this.store.reset(this.#failKey(key));
+  }
+
+  /**
+   * Takes an in-flight slot for the key and reads its state, in one round trip (the
+   * increment is applied before the reads). Every `enter` must be followed by `leave`,
+   * after `fail` when the attempt failed: a failure is then never out of both counts.
+   */
+  async enter(key: string): Promise<Slot> {
+    const [busy, failures, lock] = await Promise.all([
+      // Sliding, so the count outlives a steady stream of attempts, yet a slot held by a
+      // node that died is given back a window after the key's last attempt.
+      this.store.increment(this.#busyKey(key), 1, this.windowMs, { slide: true }),
+      this.store.read(this.#failKey(key)),
+      this.store.read(this.#lockKey(key)),
+    ]);
+    return { inFlight: busy.count, failures: failures.count, lockedFor: lock.ttlMs };
+  }
+
+  async leave(key: string): Promise<void> {
+    await this.store.increment(this.#busyKey(key), -1, this.windowMs);
   }
 
   /**
    * Runs `verify` under the throttle: `throttled` without running it when the key is
-   * locked; `failed` when it resolves to undefined; `ok` otherwise. An exception
-   * from `verify` is passed on and counts as neither success nor failure.
+   * locked; `failed` (counted) when it resolves to undefined; `ok` otherwise. A success
+   * does not forgive earlier failures: that would let a guesser reset its count by
+   * signing in to an account of its own between guesses. An exception from `verify` is
+   * passed on and counts as nothing.
+   *
+   * Attempts in flight are not counted unless `strict`, so a parallel burst may run as
+   * many checks as arrive before the first failures land. That is right where many
+   * clients behind one address legitimately check at once (OAuth tokens after a
+   * restart; 256-bit tokens are not guessable anyway). `strict` counts them as if they
+   * had failed, refusing what is beyond `maxFailures`: for secrets one address rarely
+   * checks twice at once and that could be guessed (an invitation code).
    */
-  async attempt<T>(key: string, verify: () => Promise<T | undefined>): Promise<ThrottledAttempt<T>> {
-    if (!this.check(key)) return { status: 'throttled' };
-    let value: T | undefined;
+  async attempt<T>(
+    key: string,
+    verify: () => Promise<T | undefined>,
+    options: { strict?: boolean } = {},
+  ): Promise<ThrottledAttempt<T>> {
+    if (!options.strict) {
+      if ((await this.lockedFor(key)) > 0) return { status: 'throttled' };
+      const value = await verify();
+      if (value === undefined) await this.fail(key);
+      return value === undefined ? { status: 'failed' } : { status: 'ok', value };
+    }
+    const slot = await this.enter(key);
+    if (slot.lockedFor > 0 || slot.failures + slot.inFlight > this.maxFailures) {
+      await this.leave(key);
+      return { status: 'throttled' };
+    }
     try {
-      value = await verify();
-    } catch (err) {
-      this.cancel(key);
-      throw err;
+      const value = await verify();
+      if (value === undefined) await this.fail(key);
+      return value === undefined ? { status: 'failed' } : { status: 'ok', value };
+    } finally {
+      await this.leave(key);
     }
-    if (value === undefined) {
-      this.fail(key);
-      return { status: 'failed' };
-    }
-    this.succeed(key);
-    return { status: 'ok', value };
   }
 
-  /** The key's entry, with a window that has run out started afresh. */
-  #current(key: string, now: number): Entry {
-    let entry = this.#entries.get(key);
-    if (entry === undefined) {
-      this.#makeRoom(now);
-      entry = { windowStart: now, failures: 0, pending: 0, lockedUntil: 0 };
-      this.#entries.set(key, entry);
-    } else if (entry.lockedUntil <= now && now - entry.windowStart >= this.windowMs) {
-      // A new window. Pending attempts older than a window are assumed lost.
-      entry.windowStart = now;
-      entry.failures = 0;
-      entry.pending = 0;
-    }
-    return entry;
+  #busyKey(key: string): string {
+    return `${this.name}:busy:${key}`;
   }
 
-  /** Keeps memory bounded when many keys (addresses) show up. */
-  #makeRoom(now: number): void {
-    if (this.#entries.size < this.#maxKeys) return;
-    // A full sweep at most once per window, so a flood of new keys costs O(1) each.
-    if (this.#sweep.due(now)) {
-      for (const [key, entry] of this.#entries) {
-        if (entry.lockedUntil <= now && now - entry.windowStart >= this.windowMs) this.#entries.delete(key);
-      }
-    }
-    // Still full: forget the oldest keys (Map iterates in insertion order).
-    for (const key of this.#entries.keys()) {
-      if (this.#entries.size < this.#maxKeys) break;
-      this.#entries.delete(key);
-    }
+  #failKey(key: string): string {
+    return `${this.name}:fail:${key}`;
+  }
+
+  #lockKey(key: string): string {
+    return `${this.name}:lock:${key}`;
   }
 }
 

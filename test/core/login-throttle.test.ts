@@ -1,80 +1,94 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { addressKey, LoginThrottle } from '../../src/core/login-throttle.ts';
+import { MemoryRateStore } from '../../src/core/rate-store.ts';
 
-function throttle(
-  options: { maxFailures?: number; windowMs?: number; lockoutMs?: number; maxKeys?: number } = {},
-) {
+function throttle(options: { maxFailures?: number; windowMs?: number; lockoutMs?: number } = {}) {
   const clock = { now: 1_000_000 };
-  const t = new LoginThrottle({ ...options, clock: () => clock.now });
-  return { t, clock };
+  const store = new MemoryRateStore({ clock: () => clock.now });
+  const t = new LoginThrottle(store, { name: 'test', ...options });
+  return { t, clock, store };
 }
 
+const wrong = async () => undefined;
+const right = async () => 'account';
+
 describe('login throttle', () => {
-  it('locks a key after maxFailures failures within the window, for lockoutMs', () => {
+  it('locks a key after maxFailures failures within the window, for lockoutMs', async () => {
     const { t, clock } = throttle({ maxFailures: 3, windowMs: 60_000, lockoutMs: 30_000 });
     for (let i = 0; i < 3; i += 1) {
-      assert.equal(t.check('1.2.3.4'), true, `attempt ${i + 1}`);
-      t.fail('1.2.3.4');
+      assert.deepEqual(await t.attempt('1.2.3.4', wrong), { status: 'failed' }, `attempt ${i + 1}`);
     }
-    assert.equal(t.check('1.2.3.4'), false);
-    assert.equal(t.lockedFor('1.2.3.4'), 30_000);
+    assert.deepEqual(await t.attempt('1.2.3.4', right), { status: 'throttled' });
+    assert.equal(await t.lockedFor('1.2.3.4'), 30_000);
     // Other keys are unaffected.
-    assert.equal(t.check('5.6.7.8'), true);
-    t.succeed('5.6.7.8');
+    assert.deepEqual(await t.attempt('5.6.7.8', right), { status: 'ok', value: 'account' });
     clock.now += 29_999;
-    assert.equal(t.check('1.2.3.4'), false);
+    assert.deepEqual(await t.attempt('1.2.3.4', right), { status: 'throttled' });
     clock.now += 1;
-    assert.equal(t.lockedFor('1.2.3.4'), 0);
-    assert.equal(t.check('1.2.3.4'), true);
+    assert.equal(await t.lockedFor('1.2.3.4'), 0);
+    assert.deepEqual(await t.attempt('1.2.3.4', right), { status: 'ok', value: 'account' });
   });
 
-  it('forgets failures once their window has passed', () => {
+  it('forgets failures once their window has passed', async () => {
     const { t, clock } = throttle({ maxFailures: 3, windowMs: 60_000 });
-    for (let i = 0; i < 2; i += 1) {
-      t.check('k');
-      t.fail('k');
-    }
+    await t.fail('k');
+    await t.fail('k');
     clock.now += 60_000;
-    for (let i = 0; i < 2; i += 1) {
-      assert.equal(t.check('k'), true);
-      t.fail('k');
-    }
-    assert.equal(t.check('k'), true);
+    assert.equal(await t.failures('k'), 0);
+    await t.fail('k');
+    await t.fail('k');
+    assert.equal(await t.lockedFor('k'), 0);
   });
 
-  it('does not let a success wipe earlier failures (a guesser with an account of its own)', () => {
+  it('does not let a success wipe earlier failures (a guesser with an account of its own)', async () => {
     const { t } = throttle({ maxFailures: 3 });
-    t.check('k');
-    t.fail('k');
-    t.check('k');
-    t.fail('k');
-    t.check('k');
-    t.succeed('k');
-    assert.equal(t.check('k'), true);
-    t.fail('k');
-    assert.equal(t.check('k'), false);
+    await t.attempt('k', wrong);
+    await t.attempt('k', wrong);
+    await t.attempt('k', right);
+    await t.attempt('k', wrong);
+    assert.deepEqual(await t.attempt('k', right), { status: 'throttled' });
   });
 
-  it('reserves attempts, so a parallel burst is cut off at maxFailures', () => {
+  it('counts only failures: a burst of right answers from one key all pass', async () => {
     const { t } = throttle({ maxFailures: 5 });
-    const allowed = Array.from({ length: 100 }, () => t.check('burst')).filter(Boolean).length;
-    assert.equal(allowed, 5);
-    for (let i = 0; i < 5; i += 1) t.fail('burst');
-    assert.equal(t.check('burst'), false);
+    const results = await Promise.all(Array.from({ length: 100 }, () => t.attempt('nat', right)));
+    assert.ok(results.every((r) => r.status === 'ok'));
   });
 
-  it('runs the check under attempt(): ok, failed, throttled (without running it), errors pass through', async () => {
-    const { t } = throttle({ maxFailures: 2 });
-    assert.deepEqual(await t.attempt('k', async () => 'account'), { status: 'ok', value: 'account' });
-    await assert.rejects(
-      t.attempt('k', async () => {
-        throw new Error('store down');
-      }),
-      /store down/,
+  it('strict: counts attempts in flight, so a parallel burst is cut off at maxFailures', async () => {
+    const { t } = throttle({ maxFailures: 5 });
+    let checked = 0;
+    const slowWrong = async () => {
+      checked += 1;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return undefined;
+    };
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () => t.attempt('burst', slowWrong, { strict: true })),
     );
-    assert.deepEqual(await t.attempt('k', async () => undefined), { status: 'failed' });
-    assert.deepEqual(await t.attempt('k', async () => undefined), { status: 'failed' });
+    assert.equal(checked, 5);
+    assert.equal(results.filter((r) => r.status === 'failed').length, 5);
+    assert.ok((await t.lockedFor('burst')) > 0);
+  });
+
+  it('runs the check under attempt(): errors pass through and count as nothing', async () => {
+    const { t } = throttle({ maxFailures: 2 });
+    for (const strict of [false, true]) {
+      await assert.rejects(
+        t.attempt(
+          'k',
+          async () => {
+            throw new Error('store down');
+          },
+          { strict },
+        ),
+        /store down/,
+      );
+    }
+    assert.equal(await t.failures('k'), 0);
+    assert.deepEqual(await t.attempt('k', wrong, { strict: true }), { status: 'failed' });
+    assert.deepEqual(await t.attempt('k', wrong, { strict: true }), { status: 'failed' });
     let ran = false;
     assert.deepEqual(
       await t.attempt('k', async () => {
@@ -84,23 +98,6 @@ describe('login throttle', () => {
       { status: 'throttled' },
     );
     assert.equal(ran, false);
-  });
-
-  it('keeps memory bounded under a flood of keys', () => {
-    const { t, clock } = throttle({ maxKeys: 100, maxFailures: 2 });
-    for (let i = 0; i < 10_000; i += 1) {
-      t.check(`10.0.${i >> 8}.${i & 255}`);
-      t.fail(`10.0.${i >> 8}.${i & 255}`);
-      if (i % 1000 === 0) clock.now += 1;
-    }
-    assert.ok(t.size <= 100, `size ${t.size}`);
-    // A recent key is still tracked and throttled.
-    const key = 'victim';
-    t.check(key);
-    t.fail(key);
-    t.check(key);
-    t.fail(key);
-    assert.equal(t.check(key), false);
   });
 });
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { addressKey, LoginThrottle } from '../../core/login-throttle.ts';
+import { addressKey } from '../../core/login-throttle.ts';
 import { recordSignIn } from '../../core/metrics.ts';
 import { isShorterThanPolicy } from '../../core/password-policy.ts';
 import { isPapillonError } from '../../util/errors.ts';
@@ -179,24 +179,36 @@ export function registerSignIn(app: FastifyInstance, ctx: WebContext): void {
     return sendPage(reply, 200, signUpPage(ctx, anonymousCsrf(request, reply), { target, link }));
   });
 
-  // Counts accounts created (not failures): open sign-up should not mint accounts by the
-  // thousand for one bot. Per process, like the sign-in throttles.
-  const perHour = ctx.signupsPerHour ?? 0;
-  const created =
-    perHour > 0
-      ? new LoginThrottle({ maxFailures: perHour, windowMs: HOUR_MS, lockoutMs: HOUR_MS })
-      : undefined;
-  app.post('/signup', async (request, reply) => signUp(ctx, request, reply, created));
+  app.post('/signup', async (request, reply) => signUp(ctx, request, reply));
 }
 
 const HOUR_MS = 60 * 60 * 1000;
 
-async function signUp(
+/**
+ * `signupsPerHour`: accounts one address may create in an hour, so open sign-up does not
+ * mint accounts by the thousand for one bot. Counted in `core.rates`, so once per address
+ * whichever listener (HTTP or HTTPS) and whichever node the request reached. A sign-up in
+ * progress holds its place (a burst from one address stops at the limit) and gives it back
+ * if the account is not made. The hour starts at the address's first account.
+ */
+async function reserveSignUp(
   ctx: WebContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  created: LoginThrottle | undefined,
-): Promise<FastifyReply> {
+  address: string,
+): Promise<{ release(): Promise<void> } | number> {
+  const perHour = ctx.signupsPerHour ?? 0;
+  if (perHour <= 0) return { release: async () => {} };
+  const key = `signup:${address}`;
+  const counted = await ctx.core.rates.increment(key, 1, HOUR_MS);
+  const release = async () => {
+    await ctx.core.rates.increment(key, -1, HOUR_MS);
+  };
+  if (counted.count <= perHour) return { release };
+  await release();
+  // Seconds until the address may sign up again.
+  return Math.max(1, Math.ceil(counted.ttlMs / 1000));
+}
+
+async function signUp(ctx: WebContext, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const { core } = ctx;
   const form = formOf(request);
   if (!anonymousCsrfValid(request, form)) return csrfRejected(reply);
@@ -224,25 +236,36 @@ async function signUp(
   if (isShorterThanPolicy(password, ctx.passwordMinLength)) {
     return again(400, `Choose a password of at least ${ctx.passwordMinLength} characters.`);
   }
-  const where = addressKey(request.ip);
-  if (created && !created.check(where)) {
+  const place = await reserveSignUp(ctx, addressKey(request.ip));
+  if (typeof place === 'number') {
     request.log.warn({ ip: request.ip, handle }, 'web sign-up refused: too many accounts from this address');
-    reply.header('retry-after', '3600');
+    reply.header('retry-after', String(place));
     return again(429, 'Too many new accounts from your address. Try again in an hour.');
   }
   // The invitation last, once the form is otherwise right: a one-time link is taken
   // for this account and given back if the account cannot be made.
   let claimed: string | undefined;
   if (ctx.signup === 'invite') {
-    // A wrong code or link counts like a wrong password against the address, so neither can be guessed quickly.
-    const result = await core.loginGuard.perAddress.attempt(addressKey(request.ip), async () => {
-      if (sameSecret(code, ctx.signupInviteCode)) return true;
-      if (await core.invites.claim(code, handle)) {
-        claimed = code;
-        return true;
-      }
-      return undefined;
-    });
+    // A wrong code or link counts like a wrong password against the address, so neither can
+    // be guessed quickly; strictly, so guesses sent in parallel count as they start.
+    const result = await core.loginGuard.perAddress
+      .attempt(
+        addressKey(request.ip),
+        async () => {
+          if (sameSecret(code, ctx.signupInviteCode)) return true;
+          if (await core.invites.claim(code, handle)) {
+            claimed = code;
+            return true;
+          }
+          return undefined;
+        },
+        { strict: true },
+      )
+      .catch(async (err: unknown) => {
+        await place.release();
+        throw err;
+      });
+    if (result.status !== 'ok') await place.release();
     if (result.status === 'throttled') {
       reply.header('retry-after', '60');
       return again(429, 'Too many attempts. Wait a minute, then try again.');
@@ -255,9 +278,8 @@ async function signUp(
   try {
     const account = await core.accounts.create({ handle, password, displayName: displayName || undefined });
     accountId = account.id;
-    created?.fail(where); // one more account from this address
   } catch (err) {
-    created?.cancel(where);
+    await place.release();
     if (claimed !== undefined) await core.invites.release(claimed);
     if (isPapillonError(err, 'handle-taken')) return again(409, `${handle} is taken; choose another name.`);
     if (
