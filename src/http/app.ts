@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Core } from '../core/core.ts';
 import type { Logger } from '../server/logger.ts';
+import { requireProxyHeader } from '../util/proxy-protocol-listener.ts';
 import { oauthRoutes } from './oauth/index.ts';
 import { RequestLog } from './request-log.ts';
 import { type WebSettings, webRoutes } from './web/index.ts';
@@ -24,6 +25,8 @@ export interface HttpAppOptions {
   oauthImplicit?: boolean;
   /** Proxies whose X-Forwarded-For/-Proto are believed (config `trustProxy`); default none. */
   trustProxy?: string[];
+  /** TCP load balancers whose PROXY protocol header is required and believed (config `proxyProtocol`). */
+  proxyProtocol?: readonly string[];
   /** The external origin absolute URLs use (config `publicUrl`); default: the Host header. */
   publicUrl?: string | undefined;
 }
@@ -45,6 +48,12 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     // so throttles, sign-up limits and logs see the real client.
     ...(options.trustProxy?.length ? { trustProxy: options.trustProxy } : {}),
   }) as unknown as FastifyInstance;
+  // The header precedes TLS and HTTP: read off the socket before the server's own listeners
+  // see it, so request.ip is the balancer's client (and X-Forwarded-For is checked against it).
+  requireProxyHeader(app.server, {
+    from: options.proxyProtocol ?? [],
+    log: options.logger.child({ component: 'http' }),
+  });
   app.decorate('publicOrigin', options.publicUrl ?? null);
   app.decorate('serverDomain', options.web?.domain ?? null);
 

@@ -66,9 +66,10 @@ export class MsnpTestClient {
     });
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<MsnpTestClient> {
+  /** `localAddress`: the source address (another loopback address, say, as a second client machine). */
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<MsnpTestClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host });
+      const socket = net.connect({ port, host, ...(localAddress ? { localAddress } : {}) });
       socket.setNoDelay(true);
       const onError = (err: Error) => reject(err);
       socket.once('error', onError);
