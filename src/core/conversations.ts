@@ -1,10 +1,15 @@
+import { randomInt } from 'node:crypto';
+import type { Bus } from '../bus/types.ts';
 import type { AccountRow, Store } from '../store/types.ts';
 import { PapillonError } from '../util/errors.ts';
 import { normalizeHandle } from '../util/handle.ts';
 import type { MessageArchive } from './archive.ts';
+import { inviteEvent, type SwitchboardAccess } from './conversation-invite.ts';
+import { LocalMembership, type Membership, type MembershipListener } from './conversation-membership.ts';
 import type { DomainEvents } from './events.ts';
 import { type CoreMetrics, NO_METRICS, protocolOf } from './metrics.ts';
 import type { Presence } from './presence.ts';
+import { type RemoteConversationOptions, RemoteConversations } from './remote-conversations.ts';
 import type { Visibility } from './visibility.ts';
 
 /** One endpoint taking part in a conversation. */
@@ -34,9 +39,12 @@ export type MessageContent =
   | { kind: 'nudge' }
   | { kind: 'other' };
 
+/** Left by itself, dropped for idling (MSN `BYE handle 1`), or the connection or its node went away. */
+export type LeaveReason = 'left' | 'idle' | 'closed';
+
 export type ConversationEvent =
   | { type: 'joined'; participant: Participant }
-  | { type: 'left'; participant: Participant; reason: 'left' | 'idle' | 'closed' }
+  | { type: 'left'; participant: Participant; reason: LeaveReason }
   /**
    * A message: its meaning, and — when an MSNP client sent it — the bytes exactly as
    * sent, so MSNP participants get them unchanged (P2P, invitations, formatting).
@@ -70,13 +78,14 @@ export type InviteResult = 'ringing' | 'already-there';
 
 /**
  * Conversations (MSNP switchboards; XMPP chats bridge into them): participants and
- * the events between them. Membership lives in this process for now; when the Redis
- * bus lands, members on other nodes are reached through it.
+ * the events between them. A conversation lives on the node that created it (MSN
+ * clients connect to that node's switchboard); members on other nodes reach it through
+ * the bus (core/remote-conversations.ts), and `enter` joins one wherever it lives.
  */
 export class Conversations {
   private readonly conversations = new Map<string, Conversation>();
-  // Numeric ids: MSN clients show the switchboard session id as a number (RNG, CAL RINGING).
-  private nextId = 10_000_000 + Math.floor(Math.random() * 80_000_000);
+  private readonly remote: RemoteConversations | undefined;
+  private switchboard: SwitchboardAccess | undefined;
 
   constructor(
     private readonly store: Store,
@@ -86,7 +95,16 @@ export class Conversations {
     private readonly clock: () => number = Date.now,
     private readonly archive?: MessageArchive,
     private readonly metrics: CoreMetrics = NO_METRICS,
-  ) {}
+    private readonly bus?: Bus,
+    remoteOptions: RemoteConversationOptions = {},
+  ) {
+    if (bus) this.remote = new RemoteConversations(bus, this, { clock, ...remoteOptions });
+  }
+
+  /** The node hosting this node's conversations (`local` without a bus). */
+  get nodeId(): string {
+    return this.bus?.nodeId ?? 'local';
+  }
 
   /** Conversations (switchboards) open on this node. */
   get openCount(): number {
@@ -94,7 +112,14 @@ export class Conversations {
   }
 
   create(): Conversation {
-    const id = String(this.nextId++);
+    // Numeric ids: MSN clients show the switchboard session id as a number (RNG, CAL
+    // RINGING). Random, so nodes need not agree on ranges; an id that another node also
+    // uses is harmless, as every node names a remote conversation with its host's id.
+    let id: string;
+    do id = String(randomInt(100_000_000, 1_000_000_000));
+    while (this.conversations.has(id));
+    // Members on other nodes reach it through the bus: listen for them from now on.
+    void this.remote?.ready();
     const now = this.clock();
     const conversation: Conversation = {
       id,
@@ -132,13 +157,70 @@ export class Conversations {
       throw new PapillonError('not-authorized', `${invitee.handle} cannot be reached`);
     }
     conversation.invited.add(invitee.id);
-    await this.events.publish(invitee.id, {
-      type: 'conversation-invite',
-      conversationId,
-      inviterHandle: inviter.handle,
-      inviterName: inviter.displayName,
-    });
+    await this.ring(conversationId, inviter, invitee.id);
     return 'ringing';
+  }
+
+  /** Registers how MSN clients signed in on other nodes answer this node's invitations. */
+  useSwitchboard(access: SwitchboardAccess): void {
+    this.switchboard = access;
+  }
+
+  /**
+   * Tells `inviteeId`'s endpoints (but `exceptEndpointId`) that `inviter` invites them into
+   * this node's conversation: where it lives, and for MSN clients signed in on other
+   * nodes the switchboard to answer at and the cookie this node issued each of them.
+   */
+  async ring(
+    conversationId: string,
+    inviter: Participant,
+    inviteeId: string,
+    exceptEndpointId?: string,
+  ): Promise<void> {
+    // Members on other nodes answer through the bus: this node listens before anyone is rung.
+    await this.remote?.ready();
+    const invitation = { conversationId, inviter, inviteeId, hostNodeId: this.nodeId, exceptEndpointId };
+    const event = await inviteEvent(invitation, this.switchboard, (id) => this.presence.endpoints(id));
+    await this.events.publish(inviteeId, event);
+  }
+
+  /**
+   * Joins `participant` to a conversation wherever it lives (`hostNodeId` this node or
+   * absent: here). Undefined when the conversation is gone, the endpoint is in it
+   * already, or every member's endpoint id starts with `unlessOnly`.
+   */
+  async enter(
+    conversationId: string,
+    hostNodeId: string | undefined,
+    participant: Participant,
+    listener: MembershipListener,
+    unlessOnly?: string,
+  ): Promise<Membership | undefined> {
+    if (hostNodeId !== undefined && hostNodeId !== this.nodeId) {
+      return this.remote?.join(hostNodeId, conversationId, participant, listener, unlessOnly);
+    }
+    if (!this.admits(conversationId, participant.endpointId, unlessOnly)) return undefined;
+    const membership = new LocalMembership(this, this.nodeId, conversationId, participant);
+    this.join(conversationId, participant, (event) => listener(event, membership));
+    return membership;
+  }
+
+  /** Whether `endpointId` may join (see `enter`): the conversation is here and the endpoint is not in it. */
+  admits(conversationId: string, endpointId: string, unlessOnly?: string): boolean {
+    const conversation = this.conversations.get(conversationId);
+    if (!conversation || conversation.members.has(endpointId)) return false;
+    if (unlessOnly === undefined) return true;
+    return [...conversation.members.keys()].some((id) => !id.startsWith(unlessOnly));
+  }
+
+  /** Another node is gone: its conversations end for members here, its members leave ours. */
+  nodeLost(nodeId: string): void {
+    this.remote?.nodeLost(nodeId);
+  }
+
+  /** Stops listening for other nodes (server shutdown, before the bus closes). */
+  async close(): Promise<void> {
+    await this.remote?.close();
   }
 
   /** Adds an endpoint; returns the participants already there. The others are told. */
@@ -152,7 +234,7 @@ export class Conversations {
     return others;
   }
 
-  leave(conversationId: string, endpointId: string, reason: 'left' | 'idle' | 'closed' = 'left'): void {
+  leave(conversationId: string, endpointId: string, reason: LeaveReason = 'left'): void {
     const conversation = this.conversations.get(conversationId);
     const member = conversation?.members.get(endpointId);
     if (!conversation || !member) return;

@@ -27,6 +27,12 @@ export type DomainEvent =
       inviterName: string;
       /** An endpoint of this account not to ring (the inviter's own, when it calls its other endpoints). */
       exceptEndpointId?: string;
+      /** The node that hosts the conversation (absent: the node that hears the event). */
+      hostNodeId?: string;
+      /** The host's switchboard; `host` absent: the address the client reached its own node at. */
+      switchboard?: { host?: string; port: number };
+      /** Answer cookies the host issued for this account's MSN endpoints on other nodes, by endpoint id. */
+      cookies?: Record<string, string>;
     }
   /** This account's circles changed: one created, an invitation, a member joined or left (core/circles.ts). */
   | { type: 'circles-changed'; circleId: string }

@@ -1,7 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Bus } from '../../src/bus/types.ts';
 import { createCertificates } from '../../src/cli/certs.ts';
 import { loadConfig } from '../../src/server/config.ts';
 import { createLogger, type Logger } from '../../src/server/logger.ts';
@@ -18,14 +19,17 @@ export interface TestServer {
 
 /**
  * The real server (SQLite file, every listener on a free port, HTTPS with a
- * `papillon certs` certificate) in a fresh data directory.
+ * `papillon certs` certificate) in a fresh data directory. `bus`: one shared with
+ * other servers, as nodes of one cluster (support/cluster.ts); `certs`: a `papillon
+ * certs` directory to use instead of a new one (the nodes of a cluster share one CA).
  */
 export async function startTestServer(
   env: Record<string, string> = {},
-  options: { logger?: Logger } = {},
+  options: { logger?: Logger; bus?: Bus; certs?: string } = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'papillon-e2e-'));
-  await createCertificates({ dir: path.join(dataDir, 'certs'), domain: 'localhost' });
+  if (options.certs) cpSync(options.certs, path.join(dataDir, 'certs'), { recursive: true });
+  else await createCertificates({ dir: path.join(dataDir, 'certs'), domain: 'localhost' });
   const config = loadConfig({
     env: {
       PAPILLON_DATA_DIR: dataDir,
@@ -34,7 +38,11 @@ export async function startTestServer(
       ...env,
     },
   });
-  const server = await startServer(config, options.logger ?? createLogger(config.logLevel));
+  const server = await startServer(
+    config,
+    options.logger ?? createLogger(config.logLevel),
+    options.bus ? { bus: options.bus } : {},
+  );
   return {
     server,
     dataDir,

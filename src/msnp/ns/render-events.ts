@@ -7,7 +7,7 @@ import { LIST_BITS } from './lists.ts';
 import { mlXml } from './ml.ts';
 import { sendOimArrival } from './oim-notification.ts';
 import { sendOwnEndpoints, sendOwnPresence, sendPersonalMessage, sendPresence } from './render-presence.ts';
-import { sendRing } from './ring.ts';
+import { ringInvite } from './ring.ts';
 import type { NsSession } from './session.ts';
 import { sendServerNotice } from './system-message.ts';
 import { sendPeerNotification } from './ubn.ts';
@@ -51,9 +51,7 @@ export async function renderEvent(s: NsSession, event: DomainEvent): Promise<voi
       }
       return;
     case 'conversation-invite':
-      // An endpoint calling the account's other endpoints (MSNP16+) is not rung itself.
-      if (event.exceptEndpointId === s.endpointId) return;
-      sendRing(s, event.conversationId, event.inviterHandle, event.inviterName);
+      ringInvite(s, event);
       return;
     case 'endpoints-changed':
       if (s.initialPresenceDone) {

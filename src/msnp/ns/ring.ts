@@ -1,3 +1,4 @@
+import type { DomainEvent } from '../../core/events.ts';
 import { encodeParam } from '../codec/index.ts';
 import type { SbTicket } from '../sb/cookies.ts';
 import { hostFor } from './context.ts';
@@ -37,12 +38,14 @@ export function sendRing(
   conversationId: string,
   callerHandle: string,
   callerName: string,
+  elsewhere?: { address: string; cookie: string },
 ): void {
   const account = s.account;
   const dialect = s.dialect;
   if (!account || !dialect) return;
-  const cookie = s.ctx.sbCookies.issue({ kind: 'answer', conversationId, ...sbTicketOf(s) });
-  const address = `${hostFor(s.ctx, s.transport.localAddress)}:${s.ctx.sbPort}`;
+  const cookie =
+    elsewhere?.cookie ?? s.ctx.sbCookies.issue({ kind: 'answer', conversationId, ...sbTicketOf(s) });
+  const address = elsewhere?.address ?? `${hostFor(s.ctx, s.transport.localAddress)}:${s.ctx.sbPort}`;
   s.send(
     'RNG',
     conversationId,
@@ -53,4 +56,32 @@ export function sendRing(
     encodeParam(callerName),
     ...sbReferralTail(s, 'messenger.hotmail.com'),
   );
+}
+
+/**
+ * An invitation (`conversation-invite`) as this session's `RNG`. A conversation another
+ * node hosts is answered at that node's switchboard, with the cookie it issued for this
+ * endpoint (core `Conversations.ring`); with none, this endpoint is not rung from there.
+ */
+export function ringInvite(s: NsSession, event: Extract<DomainEvent, { type: 'conversation-invite' }>): void {
+  // An endpoint calling the account's other endpoints (MSNP16+) is not rung itself.
+  if (event.exceptEndpointId === s.endpointId) return;
+  const { conversationId, inviterHandle, inviterName, hostNodeId } = event;
+  if (hostNodeId === undefined || hostNodeId === s.ctx.core.conversations.nodeId) {
+    sendRing(s, conversationId, inviterHandle, inviterName);
+    return;
+  }
+  const cookie = event.cookies?.[s.endpointId];
+  const port = event.switchboard?.port;
+  if (cookie === undefined || port === undefined) {
+    s.log.warn(
+      { conversationId, hostNodeId },
+      'an invitation from another node without a cookie for this endpoint',
+    );
+    return;
+  }
+  // The host's public name; without one (nodes on one address, told apart by port), the
+  // address this client reached this node at.
+  const host = event.switchboard?.host ?? hostFor(s.ctx, s.transport.localAddress);
+  sendRing(s, conversationId, inviterHandle, inviterName, { address: `${host}:${port}`, cookie });
 }

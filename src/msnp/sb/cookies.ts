@@ -22,8 +22,10 @@ interface Entry {
 
 /**
  * Single-use switchboard cookies (`XFR … CKI cookie`, `RNG … CKI cookie`;
- * docs/msnp-reference.md §12). Held in this process: the notification server that
- * issues them and the switchboard that takes them are the same node for now.
+ * docs/msnp-reference.md §12), valid at the switchboard of the node that issued them
+ * (held in its memory). `XFR SB` sends a client to its own node's switchboard; an `RNG`
+ * into a conversation another node hosts carries the cookie that node issued
+ * (sb/answer-cookies.ts).
  */
 export class SbCookies {
   private readonly entries = new Map<string, Entry>();

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { ConversationEvent, Participant } from '../../core/conversations.ts';
-import type { DomainEvent } from '../../core/events.ts';
 import type { AccountRow } from '../../store/types.ts';
 import { isPapillonError } from '../../util/errors.ts';
 import { isValidHandle } from '../../util/handle.ts';
@@ -316,14 +315,7 @@ export class SbSession extends MsnpConnection {
       (e) => e.endpointId !== this.nsEndpointId && e.presence.capabilities.msnpMultipoint === '1',
     );
     if (others.length === 0) return;
-    const invite: DomainEvent = {
-      type: 'conversation-invite',
-      conversationId,
-      inviterHandle: self.handle,
-      inviterName: self.displayName,
-    };
-    if (this.nsEndpointId) invite.exceptEndpointId = this.nsEndpointId;
-    await this.ctx.core.events.publish(self.accountId, invite);
+    await this.ctx.core.conversations.ring(conversationId, self, self.accountId, this.nsEndpointId);
   }
 
   /** Whether another endpoint of `p`'s account (not `p` itself) is in the conversation. */

@@ -1,3 +1,4 @@
+import type { Membership } from '../../core/conversation-membership.ts';
 import type { ConversationEvent, MessageContent, Participant } from '../../core/conversations.ts';
 import type { Core } from '../../core/core.ts';
 import type { Logger } from '../../server/logger.ts';
@@ -18,6 +19,8 @@ interface Entry {
   conversationId: string;
   account: AccountRow;
   participant: Participant;
+  /** The account's place in the conversation, on this node or another (set once joined). */
+  membership?: Membership;
   /** Text and nudges waiting for the other side to join (an MSN client answers RNG first). */
   queue: MessageContent[];
   joined: boolean;
@@ -58,18 +61,19 @@ export class ConversationBridge {
 
   /**
    * Sends XMPP `content` from `sender` to `recipient`'s MSNP side, ringing them into a
-   * new conversation if there is none. False when they cannot be reached (offline,
-   * invisible, blocking): the caller keeps the message offline instead.
+   * new conversation (on this node) if there is none. False when they cannot be reached
+   * (offline, invisible, blocking): the caller keeps the message offline instead.
    */
   async send(
     sender: AccountRow,
     recipient: AccountRow,
     content: MessageContent,
     resource?: string,
+    retry = true,
   ): Promise<boolean> {
     const conversations = this.core.conversations;
     let entry = this.byPair.get(`${sender.id}|${recipient.id}`);
-    if (entry && !conversations.get(entry.conversationId)) {
+    if (entry?.membership && !entry.membership.active) {
       this.forget(entry);
       entry = undefined;
     }
@@ -77,41 +81,56 @@ export class ConversationBridge {
       // Typing rings too, as an MSN client opens the switchboard when its user starts
       // typing in a new window: the contact sees "… is typing" before the first message.
       const conversation = conversations.create();
-      entry = this.enter(sender, conversation.id, false);
+      entry = this.track(sender, conversation.id, false);
       this.byPair.set(`${sender.id}|${recipient.id}`, entry);
+      const membership = await this.enter(entry);
       try {
+        if (!membership) throw new Error('could not join a conversation just created');
         await conversations.invite(conversation.id, entry.participant, recipient.handle);
       } catch (err) {
-        conversations.leave(conversation.id, entry.participant.endpointId);
+        membership?.leave();
         this.forget(entry);
         if (isPapillonError(err, 'not-authorized') || isPapillonError(err, 'no-such-account')) return false;
         throw err;
       }
     }
     if (resource !== undefined) entry.resource = resource;
-    if (entry.joined) conversations.send(entry.conversationId, entry.participant.endpointId, content);
+    const membership = entry.membership;
+    if (entry.joined && membership) {
+      const delivered = await membership.send(content);
+      // The conversation's node was lost meanwhile: the message goes to a new one.
+      if (delivered === 0 && !membership.active && retry)
+        return this.send(sender, recipient, content, resource, false);
+    }
     // Until the contact answers: kept in order, one typing notice for a run of them.
     else if (content.kind !== 'typing' || entry.queue.at(-1)?.kind !== 'typing') entry.queue.push(content);
     return true;
   }
 
-  /** An MSN user rang this XMPP account into their conversation (`CAL`): join it once. */
-  accept(account: AccountRow, conversationId: string): void {
+  /**
+   * An MSN user rang this XMPP account into their conversation (`CAL`), hosted on
+   * `hostNodeId` (this node when absent): the account joins it once, from one node.
+   */
+  async accept(account: AccountRow, conversationId: string, hostNodeId?: string): Promise<void> {
     if (this.byConversation.has(`${account.id}|${conversationId}`)) return;
-    const conversation = this.core.conversations.get(conversationId);
-    if (!conversation) return;
-    // Rung by another XMPP user's bridge (for this account's MSN client): XMPP-to-XMPP
-    // messages are routed directly, so joining would deliver them a second time.
-    const members = [...conversation.members.values()];
-    if (members.every((m) => m.participant.endpointId.startsWith(BRIDGE_ENDPOINT))) return;
-    this.enter(account, conversationId, true);
+    const entry = this.track(account, conversationId, true);
+    try {
+      // Rung by another XMPP user's bridge (for this account's MSN client): XMPP-to-XMPP
+      // messages are routed directly, so joining would deliver them a second time.
+      if (!(await this.enter(entry, hostNodeId, BRIDGE_ENDPOINT))) this.forget(entry);
+    } catch (err) {
+      this.forget(entry);
+      this.logger.error({ err }, 'joining an MSN conversation from XMPP failed');
+    }
   }
 
-  private enter(account: AccountRow, conversationId: string, joined: boolean): Entry {
+  /** An entry for `account` in `conversationId`, known before it has joined (sends meanwhile queue). */
+  private track(account: AccountRow, conversationId: string, joined: boolean): Entry {
     const participant: Participant = {
       accountId: account.id,
       handle: account.handle,
       displayName: account.displayName,
+      // The same on every node: the conversation's host lets the account in once.
       endpointId: `${BRIDGE_ENDPOINT}${account.id}:${conversationId}`,
       capabilities: {},
       // What it says was archived where message.ts routed it (mam.ts archiveSent).
@@ -119,31 +138,58 @@ export class ConversationBridge {
     };
     const entry: Entry = { conversationId, account, participant, queue: [], joined };
     this.byConversation.set(`${account.id}|${conversationId}`, entry);
-    const others = this.core.conversations.join(conversationId, participant, (event) =>
-      this.onEvent(entry, event),
-    );
-    // A 1:1 conversation someone else opened is also where this account's replies go.
-    const only = others.length === 1 ? others[0] : undefined;
-    if (only && only.accountId !== account.id) this.byPair.set(`${account.id}|${only.accountId}`, entry);
     return entry;
   }
 
-  private onEvent(entry: Entry, event: ConversationEvent): void {
-    const conversations = this.core.conversations;
+  private async enter(
+    entry: Entry,
+    hostNodeId?: string,
+    unlessOnly?: string,
+  ): Promise<Membership | undefined> {
+    const membership = await this.core.conversations.enter(
+      entry.conversationId,
+      hostNodeId,
+      entry.participant,
+      (event, m) => this.onEvent(entry, m, event),
+      unlessOnly,
+    );
+    if (!membership) return undefined;
+    this.joined(entry, membership);
+    // A 1:1 conversation someone else opened is also where this account's replies go.
+    const others = membership.others();
+    const only = others.length === 1 ? others[0] : undefined;
+    if (only && only.accountId !== entry.account.id)
+      this.byPair.set(`${entry.account.id}|${only.accountId}`, entry);
+    return membership;
+  }
+
+  /** The membership is known (it may be heard from before `enter` returns it): queued messages go. */
+  private joined(entry: Entry, membership: Membership): void {
+    if (entry.membership) return;
+    entry.membership = membership;
+    if (entry.joined) this.flush(entry);
+  }
+
+  private flush(entry: Entry): void {
+    const membership = entry.membership;
+    if (!membership) return;
+    for (const content of entry.queue.splice(0)) void membership.send(content);
+  }
+
+  private onEvent(entry: Entry, membership: Membership, event: ConversationEvent): void {
+    this.joined(entry, membership);
     switch (event.type) {
       case 'joined': {
         entry.joined = true;
         if (!this.byPair.has(`${entry.account.id}|${event.participant.accountId}`)) {
           this.byPair.set(`${entry.account.id}|${event.participant.accountId}`, entry);
         }
-        for (const content of entry.queue.splice(0)) {
-          conversations.send(entry.conversationId, entry.participant.endpointId, content);
-        }
+        this.flush(entry);
         return;
       }
       case 'left':
-        if (conversations.others(entry.conversationId, entry.participant.endpointId).length === 0) {
-          conversations.leave(entry.conversationId, entry.participant.endpointId);
+        if (membership.others().length === 0) {
+          membership.leave();
           this.forget(entry);
         }
         return;
