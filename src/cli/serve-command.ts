@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { createLogger } from '../server/logger.ts';
-import { startServer } from '../server/server.ts';
 import { VERSION } from '../server/version.ts';
 import { configOf } from './context.ts';
 
@@ -12,6 +11,8 @@ export function registerServeCommand(program: Command): void {
     .command('serve')
     .description('run the server (what `npm start` does)')
     .action(async (_opts: unknown, command: Command) => {
+      // Loaded here: the whole server is most of the code, which other commands do without.
+      const { startServer } = await import('../server/server.ts');
       const config = configOf(command);
       const logger = createLogger(config.logLevel, { format: config.logFormat });
       logger.info(

@@ -19,6 +19,7 @@ import { Pep } from './pep.ts';
 import { Pictures } from './pictures.ts';
 import { Presence } from './presence.ts';
 import { PrivateXml } from './private-xml.ts';
+import { MemoryRateStore, type RateStore } from './rate-store.ts';
 import { Relationships } from './relationships.ts';
 import { Roles } from './roles.ts';
 import { LoginTickets } from './tickets.ts';
@@ -36,6 +37,8 @@ export interface Core {
   tickets: LoginTickets;
   /** Password-guessing limits per (address, handle) and per address, for every protocol. */
   loginGuard: LoginGuard;
+  /** Counters shared by every node (in Redis when there are several): throttles, the sign-up limit. */
+  rates: RateStore;
   /**
    * A password sign-in under `loginGuard`'s limits: what Passport (login2, RST), SASL
    * PLAIN and the web pages do. A throttled attempt checks no password at all.
@@ -93,6 +96,10 @@ export interface CoreOptions {
   onArchiveError?: (err: unknown) => void;
   /** Where counts go (src/server/metrics.ts wires them to Prometheus); default: nowhere. */
   metrics?: CoreMetrics;
+  /** A conversation on another node silent this long ends for members here (config `sbIdleSeconds`); default 10 min. */
+  conversationIdleMs?: number;
+  /** Where limits count (the Redis one in a cluster); default: this process's memory. */
+  rateStore?: RateStore;
 }
 
 /**
@@ -113,12 +120,23 @@ export function createCore(
   const credentials = new Credentials(store);
   const visibility = new Visibility(store);
   const presence = new Presence(store, bus, events, visibility, clock);
-  const relationships = new Relationships(store, events, presence, visibility);
   const archive = new MessageArchive(store, {
     days: opts.archiveDays ?? 0,
     clock,
     ...(opts.onArchiveError ? { onError: opts.onArchiveError } : {}),
   });
+  const conversations = new Conversations(store, events, presence, visibility, clock, archive, metrics, bus, {
+    ...(opts.conversationIdleMs === undefined ? {} : { idleMs: opts.conversationIdleMs }),
+  });
+  // A node died (cluster bus): its users look offline to their contacts, as if each
+  // connection dropped, and conversations lose what lived there (hosts and members).
+  bus.onEndpointsLost((records) => {
+    for (const nodeId of new Set(records.map((r) => r.nodeId))) conversations.nodeLost(nodeId);
+    presence
+      .endpointsLost(records)
+      .catch((err) => process.emitWarning(`telling contacts of a dead node's endpoints: ${String(err)}`));
+  });
+  const relationships = new Relationships(store, events, presence, visibility);
   const oauth = new OAuthService(store, {
     clock,
     ...(opts.oauthAccessTokenSeconds === undefined
@@ -126,13 +144,15 @@ export function createCore(
       : { accessTokenSeconds: opts.oauthAccessTokenSeconds }),
   });
   const accounts = new Accounts(store, credentials, events, presence, clock);
+  const rates = opts.rateStore ?? new MemoryRateStore({ clock });
   return {
     store,
     bus,
     events,
     credentials,
     tickets: new LoginTickets(store, clock),
-    loginGuard: new LoginGuard(clock),
+    loginGuard: new LoginGuard(rates),
+    rates,
     verifyPasswordGuarded(address, handle, password) {
       // Read at call time: tests replace `loginGuard`.
       return this.loginGuard.attempt(address, handle, () =>
@@ -149,7 +169,7 @@ export function createCore(
     offline: new OfflineMessages(store, events, clock),
     privateXml: new PrivateXml(store, clock),
     lastActivity: new LastActivity(store, presence, relationships),
-    conversations: new Conversations(store, events, presence, visibility, clock, archive, metrics),
+    conversations,
     archive,
     pep: new Pep(store, visibility, clock),
     peerNotifications: new PeerNotifications(store, events, presence, visibility),

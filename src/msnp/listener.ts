@@ -2,9 +2,11 @@ import { createServer, type Socket } from 'node:net';
 import type { Core } from '../core/core.ts';
 import type { Logger } from '../server/logger.ts';
 import { listen } from '../util/listen.ts';
+import { requireProxyHeader } from '../util/proxy-protocol-listener.ts';
 import { DispatchReferrals } from './dispatch.ts';
 import type { MsnpContext } from './ns/context.ts';
 import { NsSession } from './ns/session.ts';
+import { switchboardAccess } from './sb/answer-cookies.ts';
 import { SbCookies } from './sb/cookies.ts';
 import { SbSession } from './sb/session.ts';
 import { TcpTransport } from './tcp-transport.ts';
@@ -21,6 +23,8 @@ export interface MsnpListenerOptions {
   sbIdleMs?: number;
   /** A connection that has not signed in by then is closed. */
   loginTimeoutMs?: number;
+  /** Load balancers whose PROXY protocol header is required and believed (config `proxyProtocol`). */
+  proxyProtocol?: readonly string[];
 }
 
 export interface MsnpListeners {
@@ -75,6 +79,8 @@ export async function startMsnpListeners(
     socket.on('close', () => session.close('closed'));
   });
 
+  for (const server of [ns, sb]) requireProxyHeader(server, { from: options.proxyProtocol ?? [], log });
+
   const nsPort = await listen(ns, options.bind, options.nsPort);
   const sbPort = await listen(sb, options.bind, options.sbPort).catch(async (err) => {
     await new Promise((r) => ns.close(r));
@@ -82,6 +88,8 @@ export async function startMsnpListeners(
   });
   context.nsPort = nsPort;
   context.sbPort = sbPort;
+  // MSN clients signed in on other nodes answer this node's conversations here.
+  core.conversations.useSwitchboard(switchboardAccess(context));
 
   // Idle switchboards close: every member is dropped (§12.3 "BYE handle 1" to the others).
   const sbIdleMs = options.sbIdleMs ?? 10 * 60_000;
@@ -103,9 +111,12 @@ export async function startMsnpListeners(
     async stop() {
       clearInterval(idleSweep);
       const closed = Promise.all([new Promise((r) => ns.close(r)), new Promise((r) => sb.close(r))]);
-      for (const session of [...context.sessions]) session.shutdown();
+      const sessions = [...context.sessions];
+      for (const session of sessions) session.shutdown();
       for (const session of [...sbSessions]) session.close('closed');
       await closed;
+      // Their endpoints leave the registry (contacts see them go) before the bus closes.
+      await Promise.all(sessions.map((session) => session.cleanedUp));
     },
   };
 }

@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { NAMED_RANGES } from '../util/address-list.ts';
 import { PapillonError } from '../util/errors.ts';
 
 const port = z.coerce
@@ -13,6 +16,12 @@ const port = z.coerce
 
 /** The install's own `data/` folder: the same directory whichever directory the CLI runs from. */
 export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../data', import.meta.url));
+
+/** `<hostname>-<pid>-<random>`: one per process, so a reload reads the same value. */
+const HOST = hostname()
+  .replace(/[^\w.-]/g, '_')
+  .slice(0, 60);
+const DEFAULT_NODE_ID = `${HOST}-${process.pid}-${randomBytes(3).toString('hex')}`;
 
 /** The configuration file read when neither `--config` nor PAPILLON_CONFIG names one (as prosodyctl reads /etc/prosody). */
 export const SYSTEM_CONFIG_FILE = '/etc/papillon/config.json';
@@ -28,13 +37,23 @@ export function configFileOf(
 }
 
 /** proxy-addr's named ranges, and addresses or CIDR blocks. */
-const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const PROXY_NAMES = new Set(Object.keys(NAMED_RANGES));
 function isProxyAddress(entry: string): boolean {
   if (PROXY_NAMES.has(entry)) return true;
   const [address = '', bits, extra] = entry.split('/');
   if (extra !== undefined || isIP(address) === 0) return false;
   return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (isIP(address) === 4 ? 32 : 128));
 }
+
+/** A list of proxies: a JSON array, or comma separated (`false` or empty: none). */
+const proxyAddresses = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) =>
+    (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s !== '' && s !== 'false'),
+  )
+  .refine((list) => list.every(isProxyAddress), {
+    message: 'must be proxy addresses or CIDR blocks (or loopback, linklocal, uniquelocal), comma separated',
+  });
 
 const DATABASE_URL = /^(postgres(ql)?:\/\/|sqlite:|file:)/;
 
@@ -67,6 +86,21 @@ export const configSchema = z
       .string()
       .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
       .optional(),
+    /**
+     * Prefix of every Redis key and channel, with `redisUrl`: the nodes of one deployment
+     * share it; two deployments on one Redis need different ones.
+     */
+    redisKeyPrefix: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,64}$/, 'must be 1 to 64 visible ASCII characters')
+      .default('papillon:'),
+    /** This node's name in a cluster (Redis bus): unique per running server. */
+    nodeId: z
+      .string()
+      .regex(/^[\w.:@-]{1,100}$/, 'must be 1 to 100 letters, digits or . _ : @ -')
+      .default(DEFAULT_NODE_ID),
+    /** With the Redis bus: a node silent this long is taken for dead and its users shown offline. */
+    nodeTimeoutSeconds: z.coerce.number().int().min(2).max(3600).default(15),
     /** Address the listeners bind to. */
     bind: z.string().min(1).default('127.0.0.1'),
     /**
@@ -82,16 +116,15 @@ export const configSchema = z
      * trustProxy): addresses, CIDR blocks or `loopback`, `linklocal`, `uniquelocal`, comma
      * separated. Unset: none, and the socket's address is the client's.
      */
-    trustProxy: z
-      .union([z.string(), z.array(z.string())])
-      .transform((v) =>
-        (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s !== '' && s !== 'false'),
-      )
-      .refine((list) => list.every(isProxyAddress), {
-        message:
-          'must be proxy addresses or CIDR blocks (or loopback, linklocal, uniquelocal), comma separated',
-      })
-      .default([]),
+    trustProxy: proxyAddresses.default([]),
+    /**
+     * TCP load balancers that put a PROXY protocol header (HAProxy `send-proxy-v2`, v1 or v2)
+     * before every connection to the MSNP, XMPP and HTTP(S) ports: addresses, CIDR blocks or
+     * the named ranges above, comma separated. A connection from one of them must start with
+     * the header, whose client address then counts (throttles, limits, logs); from anywhere
+     * else none is read. Unset: none, and no header is expected.
+     */
+    proxyProtocol: proxyAddresses.default([]),
     /**
      * The external base URL (`https://chat.example.org`): OAuth's issuer, the Passport Nexus
      * and every absolute URL use it instead of the request's Host header. Unset: the Host header.

@@ -2,21 +2,25 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { LocalBus } from '../bus/local.ts';
+import { RedisBus } from '../bus/redis.ts';
 import type { Bus } from '../bus/types.ts';
 import { type Core, createCore } from '../core/core.ts';
+import type { RateStore } from '../core/rate-store.ts';
 import { buildHttpApp } from '../http/app.ts';
 import type { ConnectInfo } from '../http/web/index.ts';
 import { msnpGatewayRoutes } from '../msnp/gateway/routes.ts';
 import { startMsnpListeners } from '../msnp/listener.ts';
 import { msnServiceRoutes } from '../msnp/services/index.ts';
 import type { Store } from '../store/types.ts';
+import { PapillonError } from '../util/errors.ts';
 import { startXmppListeners } from '../xmpp/listener.ts';
 import { type AdminServer, startAdminServer } from './admin/admin-server.ts';
-import { type Config, tlsFiles } from './config.ts';
+import { type Config, maskUrlPassword, tlsFiles } from './config.ts';
 import { lockDataDir } from './data-dir.ts';
 import type { Logger } from './logger.ts';
 import { listenerSources, PrometheusMetrics, startMetricsListener } from './metrics.ts';
 import { openStore } from './open-store.ts';
+import { openRedisRateStore } from './redis-rate-store.ts';
 import { reload } from './reload.ts';
 import { explainListenError, readTlsFiles } from './startup-errors.ts';
 import { VERSION } from './version.ts';
@@ -49,6 +53,8 @@ export interface ServerHooks {
   requestStop?: (reason: string) => void;
   /** Reopen log files on reload. */
   reopenLogs?: () => void;
+  /** A bus shared with other servers, instead of the configured one (tests: several nodes in one process). */
+  bus?: Bus;
 }
 
 async function listenHttp(
@@ -84,19 +90,22 @@ export async function startServer(
   const { store, applied, where } = opened;
   logger.info({ store: store.kind, where, migrations: applied }, `store: ${store.kind} at ${where}`);
   let bus: Bus | undefined;
+  let rates: RateStore | undefined;
   let admin: AdminServer | undefined;
   const listeners: Listener[] = [];
   try {
-    if (config.redisUrl) {
-      throw new Error('the Redis bus is not available yet: unset PAPILLON_REDIS_URL to run a single node');
-    }
-    bus = new LocalBus();
+    bus =
+      hooks.bus ?? (config.redisUrl ? await openRedisBus(config, config.redisUrl, logger) : new LocalBus());
+    // Limits every node counts together (throttles, sign-ups); unset: this process's memory.
+    rates = config.redisUrl ? await openRedisRateStore(config, config.redisUrl, logger) : undefined;
     // Metrics (config `metrics`): counters the core bumps, store operations timed.
     const metrics = config.metrics ? new PrometheusMetrics() : undefined;
     const core = createCore(metrics ? metrics.timeStore(store) : store, bus, {
       ...(metrics ? { metrics } : {}),
+      ...(rates ? { rateStore: rates } : {}),
       oauthAccessTokenSeconds: config.oauthAccessTokenSeconds,
       archiveDays: config.archiveDays,
+      conversationIdleMs: config.sbIdleSeconds * 1000,
       onArchiveError: (err) => logger.error({ err }, 'archiving a message failed'),
     });
     const msnp = await startMsnpListeners(core, logger, {
@@ -106,6 +115,7 @@ export async function startServer(
       domain: config.domain,
       publicHost: config.publicHost,
       sbIdleMs: config.sbIdleSeconds * 1000,
+      proxyProtocol: config.proxyProtocol,
     });
     // Stopped first at shutdown: MSNP sessions are told OUT SSD before the HTTP side goes.
     listeners.push(
@@ -134,6 +144,7 @@ export async function startServer(
       requireTls: config.xmppRequireTls,
       maxStanzaBytes: config.xmppMaxStanzaBytes,
       resumeTimeoutMs: config.xmppResumeSeconds * 1000,
+      proxyProtocol: config.proxyProtocol,
     });
     listeners.push({
       name: 'xmpp',
@@ -171,6 +182,7 @@ export async function startServer(
       web,
       oauthImplicit: config.oauthImplicit,
       trustProxy: config.trustProxy,
+      proxyProtocol: config.proxyProtocol,
       publicUrl: config.publicUrl,
     };
 
@@ -197,7 +209,17 @@ export async function startServer(
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= (admin?.close() ?? Promise.resolve())
-        .then(() => shutdown(listeners, bus as Bus, store, logger, () => core.archive.flush()))
+        .then(() =>
+          shutdown(
+            listeners,
+            bus as Bus,
+            store,
+            logger,
+            () => core.archive.flush(),
+            () => core.conversations.close(),
+          ),
+        )
+        .finally(() => rates?.close())
         .finally(unlock);
       return stopping;
     };
@@ -218,7 +240,7 @@ export async function startServer(
         version: VERSION,
         startedAt,
         store: `${store.kind} (${where})`,
-        bus: config.redisUrl ? 'redis' : 'local (one node)',
+        bus: config.redisUrl ? `redis (node ${config.nodeId})` : 'local (one node)',
         requestStop: hooks.requestStop ?? (() => void stop()),
         reload: reloadNow,
       },
@@ -227,8 +249,33 @@ export async function startServer(
     return { core, config, listeners, stop, reload: reloadNow, adminSocket: admin.path };
   } catch (err) {
     await admin?.close();
-    await shutdown(listeners, bus, store, logger).finally(unlock);
+    await shutdown(listeners, bus, store, logger)
+      .finally(() => rates?.close())
+      .finally(unlock);
     throw explainListenError(err, config);
+  }
+}
+
+/** The cluster bus; Redis unreachable at start stops the start, naming the setting. */
+async function openRedisBus(config: Config, url: string, logger: Logger): Promise<Bus> {
+  const nodeTimeoutMs = config.nodeTimeoutSeconds * 1000;
+  try {
+    const bus = await RedisBus.open({
+      url,
+      nodeId: config.nodeId,
+      keyPrefix: config.redisKeyPrefix,
+      nodeTimeoutMs,
+      // Three beats per timeout: one late beat is no death.
+      heartbeatMs: Math.min(5000, Math.floor(nodeTimeoutMs / 3)),
+      onError: (err) => logger.warn({ err }, `Redis bus: ${err.message}`),
+    });
+    logger.info({ nodeId: config.nodeId, redis: maskUrlPassword(url) }, `bus: Redis, node ${config.nodeId}`);
+    return bus;
+  } catch (err) {
+    throw new PapillonError(
+      'bad-config',
+      `cannot reach Redis at ${maskUrlPassword(url)} (PAPILLON_REDIS_URL, redisUrl): ${(err as Error).message}`,
+    );
   }
 }
 
@@ -238,12 +285,15 @@ async function shutdown(
   store: Store,
   logger: Logger,
   flush?: () => Promise<void>,
+  leaveCluster?: () => Promise<void>,
 ): Promise<void> {
   // Listeners first (stop accepting, say goodbye to sessions), then the bus, then the store.
   const results = await Promise.allSettled(listeners.map((l) => l.stop()));
   for (const [i, r] of results.entries()) {
     if (r.status === 'rejected') logger.error({ err: r.reason }, `stopping ${listeners[i]?.name} failed`);
   }
+  // Members of other nodes' conversations leave them while the bus still carries that.
+  await leaveCluster?.();
   await bus?.close();
   // Archive writes still behind delivery go in before the store closes.
   await flush?.();

@@ -8,7 +8,9 @@ import {
 import type { Core } from '../core/core.ts';
 import type { Logger } from '../server/logger.ts';
 import { listen } from '../util/listen.ts';
+import { requireProxyHeader } from '../util/proxy-protocol-listener.ts';
 import type { XmppContext } from './c2s/context.ts';
+import { DeliveryConfirmations } from './c2s/delivery-confirmations.ts';
 import { XmppSession } from './c2s/session.ts';
 import { shutdownResumable } from './c2s/stream-management.ts';
 import { ConversationBridge } from './modules/conversation-bridge.ts';
@@ -27,6 +29,8 @@ export interface XmppListenerOptions {
   idleTimeoutMs?: number;
   /** XEP-0198 §5: how long a session whose connection dropped may be resumed (default 300 s). */
   resumeTimeoutMs?: number;
+  /** Load balancers whose PROXY protocol header is required and believed (config `proxyProtocol`). */
+  proxyProtocol?: readonly string[];
 }
 
 export interface XmppListeners {
@@ -62,6 +66,7 @@ export async function startXmppListeners(
     resumeTimeoutMs: options.resumeTimeoutMs ?? 300_000,
     sessions: new Map(),
     bridge: new ConversationBridge(core, logger),
+    confirmations: new DeliveryConfirmations(core, logger),
   };
   const all = new Set<XmppSession>();
   const track = (session: XmppSession, socket: import('node:net').Socket) => {
@@ -74,6 +79,9 @@ export async function startXmppListeners(
     socket.setKeepAlive(true, 60_000);
     track(new XmppSession(context, socket, false), socket);
   });
+  // The header comes first on both ports: before the stream, and before direct TLS's handshake.
+  const proxied = { from: options.proxyProtocol ?? [], log: logger.child({ component: 'xmpp' }) };
+  requireProxyHeader(plain, proxied);
   const port = await listen(plain, options.bind, options.port);
 
   let direct: TlsServer | undefined;
@@ -87,6 +95,7 @@ export async function startXmppListeners(
       },
     );
     direct.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'XMPP TLS handshake failed'));
+    requireProxyHeader(direct, proxied);
     tlsPort = await listen(direct, options.bind, options.tlsPort);
   } else {
     logger.warn(
@@ -110,9 +119,13 @@ export async function startXmppListeners(
         new Promise((r) => plain.close(r)),
         direct ? new Promise((r) => direct?.close(r)) : Promise.resolve(),
       ]);
-      for (const session of [...all]) session.shutdown();
-      shutdownResumable(context);
+      const sessions = [...all];
+      for (const session of sessions) session.shutdown();
+      sessions.push(...shutdownResumable(context));
       await closed;
+      // Their endpoints leave the registry before the bus closes.
+      await Promise.all(sessions.map((session) => session.cleanedUp));
+      await context.confirmations.close();
     },
   };
 }

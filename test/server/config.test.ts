@@ -25,6 +25,35 @@ describe('config', () => {
     assert.deepEqual(databaseTarget(c), { kind: 'sqlite', path: path.resolve('data', 'papillon.sqlite') });
   });
 
+  it('names each node of a cluster and bounds how long a silent one lives', () => {
+    const c = loadConfig({ env: {} });
+    assert.match(c.nodeId, /^.+-\d+-[0-9a-f]{6}$/, 'hostname-pid-random');
+    assert.equal(loadConfig({ env: {} }).nodeId, c.nodeId, 'one per process: a reload keeps it');
+    assert.equal(c.nodeTimeoutSeconds, 15);
+    const set = loadConfig({ env: { PAPILLON_NODE_ID: 'node-2', PAPILLON_NODE_TIMEOUT_SECONDS: '30' } });
+    assert.deepEqual([set.nodeId, set.nodeTimeoutSeconds], ['node-2', 30]);
+    throwsNaming(() => loadConfig({ env: { PAPILLON_NODE_ID: 'a b' } }), /PAPILLON_NODE_ID/);
+    throwsNaming(
+      () => loadConfig({ env: { PAPILLON_NODE_TIMEOUT_SECONDS: '1' } }),
+      /PAPILLON_NODE_TIMEOUT_SECONDS/,
+    );
+  });
+
+  it('reads proxyProtocol as trustProxy: none by default, addresses, CIDR blocks or named ranges', () => {
+    assert.deepEqual(loadConfig({ env: {} }).proxyProtocol, []);
+    const c = loadConfig({ env: { PAPILLON_PROXY_PROTOCOL: '172.16.0.0/12, 10.0.0.5,loopback' } });
+    assert.deepEqual(c.proxyProtocol, ['172.16.0.0/12', '10.0.0.5', 'loopback']);
+    throwsNaming(
+      () => loadConfig({ env: { PAPILLON_PROXY_PROTOCOL: 'haproxy' } }),
+      /PAPILLON_PROXY_PROTOCOL/,
+      /CIDR/,
+    );
+    throwsNaming(
+      () => loadConfig({ env: { PAPILLON_PROXY_PROTOCOL: '10.0.0.0/33' } }),
+      /PAPILLON_PROXY_PROTOCOL/,
+    );
+  });
+
   it('maps keys to PAPILLON_ environment names', () => {
     assert.equal(envName('httpPort'), 'PAPILLON_HTTP_PORT');
     assert.equal(envName('dataDir'), 'PAPILLON_DATA_DIR');

@@ -81,6 +81,10 @@ export async function connectXmpp(server: TestServer, options: ConnectOptions): 
     password: options.password,
     resource: options.resource,
   });
+  // The library's own SCRAM takes seconds of this process's CPU (pure-JS PBKDF2) while other
+  // clients of the same test wait for their streams: its 2 s step timeout then fails
+  // busy runs. A safety net only; nothing here measures time.
+  (xmpp as unknown as { timeout: number }).timeout = 15_000;
   // biome-ignore lint/suspicious/noExplicitAny: the library's SASL factory (saslmechanisms) is untyped
   const factory = (xmpp as any).saslFactory as {
     _mechs: Array<{ name: string }>;

@@ -21,7 +21,7 @@ export interface MsnpContext {
   /** A connection (TCP or HTTP gateway) that has not signed in by then is closed. */
   loginTimeoutMs: number;
   /** Every open notification-server session, for shutdown. */
-  sessions: Set<{ shutdown(): void }>;
+  sessions: Set<{ shutdown(): void; readonly cleanedUp: Promise<void> }>;
   /** Every open switchboard session (TCP or HTTP gateway), for the idle sweep and shutdown. */
   sbSessions: Set<SbSession>;
 }

@@ -160,10 +160,14 @@ export class NsSession extends MsnpConnection {
     await renderEvent(this, event);
   }
 
-  /** What identifies this endpoint to the account's other endpoints and to switchboards (MSNP16+). */
+  /**
+   * What identifies this endpoint to the account's other endpoints and to switchboards
+   * (MSNP16+), and the version a switchboard on another node speaks to it (sb/answer-cookies.ts).
+   */
   endpointCapabilities(): Record<string, string> {
-    if (!this.machineGuid || !this.dialect?.mpop) return {};
-    return { msnpMachineGuid: this.machineGuid, msnpMultipoint: '1' };
+    const version = { msnpVersion: String(this.dialect?.version ?? 8) };
+    if (!this.machineGuid || !this.dialect?.mpop) return version;
+    return { ...version, msnpMachineGuid: this.machineGuid, msnpMultipoint: '1' };
   }
 
   /** MSNP16+: tells the account's other endpoints that this one changed (they re-send their own UBX). */
@@ -174,6 +178,9 @@ export class NsSession extends MsnpConnection {
   }
 
   /** Polite stop at server shutdown (§10 `OUT SSD`). */
+  /** Settles once a closed session has left the registry (the server waits for it before closing the bus). */
+  cleanedUp: Promise<void> = Promise.resolve();
+
   shutdown(): void {
     if (this.state === 'online') this.send('OUT', 'SSD');
     this.close();
@@ -186,7 +193,7 @@ export class NsSession extends MsnpConnection {
     this.clearLoginTimer();
     if (this.challengeTimer) clearTimeout(this.challengeTimer);
     this.transport.close();
-    void this.cleanup();
+    this.cleanedUp = this.cleanup();
   }
 
   /** The transport went away (client closed, network dropped). */

@@ -3,6 +3,7 @@ import type { Core } from '../../core/core.ts';
 import type { Logger } from '../../server/logger.ts';
 import type { ConversationBridge } from '../modules/conversation-bridge.ts';
 import type { XmlElement } from '../stream/element.ts';
+import type { ConfirmRequest, DeliveryConfirmations } from './delivery-confirmations.ts';
 import type { XmppSession } from './session.ts';
 
 /** What every XMPP client session of this node shares. */
@@ -25,6 +26,8 @@ export interface XmppContext {
   sessions: Map<string, Map<string, XmppSession>>;
   /** XMPP accounts taking part in MSNP conversations. */
   bridge: ConversationBridge;
+  /** Messages routed to other nodes, until one confirms it wrote them. */
+  confirmations: DeliveryConfirmations;
 }
 
 /** The bus channel XMPP uses to reach an account's XMPP sessions on any node. */
@@ -48,6 +51,8 @@ export interface RoutedStanza {
   carbon?: { kind: 'sent' | 'received'; type: string; except: string[] };
   /** XEP-0163 §4.2: a PEP notification of this node, only for sessions whose caps ask for it (`<node>+notify`). */
   notify?: string;
+  /** A message the sending node waits to hear was written (delivery-confirmations.ts). */
+  confirm?: ConfirmRequest;
 }
 
 /** Sends a stanza to an account's XMPP sessions on every node (delivered by router.ts `deliverRouted`). */
@@ -57,11 +62,13 @@ export function routeStanza(
   stanza: XmlElement,
   targets: string[] | null = null,
   except?: string,
+  confirm?: ConfirmRequest,
 ): Promise<void> {
   return core.bus.publish(xmppChannel(accountId), {
     targets,
     ...(except === undefined ? {} : { except }),
     kind: stanza.name as RoutedStanza['kind'],
     xml: stanza.toString(),
+    ...(confirm === undefined ? {} : { confirm: { ...confirm } }),
   });
 }

@@ -10,6 +10,7 @@ import { handlePresence, sendContactPresence } from '../modules/presence.ts';
 import { pushRoster, subscriptionPresence } from '../modules/roster.ts';
 import { type XmlElement, xml } from '../stream/element.ts';
 import { type RoutedStanza, routeStanza } from './context.ts';
+import { confirmDelivery } from './delivery-confirmations.ts';
 import type { XmppSession } from './session.ts';
 
 /** A stanza from the client (after binding). */
@@ -29,6 +30,7 @@ export function deliverRouted(s: XmppSession, routed: RoutedStanza): void {
   if (routed.targets === null ? !s.available : !routed.targets.includes(s.resource)) return;
   if (routed.notify !== undefined && !wantsNotify(s, routed.notify)) return;
   s.send(routed.xml);
+  if (routed.confirm) confirmDelivery(s.ctx.core, routed.confirm);
 }
 
 /** Domain events (presence, lists, subscriptions) in XMPP words. */
@@ -88,7 +90,8 @@ export async function renderDomainEvent(s: XmppSession, event: DomainEvent): Pro
     }
     case 'conversation-invite':
       // An MSN user called this account into a switchboard: the account joins it.
-      s.ctx.bridge.accept(account, event.conversationId);
+      // Not awaited: joining a conversation on another node must not hold this session's events.
+      void s.ctx.bridge.accept(account, event.conversationId, event.hostNodeId);
       return;
     case 'offline-stored':
       // Stored while this resource was available (e.g. an MSN user who saw the account

@@ -89,6 +89,11 @@ export class XmppSession {
   private idleTimer: NodeJS.Timeout | undefined;
   /** Settles when a bound session that ended is cleaned up (unregistered, endpoint removed). */
   private ended: Promise<void> = Promise.resolve();
+
+  /** See `ended`: the server waits for it before it closes the bus and the store. */
+  get cleanedUp(): Promise<void> {
+    return this.ended;
+  }
   /** What `attach` registered on the socket, so the socket can change hands (XEP-0198 resumption). */
   private unlisten: (() => void) | undefined;
 

@@ -7,7 +7,7 @@ import { routeStanza } from '../c2s/context.ts';
 import type { XmppSession } from '../c2s/session.ts';
 import { StanzaError } from '../stanza-error.ts';
 import type { XmlElement } from '../stream/element.ts';
-import { bounceIfBlocked } from './blocking.ts';
+import { bounceBlocked } from './blocking.ts';
 import { copyReceived, copySent, stripPrivate, wantsCarbons } from './carbons.ts';
 import { contentFromStanza } from './conversation-bridge.ts';
 import { archiveSent } from './mam.ts';
@@ -61,14 +61,13 @@ export async function handleMessage(s: XmppSession, el: XmlElement): Promise<voi
     return;
   }
   if (!recipient) throw new StanzaError('cancel', 'service-unavailable');
+  const block = await core.relationships.blocking(account.id, recipient.id);
   // XEP-0191 §3.3: to a contact the user blocks, `not-acceptable` with `<blocked/>`.
-  if (await bounceIfBlocked(s, el, recipient.id)) return;
+  if (block.userBlocks) return bounceBlocked(s, el);
   // The recipient blocks the sender (XEP-0191 / MSN BL): the same answer as no one
   // there (§8.5.1). Not being subscribed is no reason to refuse a message (RFC 6121 §2.5.2:
   // removal is not blocking); an MSN user who may not see the sender gets it offline.
-  if (recipient.id !== account.id && (await core.relationships.blocks(recipient.id, account.id))) {
-    throw new StanzaError('cancel', 'service-unavailable');
-  }
+  if (block.contactBlocks) throw new StanzaError('cancel', 'service-unavailable');
   if (type === 'groupchat')
     throw new StanzaError('cancel', 'service-unavailable', 'no group chat on this server');
 
@@ -82,7 +81,8 @@ export async function handleMessage(s: XmppSession, el: XmlElement): Promise<voi
   const endpoints = await core.presence.endpoints(recipient.id);
   const resources = xmppResourcesOf(endpoints);
   if (to.resource && resources.some((r) => r.resource === to.resource)) {
-    await routeStanza(core, recipient.id, el, [to.resource]);
+    const confirm = await confirmIfRemote(s, endpoints, [to.resource], account, recipient, el, type);
+    await routeStanza(core, recipient.id, el, [to.resource], undefined, confirm);
     countXmppToXmpp(core, el, 1);
     if (carbons) await copyReceived(core, recipient.id, el, [to.resource], resources);
     return;
@@ -92,12 +92,44 @@ export async function handleMessage(s: XmppSession, el: XmlElement): Promise<voi
   // The recipient's MSN client(s) get it through a switchboard conversation.
   const reachedMsn = await sendToMsn(s, account, recipient, endpoints, el, type);
   if (targets.length > 0) {
-    await routeStanza(core, recipient.id, el, targets);
+    const confirm = await confirmIfRemote(s, endpoints, targets, account, recipient, el, type);
+    await routeStanza(core, recipient.id, el, targets, undefined, confirm);
     countXmppToXmpp(core, el, targets.length);
     if (carbons) await copyReceived(core, recipient.id, el, targets, resources);
     return;
   }
   if (!reachedMsn) await keepOffline(s, account, recipient, el, type);
+}
+
+/**
+ * A message worth keeping (XEP-0160) for resources held by other nodes asks them to
+ * confirm it was written; unconfirmed, it is kept offline (delivery-confirmations.ts).
+ */
+async function confirmIfRemote(
+  s: XmppSession,
+  endpoints: readonly ConnectedEndpoint[],
+  resources: readonly string[],
+  sender: AccountRow,
+  recipient: AccountRow,
+  el: XmlElement,
+  type: string,
+) {
+  if (el.getChild('body') === undefined || (type !== 'chat' && type !== 'normal')) return undefined;
+  const here = s.ctx.core.bus.nodeId;
+  const held = (list: readonly ConnectedEndpoint[]) =>
+    list.filter(
+      (e) =>
+        e.nodeId !== here && e.endpointId.startsWith('xmpp:') && resources.includes(e.endpointId.slice(5)),
+    );
+  const remote = held(endpoints);
+  if (remote.length === 0) return undefined;
+  const ids = new Set(remote.map((e) => `${e.nodeId} ${e.endpointId}`));
+  // Still registered: the node is alive (a dead one's endpoints go within nodeTimeoutSeconds).
+  const stillThere = async () =>
+    held(await s.ctx.core.presence.endpoints(recipient.id)).some((e) =>
+      ids.has(`${e.nodeId} ${e.endpointId}`),
+    );
+  return s.ctx.confirmations.expect(() => keepOffline(s, sender, recipient, el, type), stillThere);
 }
 
 /** Metrics: a message with a body (not a bare chat state) reached `resources` XMPP resources. */
