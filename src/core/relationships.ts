@@ -104,9 +104,22 @@ export class Relationships {
     return this.visibility.canSee(viewerId, targetId);
   }
 
-  /** Is `contactId` on the owner's block list (one row read: routing asks it for every stanza)? */
+  /** Is `contactId` on the owner's block list? */
   async blocks(ownerId: string, contactId: string): Promise<boolean> {
-    return (await this.store.getRelationship(ownerId, contactId))?.block === true;
+    return (await this.blocking(ownerId, contactId)).userBlocks;
+  }
+
+  /**
+   * Whether `userId` blocks `contactId` and whether `contactId` blocks `userId`, in one
+   * read: routing asks it for every stanza (an account never blocks itself).
+   */
+  async blocking(
+    userId: string,
+    contactId: string,
+  ): Promise<{ userBlocks: boolean; contactBlocks: boolean }> {
+    if (userId === contactId) return { userBlocks: false, contactBlocks: false };
+    const blockers = await this.store.blockersBetween(userId, contactId);
+    return { userBlocks: blockers.includes(userId), contactBlocks: blockers.includes(contactId) };
   }
 
   /**

@@ -361,6 +361,8 @@ export interface Store {
 
   // Relationships --------------------------------------------------------------
   getRelationship(ownerId: string, contactId: string): Promise<RelationshipRow | undefined>;
+  /** Of two accounts, the ids of those that block the other (one read: routing asks for every stanza). */
+  blockersBetween(a: string, b: string): Promise<string[]>;
   /** The owner's rows, ordered by contact id. */
   listRelationships(ownerId: string): Promise<RelationshipRow[]>;
   /** Rows other owners keep about `contactId` (who has me on their lists). */

@@ -246,6 +246,20 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal(await store.getRelationship(owner.id, contact.id), undefined);
       });
 
+      it('tells which of two accounts block the other, in one read', async () => {
+        const [a, b, c] = [await account(), await account(), await account()];
+        assert.deepEqual(await store.blockersBetween(a.id, b.id), []);
+        await store.updateRelationship(a.id, b.id, { forward: true });
+        await store.updateRelationship(b.id, c.id, { block: true });
+        assert.deepEqual(await store.blockersBetween(a.id, b.id), []);
+        await store.updateRelationship(b.id, a.id, { block: true });
+        assert.deepEqual(await store.blockersBetween(a.id, b.id), [b.id]);
+        assert.deepEqual(await store.blockersBetween(b.id, a.id), [b.id]);
+        await store.updateRelationship(a.id, b.id, { block: true });
+        assert.deepEqual((await store.blockersBetween(a.id, b.id)).sort(), [a.id, b.id].sort());
+        assert.deepEqual(await store.blockersBetween(a.id, c.id), []);
+      });
+
       it('keeps a contact listed without any list, until it is unlisted', async () => {
         const [owner, contact] = [await account(), await account()];
         await store.updateRelationship(owner.id, contact.id, { forward: true, listed: true });

@@ -237,6 +237,21 @@ export class KyselyStore implements Store {
     return row;
   }
 
+  async blockersBetween(a: string, b: string): Promise<string[]> {
+    const rows = await this.#db
+      .selectFrom('relationship')
+      .select('owner_id')
+      .where('block', '=', 1)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('owner_id', '=', a), eb('contact_id', '=', b)]),
+          eb.and([eb('owner_id', '=', b), eb('contact_id', '=', a)]),
+        ]),
+      )
+      .execute();
+    return rows.map((r) => r.owner_id);
+  }
+
   async listRelationships(ownerId: string): Promise<RelationshipRow[]> {
     return loadRelationships(this.#db, { ownerId });
   }

@@ -229,11 +229,6 @@ async function showBlockChange(s: XmppSession, contactId: string, blocked: boole
   sendContactPresence(s, view.contact.handle, presence);
 }
 
-/** Whether the user blocks the account (MSN BL). */
-async function userBlocks(core: Core, ownerId: string, contactId: string): Promise<boolean> {
-  return ownerId !== contactId && (await core.relationships.blocks(ownerId, contactId));
-}
-
 /**
  * §3.3: a stanza the user sends to an account the user blocks is not routed; the
  * user gets `not-acceptable` with `<blocked/>` (errors and IQ results are dropped).
@@ -245,11 +240,16 @@ export async function bounceIfBlocked(
   contactId: string,
 ): Promise<boolean> {
   const account = s.account;
-  if (!account || !(await userBlocks(s.ctx.core, account.id, contactId))) return false;
+  if (!account || !(await s.ctx.core.relationships.blocks(account.id, contactId))) return false;
+  bounceBlocked(s, stanza);
+  return true;
+}
+
+/** The §3.3 answer to a stanza the user sent to an account the user blocks. */
+export function bounceBlocked(s: XmppSession, stanza: XmlElement): void {
   const type = stanza.attrs.type;
-  if (type === 'error' || (stanza.name === 'iq' && type === 'result')) return true;
+  if (type === 'error' || (stanza.name === 'iq' && type === 'result')) return;
   const reply = errorReply(stanza, 'cancel', 'not-acceptable', 'you have blocked this contact');
   reply.getChild('error')?.append(xml('blocked', { xmlns: NS.blockingErrors }));
   s.send(reply);
-  return true;
 }
