@@ -177,6 +177,21 @@ export function schedStat(pid: number, tid = pid): { runMs: number; waitMs: numb
   }
 }
 
+/**
+ * CPU time the whole machine has spent busy (all cores, ms), from /proc/stat: what
+ * the server, this process and everything else (databases, other work) used.
+ */
+export function machineBusyMs(): number {
+  try {
+    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1);
+    // user nice system idle iowait irq softirq steal …: all but idle and iowait are busy.
+    const busy = fields.slice(0, 8).reduce((sum, f, i) => (i === 3 || i === 4 ? sum : sum + Number(f)), 0);
+    return (busy * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** `schedStat` now minus `before`, as shares of `wallMs`, for a report line. */
 export function schedShare(pid: number, before: ReturnType<typeof schedStat>, wallMs: number): string {
   const now = schedStat(pid);

@@ -13,6 +13,7 @@ import {
   checkOpenFiles,
   cpuShare,
   Failures,
+  machineBusyMs,
   mb,
   monotonicUs,
   ms,
@@ -171,11 +172,13 @@ export async function runBench<O extends BaseOptions, C>(spec: BenchSpec<O, C>):
   for (const line of rest) out(line);
 
   const h = new Harness<O, C>(o, spec.name, sockets);
-  const onExit = () => h.server?.kill();
+  const onExit = () => h.killServers();
   const onSignal = () => {
-    h.server?.kill();
+    h.killServers();
     rmSync(h.dataDir, { recursive: true, force: true });
-    process.exit(130);
+    // What lives outside this machine's temporary files (a database schema, Redis keys), at most 5 s.
+    const cleanups = Promise.allSettled(h.cleanups.map((f) => f()));
+    void Promise.race([cleanups, sleep(5000)]).finally(() => process.exit(130));
   };
   process.once('exit', onExit);
   process.once('SIGINT', onSignal);
@@ -183,6 +186,7 @@ export async function runBench<O extends BaseOptions, C>(spec: BenchSpec<O, C>):
     await spec.body(h);
   } finally {
     await h.teardown(spec.closeConn);
+    for (const cleanup of h.cleanups.splice(0)) await cleanup();
     process.off('exit', onExit);
     process.off('SIGINT', onSignal);
     rmSync(h.dataDir, { recursive: true, force: true });
@@ -239,11 +243,23 @@ export interface Usage {
   wallMs: number;
   serverCpuMs: number;
   benchCpuMs: number;
+  /** CPU of each of `Harness.accounted` meanwhile. */
+  accountedCpuMs: { name: string; cpuMs: number }[];
+  /** CPU the rest of the machine used meanwhile (other work, and services not accounted); NaN if unknown. */
+  otherCpuMs: number;
   /** The server's scheduler line (`schedShare`). */
   sched: string;
 }
 
 export type Latency = ReturnType<Samples['summary']>;
+
+/** One server, or the nodes of a cluster measured together (CPU and RSS added up). */
+export type Servers = ServerProcess | readonly ServerProcess[];
+
+const serverList = (servers: Servers): readonly ServerProcess[] =>
+  servers instanceof ServerProcess ? [servers] : servers;
+
+const totalRss = (servers: Servers) => serverList(servers).reduce((sum, s) => sum + s.rss(), 0);
 
 /** What phase 1 (`Harness.fastPhase`) measured. */
 export interface FastPhase {
@@ -260,13 +276,13 @@ export function latencyFigures(latency: Latency): string {
 
 /**
  * Phase 1's throughput (`verb`: what the server did with each message) against
- * `targetPerSecond`, its latency and the CPU both processes used.
+ * `targetPerSecond` (if any), its latency and the CPU both processes used.
  */
-export function printFastPhase(fast: FastPhase, verb: string, targetPerSecond: number): void {
+export function printFastPhase(fast: FastPhase, verb: string, targetPerSecond?: number): void {
   const wall = fast.usage.wallMs;
   out(
-    `  ${verb} ${fast.received} messages in ${(wall / 1000).toFixed(1)} s: ${((fast.received / wall) * 1000).toFixed(0)} msgs/s; ` +
-      `target ≥ ${targetPerSecond.toLocaleString('en')} msgs/s`,
+    `  ${verb} ${fast.received} messages in ${(wall / 1000).toFixed(1)} s: ${((fast.received / wall) * 1000).toFixed(0)} msgs/s` +
+      (targetPerSecond === undefined ? '' : `; target ≥ ${targetPerSecond.toLocaleString('en')} msgs/s`),
   );
   out(`  latency ${latencyFigures(fast.latency)} (closed loop: mostly queueing, ≈ outstanding / rate)`);
   out(
@@ -279,6 +295,14 @@ export class Harness<O extends BaseOptions, C> {
   readonly profileDir: string;
   readonly heapDir: string;
   server: ServerProcess | undefined;
+  /** The nodes of a cluster (`startNodes`), stopped with `server`. */
+  readonly nodes: ServerProcess[] = [];
+  /** Where each node writes its CPU profile (with --profile). */
+  private readonly nodeProfileDirs = new Map<ServerProcess, string>();
+  /** Processes serving the server (Redis, the database) whose CPU each measured stretch reports apart. */
+  readonly accounted: { name: string; cpuMs: () => number }[] = [];
+  /** Run at the end (and on SIGINT): what the run left outside its data directory. */
+  readonly cleanups: (() => Promise<void>)[] = [];
   /** Connections closed at teardown. */
   readonly conns: C[] = [];
   readonly profileWindows: ProfileWindow[] = [];
@@ -333,6 +357,39 @@ export class Harness<O extends BaseOptions, C> {
   }
 
   /**
+   * `count` servers sharing the store and bus that `env(i)` names (a cluster), each with
+   * its own data directory; their RSS added up becomes `rssReady`.
+   */
+  async startNodes(count: number, env: (i: number) => Record<string, string>): Promise<ServerProcess[]> {
+    const started: ServerProcess[] = [];
+    for (let i = 0; i < count; i++) {
+      this.started++;
+      const profileDir = this.serverProfileDir;
+      const dir = path.join(this.dataDir, `node-${this.started}`);
+      const node = await ServerProcess.start(dir, {
+        timeoutMs: 30_000,
+        env: env(i),
+        ...(this.o.profile ? { cpuProfileDir: profileDir } : {}),
+      });
+      this.nodeProfileDirs.set(node, profileDir);
+      this.nodes.push(node);
+      started.push(node);
+    }
+    const limits = openFileLimits(started[0]?.pid);
+    if (limits && limits.soft < this.sockets) {
+      out(`warning: the nodes' open-file limit is ${limits.soft}; they need ~${this.sockets} together`);
+    }
+    this.rssReady = totalRss(started);
+    return started;
+  }
+
+  /** Synchronous last resort (process `exit`, SIGINT). */
+  killServers(): void {
+    this.server?.kill();
+    for (const node of this.nodes) node.kill();
+  }
+
+  /**
    * Whether logins can come from one loopback address per slot (127.77.x.y), and the
    * concurrency to use (capped below the login guard's per-address limit if not).
    */
@@ -359,10 +416,10 @@ export class Harness<O extends BaseOptions, C> {
   }
 
   /** After the warm-up: lets the server settle and reads the memory baseline (and a heap snapshot with --heap). */
-  async baseline(server: ServerProcess): Promise<void> {
+  async baseline(server: Servers): Promise<void> {
     await sleep(1000);
-    this.rssBefore = server.rss();
-    if (this.o.heap) {
+    this.rssBefore = totalRss(server);
+    if (this.o.heap && server instanceof ServerProcess) {
       mkdirSync(this.heapDir, { recursive: true });
       this.heapBefore = await snapshotSummary(server, this.heapDir);
     }
@@ -374,7 +431,7 @@ export class Harness<O extends BaseOptions, C> {
    * connections kept for teardown), printed under `heading` up to the logins/s line.
    */
   async warmUpAndLogIn<L extends Logins<unknown>>(
-    server: ServerProcess,
+    server: Servers,
     warmups: number,
     signIn: (first: number, count: number) => Promise<L>,
     signOut: (session: L['sessions'][number]) => Promise<void>,
@@ -389,7 +446,8 @@ export class Harness<O extends BaseOptions, C> {
     }
     await this.baseline(server);
 
-    const loginWindow = this.window('logins');
+    const list = serverList(server);
+    const loginWindow = this.window(list.length > 1 ? `logins, node 0 of ${list.length}` : 'logins', list[0]);
     const m = this.measure(server);
     const logins = await signIn(0, this.o.sessions);
     const usage = m.stop();
@@ -409,17 +467,20 @@ export class Harness<O extends BaseOptions, C> {
    * the RSS bytes per session and, with --heap, the live JS heap bytes per session.
    */
   async idleMemory(
-    server: ServerProcess,
+    server: Servers,
     online: number,
     kind: string,
     target: string,
-  ): Promise<{ rss: number; heap: number | undefined }> {
+  ): Promise<{ rss: number; heap: number | undefined; rssAfter: number }> {
     const { rssReady, rssBefore, heapBefore } = this;
     await sleep(3000);
-    const rssAfter = server.rss();
+    const rssAfter = totalRss(server);
     const perSession = online > 0 ? (rssAfter - rssBefore) / online : Number.NaN;
+    const count = serverList(server).length;
     out();
-    out('idle memory (server RSS after 3 s of quiet)');
+    out(
+      `idle memory (${count > 1 ? `RSS of the ${count} nodes added up` : 'server RSS'} after 3 s of quiet)`,
+    );
     out(
       `  RSS at ready ${mb(rssReady)}, after warm-up ${mb(rssBefore)}, with ${online} sessions ${mb(rssAfter)}`,
     );
@@ -435,7 +496,7 @@ export class Harness<O extends BaseOptions, C> {
         '  (RSS also holds garbage not yet collected, so it varies from run to run; --heap adds the live heap)',
       );
     let heap: number | undefined;
-    if (heapBefore) {
+    if (heapBefore && server instanceof ServerProcess) {
       const heapAfter = await snapshotSummary(server, this.heapDir);
       const perHeap = (heapAfter.total - heapBefore.total) / Math.max(online, 1);
       heap = perHeap;
@@ -447,12 +508,13 @@ export class Harness<O extends BaseOptions, C> {
         out(`    ${(g.bytes / Math.max(online, 1)).toFixed(0).padStart(6)} B/session  ${g.kind}`);
       }
     }
-    return { rss: perSession, heap };
+    return { rss: perSession, heap, rssAfter };
   }
 
-  /** Opens a profile window now; close it with `endWindow`. */
-  window(label: string): ProfileWindow {
-    const w = { label, from: monotonicUs(), to: 0, dir: this.serverProfileDir };
+  /** Opens a profile window (of `node`, else of the server) now; close it with `endWindow`. */
+  window(label: string, node?: ServerProcess): ProfileWindow {
+    const dir = (node && this.nodeProfileDirs.get(node)) ?? this.serverProfileDir;
+    const w = { label, from: monotonicUs(), to: 0, dir };
     this.profileWindows.push(w);
     return w;
   }
@@ -461,20 +523,37 @@ export class Harness<O extends BaseOptions, C> {
     w.to = monotonicUs();
   }
 
-  /** Starts measuring server CPU, its scheduling, bench CPU and wall time; `stop` reads them. */
-  measure(server: ServerProcess): { started: number; stop: () => Usage } {
-    const srvCpu = server.cpuMs();
-    const sched = schedStat(server.pid);
+  /**
+   * Starts measuring server CPU (of every node, added up), its scheduling (one line per
+   * node), bench CPU and wall time; `stop` reads them.
+   */
+  measure(server: Servers): { started: number; stop: () => Usage } {
+    const list = serverList(server);
+    const cpu = () => list.reduce((sum, s) => sum + s.cpuMs(), 0);
+    const srvCpu = cpu();
+    const sched = list.map((s) => schedStat(s.pid));
     const ownCpu = process.cpuUsage();
+    const machine = machineBusyMs();
+    const accounted = this.accounted.map((a) => a.cpuMs());
     const started = performance.now();
     return {
       started,
       stop: () => {
         const wallMs = performance.now() - started;
-        const schedLine = schedShare(server.pid, sched, wallMs);
-        const serverCpuMs = server.cpuMs() - srvCpu;
+        const machineMs = machineBusyMs() - machine;
+        const lines = list.map((s, i) => schedShare(s.pid, sched[i], wallMs));
+        const schedLine =
+          lines.length === 1 ? (lines[0] as string) : lines.map((l, i) => `node ${i}: ${l}`).join('; ');
+        const serverCpuMs = cpu() - srvCpu;
         const own = process.cpuUsage(ownCpu);
-        return { wallMs, serverCpuMs, benchCpuMs: (own.user + own.system) / 1000, sched: schedLine };
+        const benchCpuMs = (own.user + own.system) / 1000;
+        const accountedCpuMs = this.accounted.map((a, i) => ({
+          name: a.name,
+          cpuMs: a.cpuMs() - (accounted[i] ?? 0),
+        }));
+        const services = accountedCpuMs.reduce((sum, a) => sum + a.cpuMs, 0);
+        const otherCpuMs = Math.max(0, machineMs - serverCpuMs - benchCpuMs - services);
+        return { wallMs, serverCpuMs, benchCpuMs, accountedCpuMs, otherCpuMs, sched: schedLine };
       },
     };
   }
@@ -484,7 +563,7 @@ export class Harness<O extends BaseOptions, C> {
    * 1 s of warm-up; `label` opens a profile window over the measured stretch.
    */
   async fastPhase<S extends { outstanding: number }>(
-    server: ServerProcess,
+    server: Servers,
     traffic: TrafficBase<S>,
     label?: string,
   ): Promise<FastPhase> {
@@ -511,7 +590,7 @@ export class Harness<O extends BaseOptions, C> {
    * `onReset` runs where the previous phase's figures are forgotten.
    */
   async ratePhase<S extends { outstanding: number }>(
-    server: ServerProcess,
+    server: Servers,
     traffic: TrafficBase<S>,
     rateCap: number,
     opts: { label?: string; loopDelay?: boolean; onReset?: () => void } = {},
@@ -555,20 +634,22 @@ export class Harness<O extends BaseOptions, C> {
       if (this.o.profile && existsSync(w.dir)) printProfile(w.dir, w.label, w.from, w.to || monotonicUs());
   }
 
-  /** Closes the connections, stops the server and prints its log summary. */
+  /** Closes the connections, stops the server (or the nodes) and prints their log summaries. */
   async stopServer(closeConn: (conn: C) => Promise<void>): Promise<void> {
     await Promise.allSettled(this.conns.map(closeConn));
     this.conns.length = 0;
-    const server = this.server;
+    const named: [string, ServerProcess][] = this.nodes.map((n, i) => [`node ${i}`, n]);
+    if (this.server) named.unshift(['server', this.server]);
     this.server = undefined;
-    if (server) {
-      const code = await server.stop(10_000);
-      out();
+    this.nodes.length = 0;
+    const codes = await Promise.all(named.map(([, s]) => s.stop(10_000)));
+    if (named.length > 0) out();
+    named.forEach(([name, server], i) => {
       out(
-        `server stopped (exit ${code}); it logged ${server.log.errors} errors and ${server.log.warnings} warnings` +
-          (server.log.samples.length > 0 ? ':' : ''),
+        `${name} stopped (exit ${codes[i]}); it logged ${server.log.errors} errors and ${server.log.warnings} warnings` +
+          (server.log.samples.size > 0 ? ':' : ''),
       );
-      for (const line of server.log.samples) out(`    ${line}`);
-    }
+      for (const [line, n] of server.log.samples) out(`    ${String(n).padStart(5)}× ${line}`);
+    });
   }
 }

@@ -6,6 +6,11 @@ const BENCHMARKS: Record<
   string,
   { describe: string; load: () => Promise<{ run(args: string[]): Promise<void> }> }
 > = {
+  cluster: {
+    describe:
+      'XMPP chat msgs/s and p50/p99 with senders and recipients on different nodes (Redis bus), next to one node; idle memory of 3 nodes vs 1',
+    load: () => import('./cluster.ts'),
+  },
   credentials: {
     describe: 'cost of one password check (argon2id) and one SCRAM key derivation',
     load: () => import('./credentials.ts'),

@@ -27,25 +27,30 @@ export async function prepareDataDir(dataDir: string, count: number, contacts = 
   const store = await openSqliteStore(path.join(dataDir, 'papillon.sqlite'));
   try {
     await store.migrate();
-    // One argon2 hash (and one set of SCRAM/MD5 salts) shared by every account: a real
-    // server salts each password separately, but hashing 2000 passwords would take
-    // longer than the benchmark, and the server's work per login is the same.
-    const credentials = await new Credentials(store).forPassword(BENCH_PASSWORD);
-    const now = Date.now();
-    const ids: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const handle = benchHandle(i);
-      const id = newId();
-      ids.push(id);
-      await store.createAccount(
-        { id, handle, displayName: `Bench ${i}`, privacy: 'allow-all', createdAt: now },
-        credentials,
-      );
-    }
-    await mutualContacts(store, ids, contacts);
+    await seedAccounts(store, count, contacts);
   } finally {
     await store.close();
   }
+}
+
+/** `count` bench accounts (`benchHandle`) in a migrated `store`, with `contacts` mutual contacts each. */
+export async function seedAccounts(store: Store, count: number, contacts = 0): Promise<void> {
+  // One argon2 hash (and one set of SCRAM/MD5 salts) shared by every account: a real
+  // server salts each password separately, but hashing 2000 passwords would take
+  // longer than the benchmark, and the server's work per login is the same.
+  const credentials = await new Credentials(store).forPassword(BENCH_PASSWORD);
+  const now = Date.now();
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const handle = benchHandle(i);
+    const id = newId();
+    ids.push(id);
+    await store.createAccount(
+      { id, handle, displayName: `Bench ${i}`, privacy: 'allow-all', createdAt: now },
+      credentials,
+    );
+  }
+  await mutualContacts(store, ids, contacts);
 }
 
 /**
@@ -75,14 +80,14 @@ export function contactsPerAccount(accounts: number, wanted: number): number {
 export interface ServerLogSummary {
   warnings: number;
   errors: number;
-  /** The first few warning/error messages, for the report. */
-  samples: string[];
+  /** How often each warning/error message was logged (the first 8 different ones), for the report. */
+  samples: Map<string, number>;
 }
 
 /** The server as a child process (`node bin/papillon.js serve`), every port chosen by the OS. */
 export class ServerProcess {
   readonly ports = new Map<string, number>();
-  readonly log: ServerLogSummary = { warnings: 0, errors: 0, samples: [] };
+  readonly log: ServerLogSummary = { warnings: 0, errors: 0, samples: new Map() };
   private readonly exited: Promise<number | null>;
   private stderrTail: string[] = [];
   private hasExited = false;
@@ -112,7 +117,13 @@ export class ServerProcess {
   /** Spawns the server and resolves once it logged `ready` (and which ports it listens on). */
   static async start(
     dataDir: string,
-    options: { cpuProfileDir?: string; heapSnapshotDir?: string; timeoutMs: number },
+    options: {
+      cpuProfileDir?: string;
+      heapSnapshotDir?: string;
+      timeoutMs: number;
+      /** Settings added to this process's environment and the defaults here (a cluster node's). */
+      env?: Record<string, string>;
+    },
   ): Promise<ServerProcess> {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -124,6 +135,7 @@ export class ServerProcess {
       PAPILLON_XMPP_PORT: '0',
       PAPILLON_XMPPS_PORT: '0',
       PAPILLON_LOG_LEVEL: 'info',
+      ...options.env,
     };
     const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
     if (options.heapSnapshotDir) {
@@ -148,7 +160,13 @@ export class ServerProcess {
       const lines = createInterface({ input: this.child.stdout as NodeJS.ReadableStream });
       // Read every line for the whole run: an unread pipe would block the server.
       lines.on('line', (line) => {
-        let entry: { level?: number; msg?: string; listener?: string; port?: number };
+        let entry: {
+          level?: number;
+          msg?: string;
+          listener?: string;
+          port?: number;
+          err?: { message?: string };
+        };
         try {
           entry = JSON.parse(line) as typeof entry;
         } catch {
@@ -161,8 +179,9 @@ export class ServerProcess {
         if (level >= 40) {
           if (level >= 50) this.log.errors++;
           else this.log.warnings++;
-          if (this.log.samples.length < 8)
-            this.log.samples.push(`${level >= 50 ? 'error' : 'warn'}: ${entry.msg}`);
+          const text = `${level >= 50 ? 'error' : 'warn'}: ${entry.msg}${entry.err?.message ? ` (${entry.err.message})` : ''}`;
+          const seen = this.log.samples.get(text);
+          if (seen !== undefined || this.log.samples.size < 8) this.log.samples.set(text, (seen ?? 0) + 1);
         }
         if (!ready && entry.msg === 'ready') {
           ready = true;

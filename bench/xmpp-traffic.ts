@@ -26,8 +26,15 @@ export function chatMessage(to: string, seq: number, sender: number, sentAt: num
   return `<message to='${to}' type='chat' id='m${seq}'><body>${messageBody(seq, sender, sentAt)}</body></message>`;
 }
 
+/** A random index in 0…count-1 other than `sender`. */
+export function anyoneBut(sender: number, count: number): number {
+  const to = Math.floor(Math.random() * (count - 1));
+  return to >= sender ? to + 1 : to;
+}
+
 /**
- * Drives chat messages between the peers, each to a recipient chosen at random. In
+ * Drives chat messages between the peers, each to a recipient chosen at random (or by
+ * `recipientOf`). In
  * `window` mode each sender keeps `window` messages outstanding (the arrival of one
  * makes its sender send the next); in `rate` mode `tick` sends at an offered total
  * rate, round-robin over the senders. Latency runs from the timestamp in the body to
@@ -38,7 +45,11 @@ export class ChatTraffic extends TrafficBase<Peer> {
   /** Bounced messages, by error condition. */
   readonly bounced = new Map<string, number>();
 
-  constructor(readonly peers: Peer[]) {
+  /** `recipientOf(sender)`: the index of the peer `sender` writes to next; default anyone else, at random. */
+  constructor(
+    readonly peers: Peer[],
+    private readonly recipientOf?: (sender: number) => number,
+  ) {
     super(peers, 4);
     peers.forEach((peer, index) => {
       peer.conn.handler = (el) => this.onElement(peer, index, el);
@@ -52,9 +63,7 @@ export class ChatTraffic extends TrafficBase<Peer> {
   }
 
   protected send(sender: number): void {
-    const count = this.peers.length;
-    let to = Math.floor(Math.random() * (count - 1));
-    if (to >= sender) to++; // anyone but the sender
+    const to = this.recipientOf ? this.recipientOf(sender) : anyoneBut(sender, this.peers.length);
     const peer = this.peers[sender] as Peer;
     peer.outstanding++;
     peer.conn.write(chatMessage((this.peers[to] as Peer).bare, this.seq++, sender, performance.now()));

@@ -57,15 +57,18 @@ function parseOptions(args: string[]): Options | undefined {
   );
 }
 
-interface Session {
+export interface Session {
   index: number;
   bare: string;
   conn: XmppConn;
 }
 
-/** Signs in sessions `first`…`first+count-1`, adding up the time of each login step. */
-async function signInSessions(
-  target: XmppTarget,
+/**
+ * Signs in sessions `first`…`first+count-1` (session `i` to `target`, or to `target(i)`
+ * for the nodes of a cluster), adding up the time of each login step.
+ */
+export async function signInSessions(
+  target: XmppTarget | ((index: number) => XmppTarget),
   first: number,
   count: number,
   concurrency: number,
@@ -79,7 +82,8 @@ async function signInSessions(
     concurrency,
     useAliases,
     async (index, handle, local) => {
-      const { conn, steps } = await signInXmpp(target, handle, BENCH_PASSWORD, local, RESOURCE, extensions);
+      const to = typeof target === 'function' ? target(index) : target;
+      const { conn, steps } = await signInXmpp(to, handle, BENCH_PASSWORD, local, RESOURCE, extensions);
       steps.forEach((ms, n) => {
         stepTotals[n] = (stepTotals[n] ?? 0) + ms;
       });
@@ -211,7 +215,8 @@ async function bench(h: Harness<Options, XmppConn>): Promise<void> {
   }
 }
 
-function reportBounces(traffic: ChatTraffic): void {
+/** The bounced messages (`type='error'`), by error condition. */
+export function reportBounces(traffic: ChatTraffic): void {
   if (traffic.bouncedTotal === 0) return;
   out(`  ${traffic.bouncedTotal} messages bounced (type='error'):`);
   for (const [why, n] of [...traffic.bounced].sort((a, b) => b[1] - a[1]).slice(0, 5))
