@@ -1,28 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { createLogger } from '../../src/server/logger.ts';
+import { capturingLogger } from '../support/capturing-logger.ts';
 import { msnpLogin, msnpSignIn } from '../support/msnp-login.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
 import { connectXmpp } from '../support/xmpp-client.ts';
-
-/** A logger whose output is kept, line by line, as the server wrote it. */
-function capturingLogger(level: string, format: 'json' | 'pretty') {
-  let text = '';
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      text += chunk.toString();
-      done();
-    },
-  });
-  return {
-    logger: createLogger(level, { format, destination }),
-    text: () => text,
-    lines: () => text.split('\n').filter((l) => l !== ''),
-  };
-}
 
 function httpStatus(
   port: number,
@@ -86,7 +69,12 @@ describe('logs: sign-in lines and redacted trace (JSON)', () => {
     const mia = await msnpSignIn(server, { version: 12, handle: 'mia@localhost', password: 'mia-Secret-pw' });
     const max = await msnpSignIn(server, { version: 18, handle: 'max@localhost', password: 'max-Secret-pw' });
     const old = await msnpSignIn(server, { version: 7, handle: 'mia@localhost', password: 'mia-Secret-pw' });
-    const scram = await connectXmpp(server, { username: 'xan', password: 'xan-Secret-pw', resource: 'a' });
+    const scram = await connectXmpp(server, {
+      username: 'xan',
+      password: 'xan-Secret-pw',
+      resource: 'a',
+      mechanism: 'SCRAM-SHA-1',
+    });
     const plain = await connectXmpp(server, {
       username: 'xan',
       password: 'xan-Secret-pw',

@@ -91,7 +91,12 @@ describe('metrics: GET /metrics on the admin listener', () => {
     mia = await msnpSignIn(server, { version: 12, handle: 'mia@localhost', password: 'mia-secret' });
     await sync(12, mia);
     await msnpSetStatus(mia, 12, 'NLN', { first: true });
-    xan = await connectXmpp(server, { username: 'xan', password: 'xan-secret', resource: 'gajim' });
+    xan = await connectXmpp(server, {
+      username: 'xan',
+      password: 'xan-secret',
+      resource: 'gajim',
+      mechanism: 'SCRAM-SHA-1',
+    });
     await xan.xmpp.send(xml('presence'));
     await xan.waitFor((el) => el.is('presence') && el.attrs.from === 'mia@localhost/msn');
     await assert.rejects(connectXmpp(server, { username: 'xan', password: 'wrong', mechanism: 'PLAIN' }));

@@ -12,11 +12,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import type { MsnpCommand } from '../../src/msnp/codec/command.ts';
-import { createLogger } from '../../src/server/logger.ts';
+import { capturingLogger } from '../support/capturing-logger.ts';
 import { MsnpTestClient } from '../support/msnp-client.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
 import { proxyV1, proxyV2, type Relay, startRelay } from '../support/proxy-relay.ts';
@@ -53,25 +52,6 @@ async function msnpMd5(
   throw new Error('referred twice');
 }
 
-/** A pino logger whose JSON lines are kept. */
-function capturingLogger() {
-  let text = '';
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      text += chunk.toString();
-      done();
-    },
-  });
-  return {
-    logger: createLogger('debug', { format: 'json', destination }),
-    messages: () =>
-      text
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => String((JSON.parse(l) as { msg?: unknown }).msg)),
-  };
-}
-
 /** Resolves once the server has closed `socket`, with everything it sent before. */
 function closedWith(socket: net.Socket): Promise<string> {
   let received = '';
@@ -84,7 +64,7 @@ function closedWith(socket: net.Socket): Promise<string> {
 
 describe('PROXY protocol from a listed load balancer (proxyProtocol 127.0.0.1)', { timeout: 60_000 }, () => {
   let server: TestServer;
-  const log = capturingLogger();
+  const log = capturingLogger('debug', 'json');
   const relays: Relay[] = [];
   const open: Array<{ destroy(): void }> = [];
 
