@@ -177,10 +177,10 @@ export class NsSession extends MsnpConnection {
     }
   }
 
-  /** Polite stop at server shutdown (§10 `OUT SSD`). */
   /** Settles once a closed session has left the registry (the server waits for it before closing the bus). */
   cleanedUp: Promise<void> = Promise.resolve();
 
+  /** Polite stop at server shutdown (§10 `OUT SSD`). */
   shutdown(): void {
     if (this.state === 'online') this.send('OUT', 'SSD');
     this.close();
