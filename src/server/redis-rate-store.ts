@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import type { Counter, IncrementOptions, RateStore } from '../core/rate-store.ts';
-import { PapillonError } from '../util/errors.ts';
-import { type Config, maskUrlPassword } from './config.ts';
+import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
+import { redisUnreachable } from './startup-errors.ts';
 
 /**
  * KEYS[1] counter; ARGV: by, ttl (ms), slide ('1' or '0'). Returns { count, ttl left }.
@@ -127,9 +127,6 @@ export async function openRedisRateStore(
       onError: (err) => logger.warn({ err }, `Redis rate store: ${err.message}`),
     });
   } catch (err) {
-    throw new PapillonError(
-      'bad-config',
-      `cannot reach Redis at ${maskUrlPassword(url)} (PAPILLON_REDIS_URL, redisUrl): ${(err as Error).message}`,
-    );
+    throw redisUnreachable(url, err);
   }
 }

@@ -12,7 +12,6 @@ import { msnpGatewayRoutes } from '../msnp/gateway/routes.ts';
 import { startMsnpListeners } from '../msnp/listener.ts';
 import { msnServiceRoutes } from '../msnp/services/index.ts';
 import type { Store } from '../store/types.ts';
-import { PapillonError } from '../util/errors.ts';
 import { startXmppListeners } from '../xmpp/listener.ts';
 import { type AdminServer, startAdminServer } from './admin/admin-server.ts';
 import { type Config, maskUrlPassword, tlsFiles } from './config.ts';
@@ -22,7 +21,7 @@ import { listenerSources, PrometheusMetrics, startMetricsListener } from './metr
 import { openStore } from './open-store.ts';
 import { openRedisRateStore } from './redis-rate-store.ts';
 import { reload } from './reload.ts';
-import { explainListenError, readTlsFiles } from './startup-errors.ts';
+import { explainListenError, readTlsFiles, redisUnreachable } from './startup-errors.ts';
 import { VERSION } from './version.ts';
 
 /** A listening service: a name for the logs, and a polite stop. */
@@ -272,10 +271,7 @@ async function openRedisBus(config: Config, url: string, logger: Logger): Promis
     logger.info({ nodeId: config.nodeId, redis: maskUrlPassword(url) }, `bus: Redis, node ${config.nodeId}`);
     return bus;
   } catch (err) {
-    throw new PapillonError(
-      'bad-config',
-      `cannot reach Redis at ${maskUrlPassword(url)} (PAPILLON_REDIS_URL, redisUrl): ${(err as Error).message}`,
-    );
+    throw redisUnreachable(url, err);
   }
 }
 

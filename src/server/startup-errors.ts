@@ -5,7 +5,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PapillonError } from '../util/errors.ts';
-import { type Config, envName, type TlsFiles } from './config.ts';
+import { type Config, envName, maskUrlPassword, type TlsFiles } from './config.ts';
 
 /** The listening ports' settings (`papillon check` tries each). */
 export const PORT_KEYS = ['msnpPort', 'sbPort', 'xmppPort', 'xmppsPort', 'httpPort', 'httpsPort'] as const;
@@ -14,6 +14,14 @@ export const PORT_KEYS = ['msnpPort', 'sbPort', 'xmppPort', 'xmppsPort', 'httpPo
 function settingsFor(config: Config, port: unknown): string {
   const keys = PORT_KEYS.filter((k) => config[k] === port);
   return keys.length === 0 ? 'a port setting' : keys.map((k) => `${envName(k)} (${k})`).join(' and ');
+}
+
+/** Redis unreachable at start (the bus, the shared limits): one line naming the setting. */
+export function redisUnreachable(url: string, err: unknown): PapillonError {
+  return new PapillonError(
+    'bad-config',
+    `cannot reach Redis at ${maskUrlPassword(url)} (PAPILLON_REDIS_URL, redisUrl): ${(err as Error).message}`,
+  );
 }
 
 /** A listen error as a PapillonError naming the setting; anything else unchanged. */

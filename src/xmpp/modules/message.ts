@@ -114,7 +114,7 @@ async function confirmIfRemote(
   el: XmlElement,
   type: string,
 ) {
-  if (el.getChild('body') === undefined || (type !== 'chat' && type !== 'normal')) return undefined;
+  if (!worthKeeping(el, type)) return undefined;
   const here = s.ctx.core.bus.nodeId;
   const held = (list: readonly ConnectedEndpoint[]) =>
     list.filter(
@@ -155,6 +155,11 @@ async function sendToMsn(
   return s.ctx.bridge.send(sender, recipient, content, s.resource);
 }
 
+/** XEP-0160 §4: chat and normal messages with a body; chat states and receipts alone are not kept. */
+function worthKeeping(el: XmlElement, type: string): type is 'chat' | 'normal' {
+  return el.getChild('body') !== undefined && (type === 'chat' || type === 'normal');
+}
+
 async function keepOffline(
   s: XmppSession,
   sender: AccountRow,
@@ -163,8 +168,7 @@ async function keepOffline(
   type: string,
 ) {
   const body = el.getChildText('body');
-  // Chat states and receipts alone are not worth keeping (XEP-0160 §4).
-  if (body === undefined || (type !== 'chat' && type !== 'normal')) return;
+  if (body === undefined || !worthKeeping(el, type)) return;
   const subject = el.getChildText('subject');
   try {
     await s.ctx.core.offline.save(recipient.id, sender.handle, {
