@@ -26,6 +26,14 @@ export interface RedisBusOptions {
 
 /** Records sent back per script call when restoring, so no single call is huge. */
 const RESTORE_BATCH = 500;
+/** The longest wait between two reconnection attempts (ioredis `retryStrategy`). */
+const RETRY_CAP_MS = 2000;
+/**
+ * How long calls wait for Redis to come back before they go to ioredis anyway (which
+ * queues them and fails them after its own retries), so a long outage fails requests
+ * instead of holding them forever.
+ */
+const GATE_MAX_MS = 20_000;
 
 type Scripted = Redis & { [K in ScriptName]: (...args: string[]) => Promise<unknown> };
 
@@ -38,6 +46,12 @@ type Scripted = Redis & { [K in ScriptName]: (...args: string[]) => Promise<unkn
  * Redis here may keep nothing on disk, so this node keeps its own records and puts
  * them back whenever its heartbeat has vanished (Redis restarted empty, or other nodes
  * wrongly took it for dead). ioredis reconnects and resubscribes by itself.
+ *
+ * While the connection is down, and after a restart that lost the records until every
+ * node had time to put its own back and resubscribe (`settleMs`), calls wait at a gate
+ * instead of reaching Redis: otherwise what was held during the outage would go out the
+ * moment this node reconnects, read an empty registry (a message to someone online
+ * kept offline, and nobody told) or publish to nodes not yet listening again (lost).
  */
 export class RedisBus implements Bus {
   readonly nodeId: string;
@@ -56,6 +70,13 @@ export class RedisBus implements Bus {
   private ticking = false;
   /** No sweeping before this (ms): after a reconnect, the other nodes need a beat to catch up. */
   private sweepAfter = 0;
+  /** After Redis lost the records: how long calls wait for every node to restore and resubscribe. */
+  private readonly settleMs: number;
+  /** Set while calls must wait (see the class comment); opened by `openGate`. */
+  private gate: { promise: Promise<void>; open: () => void } | undefined;
+  /** When the commands connection last dropped, and when this node last found its heartbeat gone (ms). */
+  private droppedAt = 0;
+  private restoredAt = 0;
   private closed = false;
 
   /** Connects, writes the first heartbeat and starts the liveness timer. */
@@ -81,11 +102,14 @@ export class RedisBus implements Bus {
     if (!(this.heartbeatMs > 0 && this.nodeTimeoutMs > this.heartbeatMs))
       throw new RangeError('the node timeout must be longer than the heartbeat interval');
     this.onError = options.onError ?? ((err) => process.emitWarning(`redis bus: ${err.message}`));
+    // Every node beats within `heartbeatMs` (restoring its records if they are gone), and
+    // reconnects at most `RETRY_CAP_MS` after this one.
+    this.settleMs = this.heartbeatMs + RETRY_CAP_MS;
     const connection = (role: string) => {
       const client = new Redis(options.url, {
         // Shown by CLIENT LIST: which node and which of its connections.
         connectionName: `${this.prefix}${this.nodeId}:${role}`.replace(/[^\w.:@-]/g, '_'),
-        retryStrategy: (times) => Math.min(times * 100, 2000),
+        retryStrategy: (times) => Math.min(times * 100, RETRY_CAP_MS),
       });
       client.on('error', (err: Error) => this.onError(err));
       return client;
@@ -96,6 +120,12 @@ export class RedisBus implements Bus {
     }
     this.events = connection('events');
     this.events.on('message', (channel: string, raw: string) => this.deliver(channel, raw));
+    // Connection lost: calls wait for it (and, if Redis lost our records, for the cluster to settle).
+    this.commands.on('close', () => {
+      if (this.closed) return;
+      this.droppedAt = Date.now();
+      this.closeGate();
+    });
     // A reconnect after the first: if Redis lost our heartbeat, put our records back now.
     let connected = false;
     this.commands.on('ready', () => {
@@ -104,13 +134,52 @@ export class RedisBus implements Bus {
         return;
       }
       this.sweepAfter = Date.now() + this.nodeTimeoutMs;
-      this.beat().catch((err: Error) => this.onError(err));
+      void this.rejoin();
     });
+  }
+
+  /** After a reconnect: restore our records if Redis lost them, let the others do as much, then open the gate. */
+  private async rejoin(): Promise<void> {
+    try {
+      await this.beat();
+      // Restored now, or by a heartbeat held during the outage that went out first.
+      if (this.restoredAt >= this.droppedAt) {
+        this.closeGate(); // again, if a long outage opened it (GATE_MAX_MS)
+        await new Promise((resolve) => setTimeout(resolve, this.settleMs).unref());
+      }
+      // Dropped again meanwhile: the next reconnect opens it.
+      if (this.commands.status === 'ready') this.openGate();
+    } catch (err) {
+      // Redis went away again: the gate stays shut until the next reconnect (or GATE_MAX_MS).
+      this.onError(err as Error);
+    }
+  }
+
+  private closeGate(): void {
+    if (this.gate) return;
+    let open = () => {};
+    const promise = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const gate = { promise, open };
+    this.gate = gate;
+    setTimeout(() => {
+      if (this.gate === gate) this.openGate();
+    }, GATE_MAX_MS).unref();
+  }
+
+  private openGate(): void {
+    const gate = this.gate;
+    this.gate = undefined;
+    gate?.open();
   }
 
   async publish(channel: string, message: JsonValue): Promise<void> {
     this.assertOpen();
-    await this.commands.publish(this.channelKey(channel), JSON.stringify(message));
+    // Serialized now: the caller may change the object while this waits at the gate.
+    const raw = JSON.stringify(message);
+    if (this.gate) await this.gate.promise;
+    await this.commands.publish(this.channelKey(channel), raw);
   }
 
   async subscribe(channel: string, handler: BusHandler): Promise<BusSubscription> {
@@ -146,6 +215,7 @@ export class RedisBus implements Bus {
     const key = indexMember(record.accountId, record.endpointId);
     if (record.nodeId === this.nodeId) this.own.set(key, structuredClone(record));
     else this.own.delete(key);
+    if (this.gate) await this.gate.promise;
     await this.commands.papillonPutEndpoint(
       this.prefix,
       record.accountId,
@@ -159,16 +229,19 @@ export class RedisBus implements Bus {
   async removeEndpoint(accountId: string, endpointId: string): Promise<boolean> {
     const key = indexMember(accountId, endpointId);
     this.own.delete(key);
+    if (this.gate) await this.gate.promise;
     return (await this.commands.papillonRemoveEndpoint(this.prefix, accountId, endpointId, key)) === 1;
   }
 
   async listEndpoints(accountId: string): Promise<EndpointRecord[]> {
+    if (this.gate) await this.gate.promise;
     const values = await this.commands.hvals(`${this.prefix}endpoints:${accountId}`);
     return values.map((v) => JSON.parse(v) as EndpointRecord);
   }
 
   async removeNodeEndpoints(nodeId: string): Promise<EndpointRecord[]> {
     if (nodeId === this.nodeId) this.own.clear();
+    if (this.gate) await this.gate.promise;
     const removed = (await this.commands.papillonRemoveNode(this.prefix, nodeId)) as string[];
     return removed.map((v) => JSON.parse(v) as EndpointRecord);
   }
@@ -182,6 +255,7 @@ export class RedisBus implements Bus {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    this.openGate();
     this.channels.clear();
     this.lostHandlers.clear();
     try {
@@ -201,6 +275,7 @@ export class RedisBus implements Bus {
   abandon(): void {
     this.closed = true;
     clearInterval(this.timer);
+    this.openGate();
     this.channels.clear();
     this.lostHandlers.clear();
     this.commands.disconnect();
@@ -249,7 +324,9 @@ export class RedisBus implements Bus {
   private async beat(): Promise<void> {
     if (this.closed) return;
     const added = await this.commands.papillonBeat(this.prefix, this.nodeId);
-    if (added !== 1 || this.closed || this.own.size === 0) return;
+    if (added !== 1 || this.closed) return;
+    this.restoredAt = Date.now();
+    if (this.own.size === 0) return;
     // Read from `own` and sent at once: later puts and removes follow on the same connection.
     const records = [...this.own.values()];
     const sending: Promise<unknown>[] = [];

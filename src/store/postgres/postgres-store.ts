@@ -42,6 +42,12 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   // crash the process if unhandled; the pool discards the client and the next query
   // opens a new one.
   pool.on('error', () => {});
+  // A connection lent out (a query or a transaction running) that ends without a word
+  // from the server (its backend crashed, the network dropped) fails its query, and pg
+  // emits 'error' on the client as well, where the pool listens only while the client
+  // is idle: unheard, that 'error' would crash the process (issue 11: a PostgreSQL
+  // restart fails requests cleanly). The query's own rejection is what callers see.
+  pool.on('connect', (client) => client.on('error', () => {}));
 
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
