@@ -253,11 +253,19 @@ export interface Usage {
 
 export type Latency = ReturnType<Samples['summary']>;
 
-/** One server, or the nodes of a cluster measured together (CPU and RSS added up). */
-export type Servers = ServerProcess | readonly ServerProcess[];
+/** What is measured of a server process: Papillon's (`ServerProcess`) or a peer's (bench/prosody.ts). */
+export interface MeasuredProcess {
+  readonly pid: number;
+  /** Resident set size, bytes. */
+  rss(): number;
+  /** CPU time used so far (user + system), ms. */
+  cpuMs(): number;
+}
 
-const serverList = (servers: Servers): readonly ServerProcess[] =>
-  servers instanceof ServerProcess ? [servers] : servers;
+/** One server, or the nodes of a cluster measured together (CPU and RSS added up). */
+export type Servers = MeasuredProcess | readonly MeasuredProcess[];
+
+const serverList = (servers: Servers): readonly MeasuredProcess[] => ('pid' in servers ? [servers] : servers);
 
 const totalRss = (servers: Servers) => serverList(servers).reduce((sum, s) => sum + s.rss(), 0);
 
@@ -298,7 +306,7 @@ export class Harness<O extends BaseOptions, C> {
   /** The nodes of a cluster (`startNodes`), stopped with `server`. */
   readonly nodes: ServerProcess[] = [];
   /** Where each node writes its CPU profile (with --profile). */
-  private readonly nodeProfileDirs = new Map<ServerProcess, string>();
+  private readonly nodeProfileDirs = new Map<MeasuredProcess, string>();
   /** Processes serving the server (Redis, the database) whose CPU each measured stretch reports apart. */
   readonly accounted: { name: string; cpuMs: () => number }[] = [];
   /** Run at the end (and on SIGINT): what the run left outside its data directory. */
@@ -512,7 +520,7 @@ export class Harness<O extends BaseOptions, C> {
   }
 
   /** Opens a profile window (of `node`, else of the server) now; close it with `endWindow`. */
-  window(label: string, node?: ServerProcess): ProfileWindow {
+  window(label: string, node?: MeasuredProcess): ProfileWindow {
     const dir = (node && this.nodeProfileDirs.get(node)) ?? this.serverProfileDir;
     const w = { label, from: monotonicUs(), to: 0, dir };
     this.profileWindows.push(w);

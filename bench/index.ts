@@ -11,6 +11,11 @@ const BENCHMARKS: Record<
       'XMPP chat msgs/s and p50/p99 with senders and recipients on different nodes (Redis bus), next to one node; idle memory of 3 nodes vs 1',
     load: () => import('./cluster.ts'),
   },
+  compare: {
+    describe:
+      '--peer prosody: Papillon next to Prosody (if installed), same accounts, certificate and XMPP load, A B A B: sign-ins/s, roster get, memory per session, msgs/s, p99',
+    load: () => import('./compare.ts'),
+  },
   credentials: {
     describe: 'cost of one password check (argon2id) and one SCRAM key derivation',
     load: () => import('./credentials.ts'),

@@ -93,6 +93,12 @@ export class XmppConn extends ConnBase<XmlElement> {
     this.socket = secure;
   }
 
+  /** The negotiated TLS version and cipher (`TLSv1.3 TLS_AES_256_GCM_SHA384`), once TLS is up. */
+  get tlsDescription(): string | undefined {
+    if (!(this.socket instanceof tls.TLSSocket)) return undefined;
+    return `${this.socket.getProtocol() ?? '?'} ${this.socket.getCipher()?.name ?? '?'}`;
+  }
+
   /** The oldest top-level element `want` accepts; others stay in the inbox. */
   expect(want: (el: XmlElement) => boolean, what: string, timeoutMs: number): Promise<XmlElement> {
     return this.waitFor(want, what, timeoutMs) as Promise<XmlElement>;

@@ -83,6 +83,17 @@ async function scramSha256(conn: XmppConn, username: string, password: string, t
     throw new Error(`SCRAM: wrong server signature (${serverFinal})`);
 }
 
+/** RFC 4616 PLAIN (over TLS only, RFC 6120 §6.4): the server checks the password itself. */
+async function plain(conn: XmppConn, username: string, password: string, timeoutMs: number) {
+  const message = Buffer.from(`\0${username}\0${password}`).toString('base64');
+  conn.write(`<auth xmlns='${NS.sasl}' mechanism='PLAIN'>${message}</auth>`);
+  const final = await conn.expect(isSasl, 'SASL success', timeoutMs);
+  if (final.name !== 'success') throw saslFailure(final);
+}
+
+/** The SASL mechanisms the benchmark's client speaks. */
+export type BenchMechanism = 'SCRAM-SHA-256' | 'PLAIN';
+
 /** The steps of a sign-in, in order, as `signInXmpp` times them. */
 export const LOGIN_STEPS = [
   'TCP + stream',
@@ -96,7 +107,7 @@ export const LOGIN_STEPS = [
 
 /**
  * One XMPP sign-in as a desktop client does it: stream, STARTTLS, stream, SASL
- * SCRAM-SHA-256, stream, resource binding, roster get and initial presence. A ping
+ * SCRAM-SHA-256 (or `mechanism`), stream, resource binding, roster get and initial presence. A ping
  * follows the presence: the server answers nothing to `<presence/>` here (no contacts,
  * no other resource), and it handles a session's stanzas in order, so the pong says
  * the presence was processed. Resolves with the connection, the bound full JID and
@@ -109,6 +120,7 @@ export async function signInXmpp(
   localAddress: string | undefined,
   resource: string,
   extensions = false,
+  mechanism: BenchMechanism = 'SCRAM-SHA-256',
 ): Promise<{ conn: XmppConn; jid: string; steps: number[] }> {
   const t = target.timeoutMs;
   const steps: number[] = [];
@@ -128,10 +140,11 @@ export async function signInXmpp(
 
     features = await conn.openStream(target.domain, t);
     const mechanisms = features.getChild('mechanisms', NS.sasl)?.getChildren('mechanism') ?? [];
-    if (!mechanisms.some((m) => m.text() === 'SCRAM-SHA-256'))
-      throw new Error(`no SCRAM-SHA-256 among ${mechanisms.map((m) => m.text()).join(', ')}`);
+    if (!mechanisms.some((m) => m.text() === mechanism))
+      throw new Error(`no ${mechanism} among ${mechanisms.map((m) => m.text()).join(', ')}`);
     const username = handle.slice(0, handle.lastIndexOf('@'));
-    await scramSha256(conn, username, password, t);
+    if (mechanism === 'PLAIN') await plain(conn, username, password, t);
+    else await scramSha256(conn, username, password, t);
     step();
 
     features = await conn.openStream(target.domain, t);

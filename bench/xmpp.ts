@@ -23,7 +23,7 @@ import {
 } from './harness.ts';
 import { BENCH_PASSWORD, benchHandle } from './msnp-server.ts';
 import type { XmppConn } from './xmpp-conn.ts';
-import { LOGIN_STEPS, signInXmpp, type XmppTarget } from './xmpp-login.ts';
+import { type BenchMechanism, LOGIN_STEPS, signInXmpp, type XmppTarget } from './xmpp-login.ts';
 import { ChatTraffic, chatMessage, type Peer } from './xmpp-traffic.ts';
 
 /** Targets from the project's performance goals (Prosody needs about 50 KB per idle session). */
@@ -65,7 +65,7 @@ export interface Session {
 
 /**
  * Signs in sessions `first`…`first+count-1` (session `i` to `target`, or to `target(i)`
- * for the nodes of a cluster), adding up the time of each login step.
+ * for the nodes of a cluster) with `mechanism`, adding up the time of each login step.
  */
 export async function signInSessions(
   target: XmppTarget | ((index: number) => XmppTarget),
@@ -74,6 +74,7 @@ export async function signInSessions(
   concurrency: number,
   useAliases: boolean,
   extensions: boolean,
+  mechanism: BenchMechanism = 'SCRAM-SHA-256',
 ) {
   const stepTotals = LOGIN_STEPS.map(() => 0);
   const logins = await signInMany<Session>(
@@ -83,7 +84,15 @@ export async function signInSessions(
     useAliases,
     async (index, handle, local) => {
       const to = typeof target === 'function' ? target(index) : target;
-      const { conn, steps } = await signInXmpp(to, handle, BENCH_PASSWORD, local, RESOURCE, extensions);
+      const { conn, steps } = await signInXmpp(
+        to,
+        handle,
+        BENCH_PASSWORD,
+        local,
+        RESOURCE,
+        extensions,
+        mechanism,
+      );
       steps.forEach((ms, n) => {
         stepTotals[n] = (stepTotals[n] ?? 0) + ms;
       });
