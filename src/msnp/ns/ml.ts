@@ -66,7 +66,13 @@ export function parseMl(xml: string): MlPayload {
   if (/<!DOCTYPE|<!ENTITY/i.test(xml) || XMLValidator.validate(xml) !== true) {
     throw new MlError(MsnpError.invalidXmlPayload);
   }
-  const doc = parser.parse(xml) as Record<string, unknown>;
+  let doc: Record<string, unknown>;
+  try {
+    doc = parser.parse(xml) as Record<string, unknown>;
+  } catch {
+    // The validator passes some input the parser then refuses (`<?x "?>`: a quote in a PI).
+    throw new MlError(MsnpError.invalidXmlPayload);
+  }
   const ml = doc.ml;
   if (ml === undefined) throw new MlError(MsnpError.invalidXmlPayload);
   const root: Attributes = typeof ml === 'object' && ml !== null ? (ml as Attributes) : {};

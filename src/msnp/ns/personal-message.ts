@@ -50,7 +50,13 @@ const parser = new XMLParser({
 function parseXml(xml: string): Record<string, unknown> | undefined {
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) return undefined;
   if (XMLValidator.validate(xml) !== true) return undefined;
-  const doc = parser.parse(xml) as unknown;
+  let doc: unknown;
+  try {
+    doc = parser.parse(xml);
+  } catch {
+    // The validator passes some input the parser then refuses (`<?x "?>`: a quote in a PI).
+    return undefined;
+  }
   return typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>) : undefined;
 }
 
