@@ -6,14 +6,11 @@ import type { FastifyInstance } from 'fastify';
 import { LocalBus } from '../../src/bus/local.ts';
 import { createCore } from '../../src/core/core.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
-import { msnpGatewayRoutes } from '../../src/msnp/gateway/routes.ts';
 import { startMsnpListeners } from '../../src/msnp/listener.ts';
-import { msnServiceRoutes } from '../../src/msnp/services/index.ts';
+import { protocolRoutes } from '../../src/server/http-plugins.ts';
 import { createLogger } from '../../src/server/logger.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
-import { hostMetaRoutes } from '../../src/xmpp/host-meta.ts';
 import { startXmppListeners } from '../../src/xmpp/listener.ts';
-import { WEBSOCKET_ALT_CONNECTION, xmppWebSocketRoutes } from '../../src/xmpp/websocket/routes.ts';
 
 /**
  * The HTTP app as the composition root builds it (src/server/server.ts: the MSN web
@@ -99,12 +96,7 @@ export async function openFuzzApp(): Promise<FuzzApp> {
     logger,
     version: 'fuzz',
     startedAt: Date.now(),
-    plugins: [
-      msnServiceRoutes(msnp.context),
-      msnpGatewayRoutes(msnp.context),
-      xmppWebSocketRoutes(xmpp, { origins: [] }),
-      hostMetaRoutes([WEBSOCKET_ALT_CONNECTION]),
-    ],
+    plugins: protocolRoutes(msnp.context, xmpp, []),
     web: {
       domain: 'localhost',
       passwordMinLength: 8,

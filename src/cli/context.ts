@@ -27,7 +27,8 @@ export async function withCore<T>(
   const { store } = await openStore(config);
   const bus = new LocalBus('cli');
   try {
-    return await fn(createCore(store, bus), config);
+    // Passwords set here get the forms the server keeps (no MD5 form with legacyMd5Login off).
+    return await fn(createCore(store, bus, { legacyMd5Login: config.legacyMd5Login }), config);
   } finally {
     await bus.close();
     await store.close();

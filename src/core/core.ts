@@ -100,6 +100,8 @@ export interface CoreOptions {
   conversationIdleMs?: number;
   /** Where limits count (the Redis one in a cluster); default: this process's memory. */
   rateStore?: RateStore;
+  /** MSNP2–7 MD5 logins and the stored form they need (config `legacyMd5Login`); default true. */
+  legacyMd5Login?: boolean;
 }
 
 /**
@@ -117,7 +119,9 @@ export function createCore(
   const clock = opts.clock ?? Date.now;
   const metrics = opts.metrics ?? NO_METRICS;
   const events = new DomainEvents(bus);
-  const credentials = new Credentials(store);
+  const credentials = new Credentials(store, {
+    ...(opts.legacyMd5Login === undefined ? {} : { legacyMd5Login: opts.legacyMd5Login }),
+  });
   const visibility = new Visibility(store);
   const presence = new Presence(store, bus, events, visibility, clock);
   const archive = new MessageArchive(store, {
@@ -128,10 +132,17 @@ export function createCore(
   const conversations = new Conversations(store, events, presence, visibility, clock, archive, metrics, bus, {
     ...(opts.conversationIdleMs === undefined ? {} : { idleMs: opts.conversationIdleMs }),
   });
+  const offline = new OfflineMessages(store, events, clock, bus.nodeId);
   // A node died (cluster bus): its users look offline to their contacts, as if each
-  // connection dropped, and conversations lose what lived there (hosts and members).
+  // connection dropped, conversations lose what lived there (hosts and members), and
+  // the offline messages it was delivering are deliverable again.
   bus.onEndpointsLost((records) => {
-    for (const nodeId of new Set(records.map((r) => r.nodeId))) conversations.nodeLost(nodeId);
+    for (const nodeId of new Set(records.map((r) => r.nodeId))) {
+      conversations.nodeLost(nodeId);
+      offline
+        .releaseNode(nodeId)
+        .catch((err) => process.emitWarning(`releasing a dead node's offline messages: ${String(err)}`));
+    }
     presence
       .endpointsLost(records)
       .catch((err) => process.emitWarning(`telling contacts of a dead node's endpoints: ${String(err)}`));
@@ -139,6 +150,7 @@ export function createCore(
   const relationships = new Relationships(store, events, presence, visibility);
   const oauth = new OAuthService(store, {
     clock,
+    events,
     ...(opts.oauthAccessTokenSeconds === undefined
       ? {}
       : { accessTokenSeconds: opts.oauthAccessTokenSeconds }),
@@ -166,7 +178,7 @@ export function createCore(
     relationships,
     presence,
     pictures: new Pictures(store, presence),
-    offline: new OfflineMessages(store, events, clock),
+    offline,
     privateXml: new PrivateXml(store, clock),
     lastActivity: new LastActivity(store, presence, relationships),
     conversations,

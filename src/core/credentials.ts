@@ -19,6 +19,14 @@ export const ARGON2_OPTIONS = {
   parallelism: 1,
 } as const;
 
+export interface CredentialsOptions {
+  /**
+   * Keep the MSNP2–7 MD5 form and accept MD5 logins (config `legacyMd5Login`, default
+   * true). Off: new passwords get no MD5 form and `verifyMd5` accepts nothing.
+   */
+  legacyMd5Login?: boolean;
+}
+
 /** Everything a login needs to start an MSNP2–7 MD5 or a SCRAM exchange. */
 export interface Md5Challenge {
   salt: string;
@@ -33,21 +41,43 @@ export interface Md5Challenge {
  * and indistinguishable from a real account's.
  */
 export class Credentials {
+  /** MSNP2–7 MD5 logins are accepted and their form kept (see `CredentialsOptions`). */
+  readonly legacyMd5Login: boolean;
   private dummyArgon2: Promise<string> | undefined;
   private secret: Promise<Buffer> | undefined;
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    options: CredentialsOptions = {},
+  ) {
+    this.legacyMd5Login = options.legacyMd5Login ?? true;
+  }
 
-  /** The stored forms of `password`: argon2, both SCRAM key sets and the salted MSNP2–7 digest. */
+  /**
+   * The stored forms of `password`: argon2, both SCRAM key sets and, with
+   * `legacyMd5Login`, the salted MSNP2–7 digest (else an empty digest: no form).
+   */
   async forPassword(password: string): Promise<PasswordCredentials> {
-    const md5Salt = newMd5Salt();
     return {
       argon2: await argon2Hash(password, ARGON2_OPTIONS),
       scramSha1: deriveScramKeys('sha1', password),
       scramSha256: deriveScramKeys('sha256', password),
-      md5Salt,
-      md5Digest: md5Hex(md5Salt + password),
+      ...this.md5Form(password),
     };
+  }
+
+  /** MD5(salt + password) with a fresh salt, or no digest when MD5 logins are off. */
+  private md5Form(password: string): Pick<PasswordCredentials, 'md5Salt' | 'md5Digest'> {
+    const md5Salt = newMd5Salt();
+    return { md5Salt, md5Digest: this.legacyMd5Login ? md5Hex(md5Salt + password) : '' };
+  }
+
+  /**
+   * With `legacyMd5Login` off: forgets every stored MD5 form (kept from before it was
+   * turned off, or imported), so a stolen database holds none. Returns how many.
+   */
+  async dropMd5Forms(): Promise<number> {
+    return this.legacyMd5Login ? 0 : this.store.clearMd5Digests();
   }
 
   /**
@@ -66,7 +96,13 @@ export class Credentials {
     } catch {
       ok = false;
     }
-    return ok && account && stored ? account : undefined;
+    if (!ok || !account || !stored) return undefined;
+    // MD5 logins turned back on: an account whose form was dropped gets it again from
+    // the first password that proves itself (MSN 1.0–4.7 only ever send the digest).
+    if (this.legacyMd5Login && stored.md5Digest === '') {
+      await this.store.setCredentials(account.id, { ...stored, ...this.md5Form(password) });
+    }
+    return account;
   }
 
   /**
@@ -92,14 +128,20 @@ export class Credentials {
     return { salt: await this.fakeMd5Salt(normalizeHandle(handle)) };
   }
 
-  /** Checks the client's MD5(salt + password) answer; undefined when wrong or unknown. */
+  /**
+   * Checks the client's MD5(salt + password) answer; undefined when wrong or unknown,
+   * when the account keeps no MD5 form, and always with `legacyMd5Login` off.
+   */
   async verifyMd5(handle: string, responseHex: string): Promise<AccountRow | undefined> {
+    if (!this.legacyMd5Login) return undefined;
     const account = await this.store.getAccountByHandle(normalizeHandle(handle));
     const stored = account ? await this.store.getCredentials(account.id) : undefined;
-    const expected = Buffer.from(stored?.md5Digest ?? md5Hex(randomBytes(16).toString('hex')), 'hex');
+    const digest = stored?.md5Digest || md5Hex(randomBytes(16).toString('hex'));
+    const expected = Buffer.from(digest, 'hex');
     const given = Buffer.from(/^[0-9a-f]{32}$/i.test(responseHex) ? responseHex : '', 'hex');
-    const ok = given.length === expected.length && timingSafeEqual(given, expected);
-    return ok && account && stored ? account : undefined;
+    // Both 16 bytes: an empty answer must never equal an empty (dropped) form.
+    const ok = expected.length === 16 && given.length === 16 && timingSafeEqual(given, expected);
+    return ok && account && stored?.md5Digest ? account : undefined;
   }
 
   /**

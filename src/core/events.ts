@@ -78,6 +78,11 @@ export type DomainEvent =
         | 'password-changed';
     }
   /**
+   * An access grant (an OAuth token family) was revoked: the sessions that signed in with
+   * one of its tokens end (signing out of the web pages ends the chat page's XMPP session).
+   */
+  | { type: 'grant-revoked'; grantId: string }
+  /**
    * A notice from the operator to everyone online (`papillon broadcast`), or the
    * maintenance countdown when `shutdownInMinutes` is set (`papillon shutdown --in`).
    */

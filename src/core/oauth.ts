@@ -4,6 +4,7 @@ import { AtMostEvery } from '../util/at-most-every.ts';
 import { isPapillonError } from '../util/errors.ts';
 import { newClientId, randomToken } from '../util/ids.ts';
 import { hasControlCharacters } from '../util/text.ts';
+import type { DomainEvents } from './events.ts';
 import {
   type AuthorizedApp,
   type Introspection,
@@ -46,6 +47,8 @@ export interface OAuthServiceOptions {
   clock?: () => number;
   /** Lifetime of access tokens; default 3600 (an hour). */
   accessTokenSeconds?: number;
+  /** Where `grant-revoked` goes, so sessions a revoked grant signed in end on every node; default: nowhere. */
+  events?: DomainEvents;
 }
 
 /** A valid access token's account and grant. */
@@ -54,6 +57,8 @@ export interface AccessTokenInfo {
   scopes: Scope[];
   clientId: string;
   expiresAt: number;
+  /** The token family (one grant): what `grant-revoked` events name. */
+  familyId: string;
 }
 
 /**
@@ -65,6 +70,7 @@ export interface AccessTokenInfo {
 export class OAuthService implements OAuthApi, TokenValidator {
   readonly accessTokenSeconds: number;
   readonly #clock: () => number;
+  readonly #events: DomainEvents | undefined;
   readonly #purge = new AtMostEvery(PURGE_INTERVAL_MS);
 
   constructor(
@@ -72,6 +78,7 @@ export class OAuthService implements OAuthApi, TokenValidator {
     options: OAuthServiceOptions = {},
   ) {
     this.#clock = options.clock ?? Date.now;
+    this.#events = options.events;
     const seconds = options.accessTokenSeconds ?? DEFAULT_ACCESS_TOKEN_SECONDS;
     if (!Number.isInteger(seconds) || seconds < 1) {
       throw new RangeError(`accessTokenSeconds must be a positive whole number, got ${seconds}`);
@@ -282,6 +289,7 @@ export class OAuthService implements OAuthApi, TokenValidator {
     if (row.clientId !== input.clientId) throw invalidGrant('refresh token issued to another client');
     if (row.revokedAt !== null) {
       await this.store.revokeOAuthFamily(row.familyId, now);
+      await this.#grantsRevoked(row.accountId, [row.familyId]);
       throw invalidGrant('refresh token already used or revoked');
     }
     if (row.expiresAt <= now) throw invalidGrant('refresh token expired');
@@ -308,6 +316,7 @@ export class OAuthService implements OAuthApi, TokenValidator {
     if (!(await this.store.rotateRefreshToken(row.tokenHash, now, tokens.rows))) {
       // A concurrent use of the same token won: it is being reused.
       await this.store.revokeOAuthFamily(row.familyId, now);
+      await this.#grantsRevoked(row.accountId, [row.familyId]);
       throw invalidGrant('refresh token already used or revoked');
     }
     return tokens.set;
@@ -330,6 +339,9 @@ export class OAuthService implements OAuthApi, TokenValidator {
     const now = this.#clock();
     if (row.kind === 'refresh') await this.store.revokeOAuthFamily(row.familyId, now);
     else await this.store.revokeOAuthToken(row.tokenHash, now);
+    // The sessions signed in with the grant's tokens end too: RFC 7009 §2.1 lets a
+    // revocation reach "related tokens and the underlying authorization grant".
+    await this.#grantsRevoked(row.accountId, [row.familyId]);
   }
 
   /** RFC 7662 §2.2: anything unknown, expired or revoked is just `active: false`. */
@@ -361,7 +373,13 @@ export class OAuthService implements OAuthApi, TokenValidator {
     if (row.lastUsedAt === null || now - row.lastUsedAt >= TOUCH_INTERVAL_MS) {
       await this.store.touchOAuthToken(row.tokenHash, now);
     }
-    return { account, scopes: knownScopes(row.scopes), clientId: row.clientId, expiresAt: row.expiresAt };
+    return {
+      account,
+      scopes: knownScopes(row.scopes),
+      clientId: row.clientId,
+      expiresAt: row.expiresAt,
+      familyId: row.familyId,
+    };
   }
 
   /** `TokenValidator` for XMPP SASL; the mechanism itself requires `wl.messenger`. */
@@ -373,6 +391,7 @@ export class OAuthService implements OAuthApi, TokenValidator {
         handle: info.account.handle,
         scopes: info.scopes,
         expiresAt: info.expiresAt,
+        grantId: info.familyId,
       }
     );
   }
@@ -413,7 +432,13 @@ export class OAuthService implements OAuthApi, TokenValidator {
 
   /** Revokes every token the client holds for the account, and its codes not yet redeemed. */
   async revokeApp(accountId: string, clientId: string): Promise<void> {
+    // The client's grants for the account, expired tokens included (`> 0`): a session
+    // outlives the access token it signed in with.
+    const grants = (await this.store.listOAuthTokens(accountId, 0))
+      .filter((t) => t.clientId === clientId)
+      .map((t) => t.familyId);
     await this.store.revokeOAuthGrants(accountId, clientId, this.#clock());
+    await this.#grantsRevoked(accountId, grants);
   }
 
   // Internals ----------------------------------------------------------------------------
@@ -470,6 +495,13 @@ export class OAuthService implements OAuthApi, TokenValidator {
       set.refreshToken = refreshToken;
     }
     return { rows, set };
+  }
+
+  /** Tells every node (the account's channel) that these grants are revoked: their sessions end. */
+  async #grantsRevoked(accountId: string, grantIds: Iterable<string>): Promise<void> {
+    for (const grantId of new Set(grantIds)) {
+      await this.#events?.publish(accountId, { type: 'grant-revoked', grantId });
+    }
   }
 
   async #purgeIfDue(now: number): Promise<void> {

@@ -1,7 +1,8 @@
 import type { OfflineMessageRow, Store } from '../store/types.ts';
 import { PapillonError } from '../util/errors.ts';
-import { newId } from '../util/ids.ts';
+import { newId, randomToken } from '../util/ids.ts';
 import type { DomainEvents } from './events.ts';
+import { OfflineBatch } from './offline-batch.ts';
 
 /** A message kept for an account that could not take it when it was sent. */
 export interface OfflineContent {
@@ -26,14 +27,27 @@ export interface OfflineMessage {
 export const MAX_OFFLINE_TEXT_BYTES = 64 * 1024;
 
 /**
+ * How long a delivery holds its messages without renewing (it renews every third of
+ * it): after a node dies (kill -9), how long its deliveries keep their messages from
+ * the recipient's next sign-in on another node.
+ */
+export const OFFLINE_LEASE_MS = 30_000;
+
+/**
  * Offline messages: stored durably before the sender is acknowledged (the promise
- * from `save` resolves only after the write), delivered exactly once by `claim`.
+ * from `save` resolves only after the write), delivered at least once (issue 13): a
+ * delivery leases them (`lease`) and they leave the queue only when the recipient
+ * acknowledged them; a delivery that fails, or a node that dies, gives them back with
+ * their id and time unchanged.
  */
 export class OfflineMessages {
   constructor(
     private readonly store: Store,
     private readonly events: DomainEvents,
     private readonly clock: () => number = Date.now,
+    /** This node (the bus's id): whose leases a restart or a node's death voids. */
+    private readonly node = 'local',
+    private readonly leaseMs = OFFLINE_LEASE_MS,
   ) {}
 
   async save(recipientId: string, senderHandle: string, content: OfflineContent): Promise<OfflineMessage> {
@@ -56,22 +70,65 @@ export class OfflineMessages {
   }
 
   /**
-   * Takes the recipient's undelivered messages (only those `senderHandle` sent, when
-   * given), oldest first; a second claim gets none of them.
+   * Leases the recipient's undelivered messages that no other delivery holds, oldest
+   * first (only those `senderHandle` sent, and the first `limit`, when given): the
+   * batch's `acknowledge` takes them out of the queue, `release` puts them back.
    */
-  async claim(recipientId: string, senderHandle?: string): Promise<OfflineMessage[]> {
-    return (await this.store.claimOffline(recipientId, this.clock(), senderHandle)).map(toMessage);
+  async lease(
+    recipientId: string,
+    options: { senderHandle?: string | undefined; limit?: number | undefined } = {},
+  ): Promise<OfflineBatch> {
+    const token = `${this.node}/${randomToken(12)}`;
+    const now = this.clock();
+    const rows = await this.store.leaseOffline(
+      recipientId,
+      { node: this.node, token, until: now + this.leaseMs },
+      now,
+      options,
+    );
+    const batch = {
+      store: this.store,
+      events: this.events,
+      clock: this.clock,
+      recipientId,
+      token,
+      leaseMs: this.leaseMs,
+    };
+    return new OfflineBatch(batch, rows.map(toMessage));
   }
 
   /**
-   * Takes the listed messages from the store (MSN's OIM DeleteMessages: the client has
-   * shown them); ids that are not the recipient's undelivered messages are skipped.
+   * Takes the listed messages from the store, leased or not (MSN's OIM DeleteMessages:
+   * the client has shown them); ids that are not the recipient's undelivered messages
+   * are skipped.
    */
   async take(recipientId: string, ids: readonly string[]): Promise<OfflineMessage[]> {
     return (await this.store.claimOfflineIds(recipientId, ids, this.clock())).map(toMessage);
   }
 
-  /** The recipient's undelivered messages, oldest first, left where they are. */
+  /**
+   * Deliveries that cannot have finished are void: `node`'s (at start-up this node's from
+   * its previous run, with a configured node id; a node found dead), or with `undefined`
+   * every node's (at start-up, when this server is alone: no cluster bus). Their
+   * recipients' live sessions hear `offline-stored`. Returns how many recipients had
+   * messages released.
+   */
+  async releaseNode(node: string | undefined): Promise<number> {
+    const released = await this.store.releaseNodeOfflineLeases(node);
+    for (const { recipientId, messageId } of released)
+      await this.events.publish(recipientId, { type: 'offline-stored', messageId });
+    return released.length;
+  }
+
+  /** The recipient's undelivered messages no delivery holds now, oldest first, left where they are. */
+  async deliverable(recipientId: string): Promise<OfflineMessage[]> {
+    const now = this.clock();
+    return (await this.store.listOffline(recipientId))
+      .filter((row) => row.leasedUntil === null || row.leasedUntil <= now)
+      .map(toMessage);
+  }
+
+  /** The recipient's undelivered messages (being delivered or not), oldest first, left where they are. */
   async pending(recipientId: string): Promise<OfflineMessage[]> {
     return (await this.store.listOffline(recipientId)).map(toMessage);
   }

@@ -8,6 +8,8 @@ export interface TokenGrant {
   scopes: string[];
   /** Milliseconds since the epoch. */
   expiresAt: number;
+  /** The grant (OAuth token family) the token belongs to: revoking it ends the sessions it opened. */
+  grantId?: string;
 }
 
 /** Checks OAuth access tokens (SASL X-MESSENGER-OAUTH2 and OAUTHBEARER, later HTTP APIs). */

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { Core } from '../core/core.ts';
 import type { Logger } from '../server/logger.ts';
 import { requireProxyHeader } from '../util/proxy-protocol-listener.ts';
+import { addHsts } from './hsts.ts';
 import { oauthRoutes } from './oauth/index.ts';
 import { RequestLog } from './request-log.ts';
 import { type WebSettings, webRoutes } from './web/index.ts';
@@ -29,6 +30,31 @@ export interface HttpAppOptions {
   proxyProtocol?: readonly string[];
   /** The external origin absolute URLs use (config `publicUrl`); default: the Host header. */
   publicUrl?: string | undefined;
+  /** How long a client may take to send its request and its TLS handshake (issue 13). */
+  timeouts?: HttpTimeouts;
+}
+
+export interface HttpTimeouts {
+  /** The whole request, headers and body, must arrive within this (0: no limit; default 30 s). */
+  requestMs?: number;
+  /** HTTPS: the TLS handshake must be done within this (default 10 s; Node's own is 120 s). */
+  tlsHandshakeMs?: number;
+}
+
+/**
+ * Node's http.Server options bounding a slow client (issue 13: a body trickled one byte
+ * at a time held 2,000 connections for 330 s, and an idle timer restarted by every byte
+ * would not stop it). Node checks these deadlines every `connectionsCheckingInterval`
+ * (30 s by default), so a tighter interval makes the deadline mean what it says.
+ */
+function serverTimeouts(timeouts: HttpTimeouts = {}) {
+  const requestTimeout = timeouts.requestMs ?? 30_000;
+  if (requestTimeout === 0) return { requestTimeout };
+  return {
+    requestTimeout,
+    headersTimeout: Math.min(60_000, requestTimeout),
+    connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(requestTimeout / 4))),
+  };
 }
 
 /**
@@ -37,8 +63,19 @@ export interface HttpAppOptions {
  */
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   // fastify's types follow the server kind; every route here works on either.
+  const timeouts = serverTimeouts(options.timeouts);
   const app = Fastify({
-    ...(options.https ? { https: options.https } : {}),
+    // https.createServer takes the http.Server options with the TLS ones; http's come apart.
+    ...(options.https
+      ? {
+          https: {
+            ...options.https,
+            ...timeouts,
+            handshakeTimeout: options.timeouts?.tlsHandshakeMs ?? 10_000,
+          },
+        }
+      : { http: timeouts }),
+    requestTimeout: timeouts.requestTimeout,
     loggerInstance: options.logger.child({ component: 'http' }),
     logController: new RequestLog(),
     // Idle keep-alive sockets are closed at shutdown instead of holding it up.
@@ -56,6 +93,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   });
   app.decorate('publicOrigin', options.publicUrl ?? null);
   app.decorate('serverDomain', options.web?.domain ?? null);
+  addHsts(app, options.publicUrl);
 
   app.get('/health', async () => ({
     status: 'ok',

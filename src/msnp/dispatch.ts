@@ -1,3 +1,6 @@
+/** Referrals remembered at most: about 1 MB. */
+const MAX_REFERRALS = 10_000;
+
 /**
  * The dispatch step (docs/msnp-reference.md §4): a client's first `USR … I` is
  * answered with `XFR trid NS host:port`, and the client reconnects and logs in there.
@@ -23,8 +26,15 @@ export class DispatchReferrals {
       this.referred.delete(key);
       return false;
     }
-    if (this.referred.size > 10_000) {
+    if (this.referred.size >= MAX_REFERRALS) {
       for (const [k, t] of this.referred) if (t <= now) this.referred.delete(k);
+      // Still full (a burst of `USR … I` from everywhere): the oldest go first. A client
+      // forgotten this way is only referred once more (issue 13: nothing a client sends
+      // may grow memory without bound).
+      for (const k of this.referred.keys()) {
+        if (this.referred.size < MAX_REFERRALS) break;
+        this.referred.delete(k);
+      }
     }
     this.referred.set(key, now + this.ttlMs);
     return true;

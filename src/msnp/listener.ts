@@ -1,6 +1,8 @@
 import { createServer, type Socket } from 'node:net';
+import { AddressSlots } from '../core/address-slots.ts';
 import type { Core } from '../core/core.ts';
 import type { Logger } from '../server/logger.ts';
+import type { FlowLimits } from '../util/flow-limits.ts';
 import { listen } from '../util/listen.ts';
 import { requireProxyHeader } from '../util/proxy-protocol-listener.ts';
 import { DispatchReferrals } from './dispatch.ts';
@@ -25,6 +27,10 @@ export interface MsnpListenerOptions {
   loginTimeoutMs?: number;
   /** Load balancers whose PROXY protocol header is required and believed (config `proxyProtocol`). */
   proxyProtocol?: readonly string[];
+  /** NS and SB connections one address may hold before signing in (default 32; 0: no limit). */
+  maxUnauthenticatedPerAddress?: number;
+  /** Bounds on each connection's queued output and input, and the process memory budget (issue 13). */
+  flow?: FlowLimits;
 }
 
 export interface MsnpListeners {
@@ -55,6 +61,7 @@ export async function startMsnpListeners(
     loginTimeoutMs: options.loginTimeoutMs ?? 60_000,
     sessions: new Set(),
     sbSessions,
+    flow: options.flow ?? {},
   };
 
   const prepare = (socket: Socket) => {
@@ -63,9 +70,16 @@ export async function startMsnpListeners(
     socket.on('error', (err) => log.debug({ err: err.message }, 'MSNP socket error'));
   };
 
+  // Issue 13: over its cap an address's new connection is dropped before any command (MSNP
+  // has no greeting, and no error code fits); AddressSlots logs it.
+  const preauth = new AddressSlots(options.maxUnauthenticatedPerAddress ?? 32, log, 'MSNP');
+
   const ns = createServer((socket) => {
     prepare(socket);
-    const session = new NsSession(context, new TcpTransport(socket));
+    const slot = preauth.take(socket.remoteAddress, () => session.account === undefined);
+    if (!slot) return void socket.destroy();
+    socket.on('close', () => slot.release());
+    const session = new NsSession(context, new TcpTransport(socket, context.flow));
     // Clients ping about every 50 s (QNG 50); five silent minutes means the peer is gone.
     socket.setTimeout(300_000, () => session.close());
     socket.on('data', (chunk) => session.receive(chunk));
@@ -74,7 +88,10 @@ export async function startMsnpListeners(
 
   const sb = createServer((socket) => {
     prepare(socket);
-    const session = new SbSession(context, new TcpTransport(socket));
+    const slot = preauth.take(socket.remoteAddress, () => session.conversation === undefined);
+    if (!slot) return void socket.destroy();
+    socket.on('close', () => slot.release());
+    const session = new SbSession(context, new TcpTransport(socket, context.flow));
     socket.on('data', (chunk) => session.receive(chunk));
     socket.on('close', () => session.close('closed'));
   });

@@ -1,29 +1,69 @@
 import type { Socket } from 'node:net';
 import { unmappedAddress } from '../util/address.ts';
-import { writeBatched } from '../util/batched-write.ts';
-import type { MsnpTransport } from './transport.ts';
+import type { FlowLimits } from '../util/flow-limits.ts';
+import type { BudgetAccount } from '../util/memory-budget.ts';
+import { SocketFlow } from '../util/socket-flow.ts';
+import type { MsnpTransport, TransportOwner } from './transport.ts';
 
-/** An MSNP session over a TCP socket. */
+/** An MSNP session over a TCP socket, with bounded output (util/socket-flow.ts). */
 export class TcpTransport implements MsnpTransport {
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly localAddress: string;
   readonly viaGateway = false;
+  private owner: TransportOwner | undefined;
+  private account: BudgetAccount | undefined;
+  private readonly flow: SocketFlow;
 
-  constructor(private readonly socket: Socket) {
+  constructor(
+    private readonly socket: Socket,
+    readonly limits: FlowLimits = {},
+  ) {
     this.remoteAddress = unmappedAddress(socket.remoteAddress);
     this.remotePort = socket.remotePort ?? 0;
     this.localAddress = unmappedAddress(socket.localAddress ?? '127.0.0.1');
+    this.flow = new SocketFlow(socket, {
+      bounds: limits.output,
+      onOutputPressure: (held) => this.owner?.outputPressure(held),
+      onOverflow: (reason, queued) => {
+        this.account?.close();
+        this.owner?.overflow(reason, queued);
+      },
+    });
+  }
+
+  own(owner: TransportOwner, account: BudgetAccount | undefined): void {
+    this.owner = owner;
+    this.account = account;
+    this.flow.account = account;
   }
 
   write(data: Buffer): void {
-    if (this.socket.destroyed || !this.socket.writable) return;
-    writeBatched(this.socket, data);
+    this.flow.write(data);
+  }
+
+  pauseInput(paused: boolean): void {
+    this.flow.pauseInput(paused);
   }
 
   close(): void {
+    this.account?.close();
     if (!this.socket.destroyed) this.socket.end();
     // A peer that never reads must not keep the socket open forever.
     setTimeout(() => this.socket.destroy(), 2_000).unref();
+  }
+
+  abort(): void {
+    this.account?.close();
+    this.flow.abort();
+  }
+
+  flushed(): Promise<void> {
+    // Writes complete in order: an empty one's callback fires after every earlier byte
+    // went to the kernel (or the socket failed, which closes the session anyway).
+    return new Promise((resolve) => {
+      if (this.socket.destroyed || !this.socket.writable) resolve();
+      else this.socket.write(Buffer.alloc(0), () => resolve());
+    });
   }
 }

@@ -55,6 +55,19 @@ const proxyAddresses = z
     message: 'must be proxy addresses or CIDR blocks (or loopback, linklocal, uniquelocal), comma separated',
   });
 
+/** A web origin: `http(s)://host[:port]`, nothing after. */
+function isOrigin(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (
+    /^https?:$/.test(url.protocol) &&
+    url.pathname === '/' &&
+    url.search === '' &&
+    url.hash === '' &&
+    url.username === ''
+  );
+}
+
 const DATABASE_URL = /^(postgres(ql)?:\/\/|sqlite:|file:)/;
 
 /**
@@ -146,6 +159,12 @@ export const configSchema = z
     xmppRequireTls: z
       .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
       .default(true),
+    /**
+     * Memory all connections together may hold for their clients (output not yet read,
+     * input not yet handled); past it the connections holding most are closed. Unset: a
+     * quarter of the JavaScript heap limit, at most 256 MB.
+     */
+    memoryBudgetMb: z.coerce.number().int().min(1).max(1_048_576).optional(),
     /** RFC 6120 §13.12: the largest stanza accepted (at least 10,000 bytes). */
     xmppMaxStanzaBytes: z.coerce
       .number()
@@ -154,8 +173,37 @@ export const configSchema = z
       .max(16 * 1024 * 1024)
       .default(256 * 1024),
     xmppsPort: port.default(5223),
+    /** Seconds an XMPP connection has to authenticate and bind a resource, however busy it is (issue 13). */
+    xmppLoginTimeoutSeconds: z.coerce.number().int().min(1).max(3600).default(30),
+    /** Seconds a TLS handshake (direct TLS, STARTTLS, HTTPS) may take before the connection is dropped. */
+    tlsHandshakeTimeoutSeconds: z.coerce.number().int().min(1).max(300).default(10),
+    /**
+     * Connections one address (an IPv6 /64) may hold open before signing in, per protocol:
+     * XMPP (TCP, TLS and WebSocket together) and MSNP; past it new ones are refused and
+     * logged (0: no limit). The HTTP gateway keeps its own limit of 32. High enough for
+     * everyone behind one NAT reconnecting at once after a restart (issue 13 item 4: 100
+     * sign-ins in flight from one address must all get in); the log-in deadline bounds
+     * how long each place is held.
+     */
+    unauthenticatedPerAddress: z.coerce.number().int().min(0).max(100_000).default(256),
+    /** Seconds an HTTP client has to send a whole request, headers and body (0: no limit). */
+    httpRequestTimeoutSeconds: z.coerce.number().int().min(0).max(3600).default(30),
     /** XEP-0198 §5: seconds an XMPP session whose connection dropped waits to be resumed (0: no resumption). */
     xmppResumeSeconds: z.coerce.number().int().min(0).max(86_400).default(300),
+    /**
+     * Web pages on other origins whose scripts may use XMPP over WebSocket (`/xmpp-websocket`):
+     * origins like `https://app.example.org`, or `*` for any, comma separated. This server's
+     * own origin (`publicUrl`, else the Host it was reached by) and clients that send no
+     * Origin header (not browsers) may always connect (RFC 6455 §10.2).
+     */
+    xmppWebOrigins: z
+      .union([z.string(), z.array(z.string())])
+      .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s !== ''))
+      .refine((list) => list.every((o) => o === '*' || isOrigin(o)), {
+        message: 'must be origins like https://app.example.org (scheme and host only) or *, comma separated',
+      })
+      .transform((list) => list.map((o) => (o === '*' ? o : new URL(o).origin)))
+      .default([]),
     httpPort: port.default(8080),
     httpsPort: port.default(8443),
     /** TLS certificate chain and key (PEM). Unset: `<dataDir>/certs/server-chain.crt` and `server.key` if present. */
@@ -171,6 +219,14 @@ export const configSchema = z
     metricsPort: port.default(9863),
     /** Minimum password length for self-service sign-up and password changes (the CLI only warns). */
     passwordMinLength: z.coerce.number().int().min(1).max(256).default(8),
+    /**
+     * Let MSN Messenger 1.0–4.7 sign in (MSNP2–7 `USR MD5`). That login needs a stored
+     * MD5(salt + password) and its answer can be replayed (the salt is fixed per account);
+     * off, those logins are refused and no MD5 form is kept (stored ones are cleared at start).
+     */
+    legacyMd5Login: z
+      .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
+      .default(true),
     /** Lifetime of OAuth access tokens (XMPP bearer sign-in, web APIs); refresh tokens renew them. */
     oauthAccessTokenSeconds: z.coerce.number().int().min(60).max(86_400).default(3600),
     /**

@@ -8,14 +8,14 @@ import { type Core, createCore } from '../core/core.ts';
 import type { RateStore } from '../core/rate-store.ts';
 import { buildHttpApp } from '../http/app.ts';
 import type { ConnectInfo } from '../http/web/index.ts';
-import { msnpGatewayRoutes } from '../msnp/gateway/routes.ts';
 import { startMsnpListeners } from '../msnp/listener.ts';
-import { msnServiceRoutes } from '../msnp/services/index.ts';
 import type { Store } from '../store/types.ts';
+import { MemoryBudget } from '../util/memory-budget.ts';
 import { startXmppListeners } from '../xmpp/listener.ts';
 import { type AdminServer, startAdminServer } from './admin/admin-server.ts';
 import { type Config, maskUrlPassword, tlsFiles } from './config.ts';
 import { lockDataDir } from './data-dir.ts';
+import { protocolRoutes } from './http-plugins.ts';
 import type { Logger } from './logger.ts';
 import { listenerSources, PrometheusMetrics, startMetricsListener } from './metrics.ts';
 import { openStore } from './open-store.ts';
@@ -104,10 +104,27 @@ export async function startServer(
       ...(rates ? { rateStore: rates } : {}),
       oauthAccessTokenSeconds: config.oauthAccessTokenSeconds,
       archiveDays: config.archiveDays,
+      legacyMd5Login: config.legacyMd5Login,
       conversationIdleMs: config.sbIdleSeconds * 1000,
       onArchiveError: (err) => logger.error({ err }, 'archiving a message failed'),
     });
+    // Issue 13: offline deliveries a previous run left unfinished (kill -9) are void: this
+    // node's (a configured node id), or every one when this server is alone (no cluster bus).
+    const interrupted = await core.offline.releaseNode(
+      !hooks.bus && !config.redisUrl ? undefined : bus.nodeId,
+    );
+    if (interrupted > 0)
+      logger.info(
+        { recipients: interrupted },
+        'offline messages of interrupted deliveries are deliverable again',
+      );
+    // legacyMd5Login off: no MD5 form stays in the database (README, "Accounts and passwords").
+    const md5Dropped = await core.credentials.dropMd5Forms();
+    if (md5Dropped > 0) logger.info(`legacyMd5Login is off: dropped ${md5Dropped} stored MSNP2–7 MD5 forms`);
+    // Issue 13: what clients make the process hold (unread output, unhandled input), for all protocols.
+    const budget = new MemoryBudget(config.memoryBudgetMb ? config.memoryBudgetMb * 1024 * 1024 : undefined);
     const msnp = await startMsnpListeners(core, logger, {
+      flow: { budget },
       bind: config.bind,
       nsPort: config.msnpPort,
       sbPort: config.sbPort,
@@ -115,6 +132,7 @@ export async function startServer(
       publicHost: config.publicHost,
       sbIdleMs: config.sbIdleSeconds * 1000,
       proxyProtocol: config.proxyProtocol,
+      maxUnauthenticatedPerAddress: config.unauthenticatedPerAddress,
     });
     // Stopped first at shutdown: MSNP sessions are told OUT SSD before the HTTP side goes.
     listeners.push(
@@ -134,6 +152,7 @@ export async function startServer(
     const tlsPaths = tlsFiles(config);
     const tlsPem = tlsPaths ? readTlsFiles(tlsPaths) : undefined;
     const xmpp = await startXmppListeners(core, logger, {
+      flow: { budget },
       bind: config.bind,
       port: config.xmppPort,
       tlsPort: config.xmppsPort,
@@ -144,6 +163,9 @@ export async function startServer(
       maxStanzaBytes: config.xmppMaxStanzaBytes,
       resumeTimeoutMs: config.xmppResumeSeconds * 1000,
       proxyProtocol: config.proxyProtocol,
+      loginTimeoutMs: config.xmppLoginTimeoutSeconds * 1000,
+      tlsHandshakeTimeoutMs: config.tlsHandshakeTimeoutSeconds * 1000,
+      maxUnauthenticatedPerAddress: config.unauthenticatedPerAddress,
     });
     listeners.push({
       name: 'xmpp',
@@ -177,12 +199,16 @@ export async function startServer(
       logger,
       version: VERSION,
       startedAt,
-      plugins: [msnServiceRoutes(msnp.context), msnpGatewayRoutes(msnp.context)],
+      plugins: protocolRoutes(msnp.context, xmpp, config.xmppWebOrigins),
       web,
       oauthImplicit: config.oauthImplicit,
       trustProxy: config.trustProxy,
       proxyProtocol: config.proxyProtocol,
       publicUrl: config.publicUrl,
+      timeouts: {
+        requestMs: config.httpRequestTimeoutSeconds * 1000,
+        tlsHandshakeMs: config.tlsHandshakeTimeoutSeconds * 1000,
+      },
     };
 
     listeners.push(await listenHttp(buildHttpApp(appOptions), 'http', 'http', config.bind, config.httpPort));

@@ -81,6 +81,10 @@ export interface OfflineMessageTable {
   payload: string;
   sent_at: number;
   delivered_at: number | null;
+  /** Migration 0019: who is delivering it, until when (null: nobody). */
+  lease_node: string | null;
+  lease_token: string | null;
+  lease_until: number | null;
 }
 
 export interface SettingTable {

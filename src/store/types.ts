@@ -3,7 +3,7 @@
  * Implementations: `sqlite/` (embedded default) and `postgres/`; both must pass
  * `test/contract/store.contract.ts`. The store keeps rows, not rules: validation,
  * permissions and events live in `core/`. It guarantees atomicity where a rule
- * needs it (a list change and its list-version bump; claiming offline messages).
+ * needs it (a list change and its list-version bump; leasing offline messages).
  */
 
 /** MSN's BLP: who may see me when they are on neither my allow nor my block list. */
@@ -69,7 +69,10 @@ export interface PasswordCredentials {
   argon2: string;
   scramSha1: ScramKeys;
   scramSha256: ScramKeys;
-  /** MSNP2–7 `USR MD5`: the client proves MD5(salt + password); we keep the salt and that digest (hex). */
+  /**
+   * MSNP2–7 `USR MD5`: the client proves MD5(salt + password); we keep the salt and that
+   * digest (hex). An empty digest: no MD5 form is kept (`legacyMd5Login` off).
+   */
   md5Salt: string;
   md5Digest: string;
   /**
@@ -134,7 +137,30 @@ export interface NewOfflineMessage {
 }
 
 export interface OfflineMessageRow extends NewOfflineMessage {
+  /** When the recipient acknowledged it (it left the queue); null while undelivered. */
   deliveredAt: number | null;
+  /** While a delivery holds it (migration 0019): when that lease runs out; else null. */
+  leasedUntil: number | null;
+}
+
+/**
+ * A delivery in progress holds the messages it is writing (issue 13: at least once).
+ * Until acknowledged or released they are no one else's to deliver, unless `until` passes
+ * (the node died): then they are deliverable again, with their id and time unchanged.
+ */
+export interface OfflineLease {
+  /** The node writing them: a restarted or dead node's leases are released together. */
+  node: string;
+  /** Unique per delivery: renewed and released as one. */
+  token: string;
+  /** Milliseconds since the epoch. */
+  until: number;
+}
+
+/** Released messages of one recipient: who, and one of the messages (for the `offline-stored` event). */
+export interface ReleasedOffline {
+  recipientId: string;
+  messageId: string;
 }
 
 /**
@@ -358,6 +384,8 @@ export interface Store {
 
   getCredentials(accountId: string): Promise<PasswordCredentials | undefined>;
   setCredentials(accountId: string, credentials: PasswordCredentials): Promise<void>;
+  /** Empties every stored MSNP2–7 MD5 digest (config `legacyMd5Login` off); returns how many were set. */
+  clearMd5Digests(): Promise<number>;
 
   // Relationships --------------------------------------------------------------
   getRelationship(ownerId: string, contactId: string): Promise<RelationshipRow | undefined>;
@@ -393,17 +421,37 @@ export interface Store {
   /** Resolves only once the message is durably stored. */
   enqueueOffline(message: NewOfflineMessage): Promise<void>;
   /**
-   * Atomically marks the recipient's undelivered messages (only `senderHandle`'s, when
-   * given) delivered and returns them in the order they were stored. Concurrent claims
-   * never return the same message.
+   * Atomically leases the recipient's undelivered messages that no unexpired lease holds
+   * at `now` (only `senderHandle`'s, when given; the first `limit` in storage order, when
+   * given), and returns them in the order they were stored. Concurrent leases never
+   * return the same message. Leased messages stay undelivered (listed and counted)
+   * until acknowledged.
    */
-  claimOffline(recipientId: string, now: number, senderHandle?: string): Promise<OfflineMessageRow[]>;
+  leaseOffline(
+    recipientId: string,
+    lease: OfflineLease,
+    now: number,
+    options?: { senderHandle?: string | undefined; limit?: number | undefined },
+  ): Promise<OfflineMessageRow[]>;
+  /** Moves the end of lease `token` (all its messages still leased) to `until`; returns how many. */
+  renewOfflineLease(token: string, until: number): Promise<number>;
   /**
-   * `claimOffline` for the listed message ids only (MSN's OIM DeleteMessages): ids that
-   * are unknown, delivered already or another recipient's are skipped.
+   * Ends lease `token` on its messages (only `ids`, when given) still undelivered: they are
+   * deliverable again. Returns each recipient of the messages released once.
+   */
+  releaseOfflineLease(token: string, ids?: readonly string[]): Promise<ReleasedOffline[]>;
+  /**
+   * Ends every lease `node` holds (every node's, when undefined: a server alone starting
+   * up), as when that node restarted or died. Returns each recipient concerned once.
+   */
+  releaseNodeOfflineLeases(node?: string): Promise<ReleasedOffline[]>;
+  /**
+   * Marks the listed messages of the recipient delivered (the client acknowledged them,
+   * e.g. MSN's OIM DeleteMessages), leased or not, and returns them in storage order. Ids
+   * that are unknown, delivered already or another recipient's are skipped.
    */
   claimOfflineIds(recipientId: string, ids: readonly string[], now: number): Promise<OfflineMessageRow[]>;
-  /** The recipient's undelivered messages in storage order, left undelivered (a peek). */
+  /** The recipient's undelivered messages in storage order, leased or not (a peek). */
   listOffline(recipientId: string): Promise<OfflineMessageRow[]>;
   /** Undelivered messages for the recipient; without one, for everyone (the queue length metric). */
   countOffline(recipientId?: string): Promise<number>;

@@ -6,8 +6,11 @@ const corked = new WeakSet<Writable>();
  * Writes made to one socket in one turn of the event loop (a SYN's many lines, a
  * burst of relayed messages) leave in one system call — and, on TLS, one record when
  * small: cork at the first write, uncork on the next tick.
+ *
+ * Returns `socket.write`'s answer: false once the socket holds more than its
+ * high-water mark unsent (util/socket-flow.ts acts on it).
  */
-export function writeBatched(socket: Writable, data: string | Buffer): void {
+export function writeBatched(socket: Writable, data: string | Buffer): boolean {
   if (!corked.has(socket)) {
     corked.add(socket);
     socket.cork();
@@ -16,5 +19,5 @@ export function writeBatched(socket: Writable, data: string | Buffer): void {
       socket.uncork();
     });
   }
-  socket.write(data);
+  return socket.write(data);
 }

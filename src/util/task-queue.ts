@@ -1,23 +1,171 @@
+import { DEFAULT_INPUT_BOUNDS, type InputBounds, TASK_OVERHEAD_BYTES } from './flow-limits.ts';
+import type { BudgetAccount } from './memory-budget.ts';
+
+type Task = () => Promise<void> | void;
+
+export interface TaskQueueOptions {
+  /** A task threw or rejected; the queue goes on. */
+  onError: (err: unknown) => void;
+  bounds?: Partial<InputBounds> | undefined;
+  /**
+   * Waiting input went over its soft bound (true: stop reading the client), or back
+   * under half of it (false: read again).
+   */
+  onInputPressure?: ((over: boolean) => void) | undefined;
+  /** Waiting input went over the hard bound (called once): close the connection. */
+  onInputOverflow?: (() => void) | undefined;
+  /** Charged with the bytes of waiting input. */
+  account?: BudgetAccount | undefined;
+}
+
 /**
  * Runs tasks one at a time, in the order they were pushed: a connection's commands
  * and the notifications they cause keep their order even when handlers await.
  * A task that throws is reported to `onError`; the queue goes on.
+ *
+ * The client's own input (`pushInput`) is bounded and can be held. Each input task
+ * takes its place in the run order as any task does, but when its turn comes while the
+ * queue is held (the connection's output is backed up), it stays waiting instead, and
+ * runs once released. So a packet of a thousand requests for a large reply makes a
+ * few replies, not a thousand, while other tasks (events for the client) still run and
+ * count against the output bound: an event may then run before input that arrived
+ * earlier but had not started, as if it had come first. Input keeps its own order.
  */
 export class TaskQueue {
   private tail: Promise<void> = Promise.resolve();
+  private readonly onError: (err: unknown) => void;
+  private readonly bounds: InputBounds;
+  private readonly onInputPressure: ((over: boolean) => void) | undefined;
+  private readonly onInputOverflow: (() => void) | undefined;
+  private readonly account: BudgetAccount | undefined;
+  /** Input not yet started, oldest at `head`, with what each counts for. */
+  private readonly inbox: (Task | undefined)[] = [];
+  private readonly costs: number[] = [];
+  private head = 0;
+  /** Turns in the run order that will each start the oldest waiting input. */
+  private turns = 0;
+  private held = false;
+  private over = false;
+  private overflowed = false;
+  private released: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** Input tasks waiting to start, and the bytes they count for. */
+  inputTasks = 0;
+  inputBytes = 0;
 
-  constructor(private readonly onError: (err: unknown) => void) {}
+  constructor(options: TaskQueueOptions | ((err: unknown) => void)) {
+    const o = typeof options === 'function' ? { onError: options } : options;
+    this.onError = o.onError;
+    this.bounds = { ...DEFAULT_INPUT_BOUNDS, ...o.bounds };
+    this.onInputPressure = o.onInputPressure;
+    this.onInputOverflow = o.onInputOverflow;
+    this.account = o.account;
+  }
 
-  push(task: () => Promise<void> | void): void {
+  /** A task that is not the client's input (an event to render): runs in order, never held. */
+  push(task: Task): void {
     this.tail = this.tail.then(task).catch(this.onError);
   }
 
-  /** Resolves once every task pushed so far, and any pushed meanwhile, has run. */
+  /** The client's input: `bytes` is its size on the wire (a command line and payload, a stanza). */
+  pushInput(task: Task, bytes = 0): void {
+    const cost = bytes + TASK_OVERHEAD_BYTES;
+    this.inbox.push(task);
+    this.costs.push(cost);
+    this.inputTasks += 1;
+    this.inputBytes += cost;
+    this.account?.add(cost);
+    if (this.inputBytes > this.bounds.hardBytes) {
+      if (!this.overflowed) {
+        this.overflowed = true;
+        this.onInputOverflow?.();
+      }
+    } else if (
+      !this.over &&
+      (this.inputTasks > this.bounds.softTasks || this.inputBytes > this.bounds.softBytes)
+    ) {
+      this.over = true;
+      this.onInputPressure?.(true);
+    }
+    if (!this.held) this.addTurn();
+  }
+
+  /** Stop starting input tasks (the client's output is backed up). */
+  hold(): void {
+    this.held = true;
+  }
+
+  /** Start input tasks again: the waiting ones get turns at the end of the run order. */
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    for (let n = this.inbox.length - this.head - this.turns; n > 0; n--) this.addTurn();
+    const released = this.released;
+    this.released = undefined;
+    released?.resolve();
+  }
+
+  /** Drops waiting input (the connection closed): it would only find the connection gone. */
+  clear(): void {
+    for (let i = this.head; i < this.costs.length; i++) this.started(this.costs[i] as number);
+    this.inbox.length = 0;
+    this.costs.length = 0;
+    this.head = 0;
+    this.release();
+  }
+
+  /** Resolves once every task pushed so far, and any pushed meanwhile, has run. Not while held with input waiting. */
   async whenIdle(): Promise<void> {
-    let current: Promise<void>;
-    do {
-      current = this.tail;
+    for (;;) {
+      const current = this.tail;
       await current;
-    } while (current !== this.tail);
+      if (current !== this.tail) continue;
+      if (this.head === this.inbox.length) return;
+      // Held with input waiting: it runs once released.
+      if (!this.released) {
+        let resolve = () => {};
+        const promise = new Promise<void>((r) => {
+          resolve = r;
+        });
+        this.released = { promise, resolve };
+      }
+      await this.released.promise;
+    }
+  }
+
+  private addTurn(): void {
+    this.turns += 1;
+    this.push(this.turn);
+  }
+
+  /** An input's turn: the oldest waiting input starts, unless the queue is held (no closure per task). */
+  private readonly turn = (): Promise<void> | void => {
+    this.turns -= 1;
+    if (this.held || this.head === this.inbox.length) return;
+    const task = this.inbox[this.head] as Task;
+    const cost = this.costs[this.head] as number;
+    this.inbox[this.head] = undefined;
+    this.head += 1;
+    if (this.head === this.inbox.length) {
+      this.inbox.length = 0;
+      this.costs.length = 0;
+      this.head = 0;
+    }
+    this.started(cost);
+    return task();
+  };
+
+  /** An input task left the inbox: it no longer counts against the bounds. */
+  private started(cost: number): void {
+    this.inputTasks -= 1;
+    this.inputBytes -= cost;
+    this.account?.add(-cost);
+    if (
+      this.over &&
+      this.inputTasks <= this.bounds.softTasks / 2 &&
+      this.inputBytes <= this.bounds.softBytes / 2
+    ) {
+      this.over = false;
+      this.onInputPressure?.(false);
+    }
   }
 }

@@ -5,14 +5,18 @@ import {
   type SecureContext,
   type Server as TlsServer,
 } from 'node:tls';
+import { AddressSlots } from '../core/address-slots.ts';
 import type { Core } from '../core/core.ts';
 import type { Logger } from '../server/logger.ts';
+import type { FlowLimits } from '../util/flow-limits.ts';
 import { listen } from '../util/listen.ts';
 import { requireProxyHeader } from '../util/proxy-protocol-listener.ts';
 import type { XmppContext } from './c2s/context.ts';
 import { DeliveryConfirmations } from './c2s/delivery-confirmations.ts';
 import { XmppSession } from './c2s/session.ts';
 import { shutdownResumable } from './c2s/stream-management.ts';
+import { TcpTransport } from './c2s/tcp-transport.ts';
+import type { XmppTransport } from './c2s/transport.ts';
 import { ConversationBridge } from './modules/conversation-bridge.ts';
 
 export interface XmppListenerOptions {
@@ -27,8 +31,16 @@ export interface XmppListenerOptions {
   requireTls: boolean;
   maxStanzaBytes: number;
   idleTimeoutMs?: number;
+  /** A stream not bound to a resource this long after it connected is closed, busy or not (default 30 s). */
+  loginTimeoutMs?: number;
+  /** A TLS handshake (direct TLS or STARTTLS) not finished this long after it may start is dropped (default 10 s). */
+  tlsHandshakeTimeoutMs?: number;
+  /** Connections one address may hold before signing in, WebSocket included (default 32; 0: no limit). */
+  maxUnauthenticatedPerAddress?: number;
   /** XEP-0198 §5: how long a session whose connection dropped may be resumed (default 300 s). */
   resumeTimeoutMs?: number;
+  /** Issue 13: output and input bounds per connection, and the process memory budget (shared with MSNP). */
+  flow?: FlowLimits;
   /** Load balancers whose PROXY protocol header is required and believed (config `proxyProtocol`). */
   proxyProtocol?: readonly string[];
 }
@@ -37,6 +49,11 @@ export interface XmppListeners {
   port: number;
   tlsPort: number | undefined;
   context: XmppContext;
+  /**
+   * A session on a connection another listener accepted (XMPP over WebSocket, BOSH):
+   * it shares this node's sessions and is stopped with the others.
+   */
+  openSession(transport: XmppTransport): XmppSession;
   /**
    * New certificate files (SIGHUP): STARTTLS and direct TLS connections made from now on
    * get them; streams already up keep theirs. False when started without TLS.
@@ -63,21 +80,31 @@ export async function startXmppListeners(
     requireTls: options.requireTls,
     maxStanzaBytes: options.maxStanzaBytes,
     idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
+    loginTimeoutMs: options.loginTimeoutMs ?? 30_000,
+    preauth: new AddressSlots(
+      options.maxUnauthenticatedPerAddress ?? 32,
+      logger.child({ component: 'xmpp' }),
+      'XMPP',
+    ),
     resumeTimeoutMs: options.resumeTimeoutMs ?? 300_000,
+    flow: options.flow ?? {},
     sessions: new Map(),
     bridge: new ConversationBridge(core, logger),
     confirmations: new DeliveryConfirmations(core, logger),
   };
   const all = new Set<XmppSession>();
-  const track = (session: XmppSession, socket: import('node:net').Socket) => {
+  const handshakeMs = options.tlsHandshakeTimeoutMs ?? 10_000;
+  const openSession = (transport: XmppTransport) => {
+    const session = new XmppSession(context, transport);
     all.add(session);
-    socket.once('close', () => all.delete(session));
+    void transport.closed.then(() => all.delete(session));
+    return session;
   };
 
   const plain = createServer((socket) => {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
-    track(new XmppSession(context, socket, false), socket);
+    openSession(new TcpTransport(socket, false, context.maxStanzaBytes, handshakeMs, context.flow));
   });
   // The header comes first on both ports: before the stream, and before direct TLS's handshake.
   const proxied = { from: options.proxyProtocol ?? [], log: logger.child({ component: 'xmpp' }) };
@@ -88,13 +115,23 @@ export async function startXmppListeners(
   let tlsPort: number | undefined;
   if (secureContext) {
     direct = createTlsServer(
-      { cert: options.tls?.cert, key: options.tls?.key, minVersion: 'TLSv1.2' },
+      // Issue 13: Node waits 120 s for a ClientHello by default; a client that never sends one is dropped sooner.
+      {
+        cert: options.tls?.cert,
+        key: options.tls?.key,
+        minVersion: 'TLSv1.2',
+        handshakeTimeout: handshakeMs,
+      },
       (socket) => {
         socket.setNoDelay(true);
-        track(new XmppSession(context, socket, true), socket);
+        openSession(new TcpTransport(socket, true, context.maxStanzaBytes, handshakeMs, context.flow));
       },
     );
-    direct.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'XMPP TLS handshake failed'));
+    // The socket is not closed for us when someone listens (a handshake timeout included).
+    direct.on('tlsClientError', (err, socket) => {
+      logger.debug({ err: err.message }, 'XMPP TLS handshake failed');
+      socket.destroy();
+    });
     requireProxyHeader(direct, proxied);
     tlsPort = await listen(direct, options.bind, options.tlsPort);
   } else {
@@ -107,6 +144,7 @@ export async function startXmppListeners(
     port,
     tlsPort,
     context,
+    openSession,
     setTls(tls) {
       if (!direct || !context.secureContext) return false;
       const options = { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' as const };

@@ -20,6 +20,7 @@ import type {
 } from '../../src/store/types.ts';
 import { isPapillonError } from '../../src/util/errors.ts';
 import { newId } from '../../src/util/ids.ts';
+import { offlineContract } from './offline.contract.ts';
 
 export interface OpenedStore {
   store: Store;
@@ -199,7 +200,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal(await store.getRelationship(fan.id, gone.id), undefined);
         assert.deepEqual(await store.listGroups(gone.id), []);
         assert.equal(await store.countOffline(gone.id), 0);
-        assert.deepEqual(await store.claimOffline(gone.id, Date.now()), []);
+        assert.deepEqual(await store.listOffline(gone.id), []);
         // Other rows survive, and owners who lost a row see a new list version.
         assert.deepEqual(
           (await store.listRelationships(friend.id)).map((r) => r.contactId),
@@ -232,6 +233,17 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         await store.setCredentials(id, replacement);
         assert.deepEqual(await store.getCredentials(id), replacement);
         assert.equal(await store.getCredentials(newId()), undefined);
+      });
+
+      it('empties every MD5 digest at once, and nothing else', async () => {
+        const id = newId();
+        await store.createAccount(
+          { id, handle: `md5-${id}@example.test`, displayName: 'Md5', privacy: 'allow-all', createdAt: 1 },
+          credentials('md5'),
+        );
+        assert.ok((await store.clearMd5Digests()) >= 1);
+        assert.deepEqual(await store.getCredentials(id), { ...credentials('md5'), md5Digest: '' });
+        assert.equal(await store.clearMd5Digests(), 0, 'none left to clear');
       });
     });
 
@@ -659,131 +671,10 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       });
     });
 
-    describe('offline messages', () => {
-      it('claims in storage order, marks delivered, and claims each message once', async () => {
-        const [recipient, other] = [await account(), await account()];
-        // sentAt deliberately out of order: storage order is what counts.
-        const messages = [
-          offline(recipient.id, 'one', 3000),
-          offline(recipient.id, 'two', 1000),
-          offline(recipient.id, 'three', 2000),
-        ];
-        for (const m of messages) await store.enqueueOffline(m);
-        await store.enqueueOffline(offline(other.id, 'not yours'));
-        assert.equal(await store.countOffline(recipient.id), 3);
-
-        const claimed = await store.claimOffline(recipient.id, 5_000_000);
-        assert.deepEqual(
-          claimed,
-          messages.map((m) => ({ ...m, deliveredAt: 5_000_000 })),
-        );
-        assert.equal(await store.countOffline(recipient.id), 0);
-        assert.deepEqual(await store.claimOffline(recipient.id, 6_000_000), []);
-        assert.equal(await store.countOffline(other.id), 1);
-
-        const later = offline(recipient.id, 'later');
-        await store.enqueueOffline(later);
-        assert.deepEqual(await store.claimOffline(recipient.id, 7_000_000), [
-          { ...later, deliveredAt: 7_000_000 },
-        ]);
-      });
-
-      it("claims listed ids only, once, and never another recipient's", async () => {
-        const [recipient, other] = [await account(), await account()];
-        const [a, b, c] = [
-          offline(recipient.id, 'a'),
-          offline(recipient.id, 'b'),
-          offline(recipient.id, 'c'),
-        ];
-        const theirs = offline(other.id, 'theirs');
-        for (const m of [a, b, c, theirs]) await store.enqueueOffline(m);
-        assert.deepEqual(await store.claimOfflineIds(recipient.id, [c.id, a.id, theirs.id, 'nope'], 9000), [
-          { ...a, deliveredAt: 9000 },
-          { ...c, deliveredAt: 9000 },
-        ]);
-        assert.deepEqual(await store.claimOfflineIds(recipient.id, [a.id], 9500), []);
-        assert.deepEqual(await store.claimOfflineIds(recipient.id, [], 9500), []);
-        assert.deepEqual(
-          (await store.listOffline(recipient.id)).map((m) => m.id),
-          [b.id],
-        );
-        assert.equal(await store.countOffline(other.id), 1);
-      });
-
-      it('never gives the same message to two concurrent claims, and loses none', async () => {
-        const recipient = await account();
-        const messages = Array.from({ length: 50 }, (_, i) => offline(recipient.id, `m${i}`));
-        for (const m of messages) await store.enqueueOffline(m);
-        const [a, b] = await Promise.all([
-          store.claimOffline(recipient.id, Date.now()),
-          store.claimOffline(recipient.id, Date.now()),
-        ]);
-        const ids = [...a, ...b].map((m) => m.id);
-        assert.equal(new Set(ids).size, ids.length, 'a message was claimed twice');
-        assert.deepEqual(new Set(ids), new Set(messages.map((m) => m.id)));
-        // Each claim keeps storage order.
-        const order = new Map(messages.map((m, i) => [m.id, i]));
-        for (const batch of [a, b]) {
-          const positions = batch.map((m) => order.get(m.id) ?? -1);
-          assert.deepEqual(positions, [...positions].sort(byNumber));
-        }
-        assert.equal(await store.countOffline(recipient.id), 0);
-      });
-
-      it('purges only messages delivered before the cut-off', async () => {
-        const recipient = await account();
-        // Delivery times far in the past, so no other case's messages are affected.
-        await store.enqueueOffline(offline(recipient.id, 'early'));
-        await store.claimOffline(recipient.id, 1_000);
-        await store.enqueueOffline(offline(recipient.id, 'late'));
-        await store.claimOffline(recipient.id, 3_000);
-        await store.enqueueOffline(offline(recipient.id, 'pending'));
-
-        assert.equal(await store.purgeDeliveredOffline(1_000), 0);
-        assert.equal(await store.purgeDeliveredOffline(2_000), 1);
-        assert.equal(await store.purgeDeliveredOffline(2_000), 0);
-        assert.equal(await store.purgeDeliveredOffline(4_000), 1);
-        assert.equal(await store.countOffline(recipient.id), 1);
-        assert.deepEqual(
-          (await store.claimOffline(recipient.id, Date.now())).map((m) => m.payload),
-          [JSON.stringify({ text: 'pending' })],
-        );
-      });
-
-      it("lists undelivered messages without claiming them, and claims one sender's alone", async () => {
-        const recipient = await account();
-        const from = (sender: string, text: string): NewOfflineMessage => ({
-          ...offline(recipient.id, text),
-          senderHandle: sender,
-        });
-        const [x1, y1, x2] = [
-          from('x@example.test', 'x1'),
-          from('y@example.test', 'y1'),
-          from('x@example.test', 'x2'),
-        ];
-        for (const m of [x1, y1, x2]) await store.enqueueOffline(m);
-        const peeked = await store.listOffline(recipient.id);
-        assert.deepEqual(
-          peeked,
-          [x1, y1, x2].map((m) => ({ ...m, deliveredAt: null })),
-        );
-        assert.equal(await store.countOffline(recipient.id), 3);
-        assert.deepEqual(await store.claimOffline(recipient.id, 9_000, 'x@example.test'), [
-          { ...x1, deliveredAt: 9_000 },
-          { ...x2, deliveredAt: 9_000 },
-        ]);
-        assert.deepEqual(await store.listOffline(recipient.id), [{ ...y1, deliveredAt: null }]);
-        assert.deepEqual(await store.claimOffline(recipient.id, 9_500, 'x@example.test'), []);
-        assert.deepEqual(await store.claimOffline(recipient.id, 9_600), [{ ...y1, deliveredAt: 9_600 }]);
-        assert.deepEqual(await store.listOffline(recipient.id), []);
-      });
-
-      it('returns nothing for a recipient without messages', async () => {
-        const nobody = await account();
-        assert.equal(await store.countOffline(nobody.id), 0);
-        assert.deepEqual(await store.claimOffline(nobody.id, Date.now()), []);
-      });
-    });
+    offlineContract(
+      () => store,
+      () => account(),
+    );
 
     describe('login tickets', () => {
       const hour = 60 * 60 * 1000;

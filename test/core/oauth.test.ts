@@ -591,11 +591,15 @@ describe('OAuth service', () => {
 
     it('validates for XMPP: a live access token with its scopes; expired, revoked, unknown → undefined', async () => {
       const tokens = await mobileTokens(['wl.messenger']);
-      assert.deepEqual(await oauth.validate(tokens.accessToken), {
+      const valid = await oauth.validate(tokens.accessToken);
+      // The grant (token family) names what revoking it ends: sessions signed in with any of its tokens.
+      assert.match(valid?.grantId ?? '', /^[A-Za-z0-9_-]{16,}$/);
+      assert.deepEqual(valid, {
         accountId: alice.id,
         handle: 'alice@localhost',
         scopes: ['wl.messenger'],
         expiresAt: now + 3600_000,
+        grantId: valid?.grantId,
       });
       const info = await oauth.validateAccessToken(tokens.accessToken);
       assert.equal(info?.account.id, alice.id);

@@ -108,6 +108,25 @@ describe('offline messages for MSNP2–12 clients', () => {
     }
   }
 
+  /**
+   * Waits until `name` has `count` messages stored. Written to a switchboard, they leave the
+   * store once the connection stayed up a moment (core OFFLINE_GRACE_MS) or the client said OUT.
+   */
+  async function storedBecomes(name: string, count: number): Promise<void> {
+    const id = await accountId(name);
+    for (let i = 0; i < 150; i++) {
+      if ((await server.server.core.offline.count(id)) === count) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(await server.server.core.offline.count(id), count);
+  }
+
+  /** Leaves a switchboard as MSN clients do: `OUT` (§12.3), then the connection ends. */
+  async function leave(sb: MsnpTestClient): Promise<void> {
+    sb.send('OUT');
+    await sb.close();
+  }
+
   /** Waits, then fails if the server rang `client` (other notices, e.g. `SBS`, do not count). */
   async function expectNoRing(client: MsnpTestClient, ms = 300): Promise<void> {
     await new Promise((r) => setTimeout(r, ms));
@@ -151,7 +170,8 @@ describe('offline messages for MSNP2–12 clients', () => {
         'First one ☺',
         'Second\nline two',
       ]);
-      assert.equal(await server.server.core.offline.count(await accountId(name)), 0);
+      // Gone from the store once the switchboard stayed up a moment.
+      await storedBecomes(name, 0);
 
       // Typing into the emptied switchboard reaches no one; calling the sender back does.
       const lone = sb.trid();
@@ -167,7 +187,7 @@ describe('offline messages for MSNP2–12 clients', () => {
         (el) => el.is('message') && el.getChildText('body') === `thanks, from ${name}`,
       );
       assert.equal(got.attrs.from, `${name}@localhost/msn`);
-      await sb.close();
+      await leave(sb);
       await ns.close();
 
       // Delivered once: neither the next MSN sign-in nor an XMPP login gets them again.
@@ -191,8 +211,9 @@ describe('offline messages for MSNP2–12 clients', () => {
     assert.notEqual(ring.args[0], rng.args[0], 'a new switchboard');
     const { sb } = await answer('ben', ring);
     assert.deepEqual(await messagesUntilBye(sb, 'xan@localhost', 'Xan X'), ['Are you there?']);
-    await sb.close();
+    await leave(sb);
     await second.close();
+    await storedBecomes('ben', 0);
     await xmppGetsNothing('ben');
   });
 
@@ -232,12 +253,12 @@ describe('offline messages for MSNP2–12 clients', () => {
     const yulSb = await answer('bix', fromYul);
     assert.equal(yulSb.iro.args[3], 'yul@localhost');
     assert.deepEqual(await messagesUntilBye(yulSb.sb, 'yul@localhost', 'Yul'), ['y1']);
-    assert.equal(await server.server.core.offline.count(await accountId('bix')), 2, 'xan’s still stored');
+    await storedBecomes('bix', 2); // xan’s still stored
     const xanSb = await answer('bix', fromXan);
     assert.deepEqual(await messagesUntilBye(xanSb.sb, 'xan@localhost', 'Xan X'), ['x1', 'x2']);
-    assert.equal(await server.server.core.offline.count(await accountId('bix')), 0);
+    await storedBecomes('bix', 0);
     await expectNoRing(ns, 200);
-    await Promise.all([yulSb.sb.close(), xanSb.sb.close(), ns.close()]);
+    await Promise.all([leave(yulSb.sb), leave(xanSb.sb), ns.close()]);
   });
 
   it('a message waiting for the answer (XMPP bridge) follows IRO and ANS OK', async () => {

@@ -24,6 +24,7 @@ const ALL_MIGRATIONS = [
   '0016-relationship-listed',
   '0017-credential-legacy-hash',
   '0018-signup-invite',
+  '0019-offline-lease',
 ];
 
 const credentials = {
@@ -124,7 +125,9 @@ describe('SQLite store file', () => {
       assert.equal(relationship?.nickname, 'C');
       assert.deepEqual(relationship?.groupIds, [groupId]);
       assert.equal(await second.getOrCreateSetting('secret', () => 'replaced'), 'kept');
-      assert.deepEqual(await second.claimOffline(account.id, 10), [{ ...message, deliveredAt: 10 }]);
+      assert.deepEqual(await second.listOffline(account.id), [
+        { ...message, deliveredAt: null, leasedUntil: null },
+      ]);
     } finally {
       await second.close();
     }

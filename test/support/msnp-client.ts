@@ -101,6 +101,33 @@ export class MsnpTestClient {
     this.socket.write(data);
   }
 
+  /** Stops reading: a client that never takes what the server sends (backpressure tests). */
+  stopReading(): void {
+    this.socket.pause();
+  }
+
+  /**
+   * Writes `data` and waits until the socket takes more: `sent`, or `blocked` when it
+   * has not within `ms` (the server stopped reading), or `closed`.
+   */
+  writeWhenReady(data: Buffer, ms = 1000): Promise<'sent' | 'blocked' | 'closed'> {
+    if (this.isClosed || this.socket.destroyed) return Promise.resolve('closed');
+    if (this.socket.write(data)) return Promise.resolve('sent');
+    return new Promise((resolve) => {
+      const done = (result: 'sent' | 'blocked' | 'closed') => {
+        clearTimeout(timer);
+        this.socket.off('drain', onDrain);
+        this.socket.off('close', onClose);
+        resolve(result);
+      };
+      const onDrain = () => done('sent');
+      const onClose = () => done('closed');
+      const timer = setTimeout(() => done('blocked'), ms);
+      this.socket.on('drain', onDrain);
+      this.socket.on('close', onClose);
+    });
+  }
+
   /** The oldest command not yet taken. */
   next(timeoutMs = 3000): Promise<MsnpCommand> {
     return this.take(() => true, 'any command', timeoutMs);

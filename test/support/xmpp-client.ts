@@ -1,6 +1,7 @@
 import tls from 'node:tls';
 import { client, xml } from '@xmpp/client';
 import type { TestServer } from './papillon-server.ts';
+import { installGlobalWebSocket, webSocketUrl } from './xmpp-websocket.ts';
 
 export { xml };
 
@@ -23,7 +24,8 @@ function trustTestCa(ca: Buffer): void {
   const original = tls.connect;
   (tls as { connect: typeof tls.connect }).connect = ((...args: unknown[]) => {
     const options = args[0];
-    if (options && typeof options === 'object') (options as tls.ConnectionOptions).ca = trusted;
+    // A CA the caller names (a raw client of another test server) is kept.
+    if (options && typeof options === 'object') (options as tls.ConnectionOptions).ca ??= trusted;
     return (original as (...a: unknown[]) => tls.TLSSocket)(...args);
   }) as typeof tls.connect;
 }
@@ -51,8 +53,8 @@ export interface ConnectOptions {
   username: string;
   password: string;
   resource?: string;
-  /** 'starttls' (port 5222) or 'direct' (XEP-0368, port 5223). */
-  transport?: 'starttls' | 'direct';
+  /** 'starttls' (port 5222), 'direct' (XEP-0368, port 5223) or 'websocket' (RFC 7395, wss on the HTTPS port). */
+  transport?: 'starttls' | 'direct' | 'websocket';
   /** The one SASL mechanism to use; default PLAIN (the library's SCRAM is slow: ask for it where it matters). */
   mechanism?: string;
   /** SASL mechanisms the library lacks (saslmechanisms classes), e.g. X-MESSENGER-OAUTH2. */
@@ -74,8 +76,14 @@ export interface TestXmppClient {
 export async function connectXmpp(server: TestServer, options: ConnectOptions): Promise<TestXmppClient> {
   trustTestCa(server.ca);
   const direct = options.transport === 'direct';
+  if (options.transport === 'websocket') installGlobalWebSocket();
   const xmpp = client({
-    service: direct ? `xmpps://localhost:${server.port('xmpps')}` : `xmpp://localhost:${server.port('xmpp')}`,
+    service:
+      options.transport === 'websocket'
+        ? webSocketUrl(server)
+        : direct
+          ? `xmpps://localhost:${server.port('xmpps')}`
+          : `xmpp://localhost:${server.port('xmpp')}`,
     domain: 'localhost',
     username: options.username,
     password: options.password,

@@ -24,6 +24,8 @@ export interface RawTarget {
 export interface RawConnectOptions {
   /** 'plain' leaves the socket in clear text (for STARTTLS); 'direct' is TLS from the first byte. */
   transport?: 'plain' | 'direct';
+  /** The client's own address (`127.0.0.2`: another host, for per-address limits). */
+  localAddress?: string;
 }
 
 export interface RawLoginOptions {
@@ -34,6 +36,8 @@ export interface RawLoginOptions {
   /** 'starttls' (default) or 'direct' (XEP-0368). */
   transport?: 'starttls' | 'direct';
   mechanism?: 'SCRAM-SHA-256' | 'SCRAM-SHA-1' | 'PLAIN';
+  /** As in {@link RawConnectOptions}. */
+  localAddress?: string;
 }
 
 /** The server's `<stream:error/>`: its condition (RFC 6120 §4.9.3) and text. */
@@ -115,14 +119,24 @@ export class RawXmppClient {
     const host = target.host ?? '127.0.0.1';
     if (options.transport === 'direct') {
       if (target.tlsPort === undefined) throw new Error('no direct TLS port');
-      const socket = tls.connect({ host, port: target.tlsPort, ca: target.ca, servername: 'localhost' });
+      const socket = tls.connect({
+        host,
+        port: target.tlsPort,
+        ca: target.ca,
+        servername: 'localhost',
+        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      });
       await new Promise<void>((resolve, reject) => {
         socket.once('secureConnect', resolve);
         socket.once('error', reject);
       });
       return new RawXmppClient(socket, true, target);
     }
-    const socket = net.connect({ host, port: target.port });
+    const socket = net.connect({
+      host,
+      port: target.port,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
@@ -134,7 +148,10 @@ export class RawXmppClient {
   /** Connects, negotiates TLS, authenticates and binds: a client ready for stanzas. */
   static async login(target: RawTarget, options: RawLoginOptions): Promise<RawXmppClient> {
     const direct = options.transport === 'direct';
-    const c = await RawXmppClient.connect(target, { transport: direct ? 'direct' : 'plain' });
+    const c = await RawXmppClient.connect(target, {
+      transport: direct ? 'direct' : 'plain',
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
     try {
       await c.open();
       if (!direct) await c.starttls();

@@ -134,6 +134,20 @@ describe('XEP-0198 stream management', () => {
     assert.equal(detail?.attrs['send-count'], String(sent));
   });
 
+  it('asks again after each acknowledgement, so a long session never runs out of room', async () => {
+    const { c, enabled } = await smLogin(server, 'cat', 'again');
+    open.push(c);
+    await c.presence();
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 10; i++) await bob.send(chat('cat@localhost/again', `round ${round} ${i}`));
+      const request = await c.expect(isSm('r'));
+      await c.expect(is.body(`round ${round} 9`));
+      assert.ok(c.log.indexOf(request) > c.log.indexOf(enabled));
+      await c.send(xml('a', { xmlns: NS.sm, h: String(stanzasSince(c, enabled)) }));
+    }
+    c.destroy();
+  });
+
   it('a dropped connection resumes the session: what was missed arrives once, nothing twice, presence never wavered', async () => {
     const { c: phone, enabled } = await smLogin(server, 'ann', 'phone');
     const id = enabled.attrs.id ?? '';

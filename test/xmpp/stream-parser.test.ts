@@ -391,6 +391,46 @@ describe('XMPP stream parser: limits', () => {
     );
   });
 
+  it('limits the stream header however its bytes are split (issue 13: 6,119 bytes passed a 4,096 limit in one write)', () => {
+    const max = 4096;
+    const header = (length: number) => {
+      const head =
+        "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='";
+      return bytes(head, 'a'.repeat(length - head.length - 2), "'>");
+    };
+    const tooBig = header(6119);
+    assert.equal(tooBig.length, 6119);
+    const splits = [[tooBig], byteByByte(tooBig)];
+    for (const at of [1, 100, max - 1, max, max + 1, 6000, 6118])
+      splits.push([tooBig.subarray(0, at), tooBig.subarray(at)]);
+    for (const chunks of splits) {
+      const events = parse(chunks, { maxStanzaBytes: max });
+      assert.deepEqual(
+        events.map((e) => e.slice(0, 2)),
+        [['error', 'policy-violation']],
+        `${chunks.length} chunks, first ${chunks[0]?.length} bytes`,
+      );
+    }
+    // Exactly at the limit is accepted, split or not.
+    const atLimit = header(max);
+    for (const chunks of [
+      [atLimit],
+      byteByByte(atLimit),
+      [atLimit.subarray(0, 2000), atLimit.subarray(2000)],
+    ]) {
+      assert.deepEqual(
+        parse(chunks, { maxStanzaBytes: max }).map((e) => e[0]),
+        ['open'],
+      );
+    }
+    // An XML declaration before the header counts with it.
+    const declared = bytes("<?xml version='1.0'?>", header(max));
+    assert.deepEqual(
+      parse([declared], { maxStanzaBytes: max }).map((e) => e.slice(0, 2)),
+      [['error', 'policy-violation']],
+    );
+  });
+
   it('rejects nesting 1000 deep', () => {
     assertError(bytes(HEADER, '<message>', '<a>'.repeat(1000)), 'policy-violation');
   });

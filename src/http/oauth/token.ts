@@ -35,6 +35,7 @@ function basicCredentials(
 async function authenticate(
   core: Core,
   request: FastifyRequest,
+  reply: FastifyReply,
   form: URLSearchParams,
 ): Promise<OAuthClient> {
   const basic = basicCredentials(request.headers.authorization);
@@ -52,16 +53,38 @@ async function authenticate(
   if (id === undefined || id === '') throw new OAuthError('invalid_client', 'the client is not identified');
   // A client secret is a password: its failures are logged for fail2ban like the others.
   const attempt = { path: 'oauth', address: request.ip, handle: id } as const;
-  try {
-    const client = await core.oauth.authenticateClient(id, secret);
-    recordSignIn(core.metrics, request.log, { ...attempt, result: 'ok' });
-    return client;
-  } catch (err) {
-    if (err instanceof OAuthError && err.code === 'invalid_client') {
-      recordSignIn(core.metrics, request.log, { ...attempt, result: 'failed' });
+  if (secret === undefined || secret === '') {
+    // A public client names itself: there is nothing to guess, so nothing to throttle.
+    try {
+      const client = await core.oauth.authenticateClient(id, secret);
+      recordSignIn(core.metrics, request.log, { ...attempt, result: 'ok' });
+      return client;
+    } catch (err) {
+      if (err instanceof OAuthError && err.code === 'invalid_client') {
+        recordSignIn(core.metrics, request.log, { ...attempt, result: 'failed' });
+      }
+      throw err;
     }
-    throw err;
   }
+  // RFC 6749 §2.3.1: guessing must be prevented. The same limits as passwords: per
+  // (address, client) and per address, only failures counting, in the shared rate store.
+  let refusal: OAuthError | undefined;
+  const result = await core.loginGuard.attempt(request.ip, `oauth-client:${id}`, async () => {
+    try {
+      return await core.oauth.authenticateClient(id, secret);
+    } catch (err) {
+      if (!(err instanceof OAuthError && err.code === 'invalid_client')) throw err;
+      refusal = err;
+      return undefined;
+    }
+  });
+  recordSignIn(core.metrics, request.log, { ...attempt, result: result.status });
+  if (result.status === 'ok') return result.value;
+  if (result.status === 'failed')
+    throw refusal ?? new OAuthError('invalid_client', 'client authentication failed');
+  // Still invalid_client (§5.2), with when to try again (RFC 9110 §10.2.3).
+  reply.header('retry-after', String(Math.ceil(core.loginGuard.perAccount.lockoutMs / 1000)));
+  throw new OAuthError('invalid_client', 'too many failed client authentications; try again later');
 }
 
 /** The request body as a form, or an invalid_request for anything else (RFC 6749 §4.1.3). */
@@ -94,7 +117,7 @@ export function registerTokenEndpoints(app: FastifyInstance, core: Core): void {
   const token = async (request: FastifyRequest, reply: FastifyReply) =>
     answeringOAuthErrors(allowAnyOrigin(reply), async () => {
       const form = requireForm(request);
-      const client = await authenticate(core, request, form);
+      const client = await authenticate(core, request, reply, form);
       const grantType = single(form, 'grant_type');
       if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is missing');
       if (grantType === 'authorization_code') {
@@ -134,7 +157,7 @@ export function registerTokenEndpoints(app: FastifyInstance, core: Core): void {
   const revoke = async (request: FastifyRequest, reply: FastifyReply) =>
     answeringOAuthErrors(allowAnyOrigin(reply), async () => {
       const form = requireForm(request);
-      const client = await authenticate(core, request, form);
+      const client = await authenticate(core, request, reply, form);
       const value = single(form, 'token');
       single(form, 'token_type_hint'); // a hint only: both kinds are looked up.
       if (value === undefined) throw new OAuthError('invalid_request', 'token is missing');
@@ -147,7 +170,7 @@ export function registerTokenEndpoints(app: FastifyInstance, core: Core): void {
   const introspect = async (request: FastifyRequest, reply: FastifyReply) =>
     answeringOAuthErrors(reply, async () => {
       const form = requireForm(request);
-      const client = await authenticate(core, request, form);
+      const client = await authenticate(core, request, reply, form);
       if (!client.confidential) {
         throw new OAuthError('invalid_client', 'introspection needs a confidential client and its secret');
       }

@@ -3,6 +3,7 @@ import type { Core } from '../../core/core.ts';
 import { registerAccount } from './account.ts';
 import { registerAccountDelete } from './account-delete.ts';
 import { registerAdmin } from './admin.ts';
+import { registerChat } from './chat.ts';
 import { registerConnect } from './connect.ts';
 import { registerErrorPages } from './errors.ts';
 import { registerFavicon } from './favicon.ts';
@@ -23,7 +24,7 @@ export interface WebRoutesOptions {
 }
 
 /**
- * The web pages people use (server-rendered HTML, no script):
+ * The web pages people use (server-rendered HTML; no script but the chat page's):
  *
  * - `GET /` — what this is; links to sign in or to the account.
  * - `GET|POST /signin`, `GET|POST /signup`, `POST /signout`.
@@ -31,6 +32,8 @@ export interface WebRoutesOptions {
  *   apps with access (revocable), the user's own registered apps.
  * - `GET|POST /account/delete` — users delete their own account.
  * - `GET /connect` — how to set up each client; `/connect/ca.crt` the CA to trust.
+ * - `GET /chat` — chat in the browser (Converse.js over XMPP WebSocket), see chat.ts: the
+ *   one page with script, all of it from files this server serves.
  * - `/admin…` — for accounts with the admin role: users, who is online, sign-up mode,
  *   invitation links, a message to everyone.
  * - `GET /static/papillon.css` — the one stylesheet; HTML 404 and error pages.
@@ -66,6 +69,7 @@ export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions)
     const body = session
       ? html`<section class="card"><p>You are signed in as <strong>${session.account.handle}</strong>.</p>
 <p><a href="/account">Your account</a>: your display name, personal message, picture, password, and the apps that may use your account.</p>
+<p><a href="/chat">Chat</a> in this browser, with no app to install.</p>
 <p><a href="/connect">Connect an app</a>: the settings for Windows Live Messenger, MSN Messenger, Pidgin and XMPP apps.</p></section>`
       : html`<section class="card"><p>Papillon is a Messenger service: MSN Messenger and XMPP apps sign in here and talk to each other.</p>
 <p><a href="/signin">Sign in</a>${signup}.</p></section>`;
@@ -76,5 +80,6 @@ export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions)
   registerAccount(app, ctx);
   registerAccountDelete(app, ctx);
   registerConnect(app, ctx);
+  registerChat(app, ctx);
   registerAdmin(app, ctx);
 }

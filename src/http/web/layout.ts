@@ -9,19 +9,23 @@ export interface PageOptions {
   signedIn?: { account: AccountRow; csrf: string; admin?: boolean } | undefined;
 }
 
-/** A whole page: viewport for phones, the one stylesheet, a skip link, header, main. */
-export function page(options: PageOptions): SafeHtml {
-  const who = options.signedIn;
+/** The site's header: who is signed in, their links and sign-out (the chat page's log-out submits that form). */
+export function siteHeader(who: PageOptions['signedIn']): SafeHtml {
   const nav = who
     ? html`<nav aria-label="Account">
         <span class="who">Signed in as <a href="/account">${who.account.handle}</a></span>
-        <a href="/connect">Connect</a>${who.admin ? html` <a href="/admin">Admin</a>` : ''}
-        <form method="post" action="/signout">
+        <a href="/chat">Chat</a> <a href="/connect">Connect</a>${who.admin ? html` <a href="/admin">Admin</a>` : ''}
+        <form method="post" action="/signout" id="papillon-signout">
           ${csrfField(who.csrf)}
           <button type="submit" class="link">Sign out</button>
         </form>
       </nav>`
     : html`<nav aria-label="Account"><a href="/signin">Sign in</a></nav>`;
+  return html`<header class="top"><a class="brand" href="/">Papillon</a>${nav}</header>`;
+}
+
+/** A whole page: viewport for phones, the one stylesheet, a skip link, header, main. */
+export function page(options: PageOptions): SafeHtml {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -32,7 +36,7 @@ export function page(options: PageOptions): SafeHtml {
 </head>
 <body>
 <a class="skip" href="#main">Skip to content</a>
-<header class="top"><a class="brand" href="/">Papillon</a>${nav}</header>
+${siteHeader(options.signedIn)}
 <main id="main">
 <h1>${options.title}</h1>
 ${options.body}

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 
 /**
- * The one stylesheet, served by the app at `/static/papillon.css` (no external CDN,
- * and CSP `default-src 'self'` allows nothing else). Fluid layout for phones and
- * desktops alike; visible focus for keyboard users; system fonts.
+ * The site header and the colours it uses: the start of the stylesheet, and all of it the
+ * chat page (chat.ts) takes, since the rest (`label`, `button`, `.message`, `textarea`…)
+ * would restyle Converse's own markup.
  */
-export const STYLESHEET = `
+export const HEADER_STYLESHEET = `
 :root {
   color-scheme: light dark;
   --fg: #1d2330;
@@ -38,7 +38,31 @@ export const STYLESHEET = `
     --focus: #ffbf47;
   }
 }
-*, *::before, *::after { box-sizing: border-box; }
+.skip { position: absolute; left: -999px; top: 0; }
+.skip:focus { left: 0.5rem; top: 0.5rem; background: var(--card); padding: 0.5rem; z-index: 1; }
+header.top {
+  font: 1rem/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--fg);
+  display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 0.5rem;
+  padding: 0.75rem 1rem; background: var(--card); border-bottom: 1px solid var(--border);
+}
+header.top .brand { font-weight: 700; font-size: 1.2rem; text-decoration: none; color: var(--fg); }
+header.top nav { display: flex; flex-wrap: wrap; align-items: center; gap: 0.75rem; }
+header.top form { margin: 0; }
+header.top a { color: var(--accent); }
+button.link { font: inherit; cursor: pointer; background: none; border: none; color: var(--accent); padding: 0; min-height: 0; text-decoration: underline; font-weight: 400; }
+:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
+header.top .who { color: var(--muted); overflow-wrap: anywhere; }
+header.top .who a { font-weight: 600; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+`.trimStart();
+
+/**
+ * The one stylesheet, served by the app at `/static/papillon.css` (no external CDN,
+ * and CSP `default-src 'self'` allows nothing else). Fluid layout for phones and
+ * desktops alike; visible focus for keyboard users; system fonts.
+ */
+export const STYLESHEET = `
+${HEADER_STYLESHEET}*, *::before, *::after { box-sizing: border-box; }
 html { font-size: 100%; -webkit-text-size-adjust: 100%; }
 body {
   margin: 0;
@@ -47,15 +71,6 @@ body {
   background: var(--bg);
 }
 a { color: var(--accent); }
-.skip { position: absolute; left: -999px; top: 0; }
-.skip:focus { left: 0.5rem; top: 0.5rem; background: var(--card); padding: 0.5rem; z-index: 1; }
-header.top {
-  display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 0.5rem;
-  padding: 0.75rem 1rem; background: var(--card); border-bottom: 1px solid var(--border);
-}
-header.top .brand { font-weight: 700; font-size: 1.2rem; text-decoration: none; color: var(--fg); }
-header.top nav { display: flex; flex-wrap: wrap; align-items: center; gap: 0.75rem; }
-header.top form { margin: 0; }
 main { width: 100%; max-width: 44rem; margin: 0 auto; padding: 1rem; }
 h1 { font-size: 1.6rem; margin: 0.5rem 0 1rem; }
 h2 { font-size: 1.2rem; margin: 0 0 0.75rem; }
@@ -83,10 +98,6 @@ button, .button {
 }
 button.secondary, .button.secondary { background: transparent; color: var(--accent); }
 button.danger, .button.danger { background: transparent; color: var(--danger); border-color: var(--danger); }
-button.link { background: none; border: none; color: var(--accent); padding: 0; min-height: 0; text-decoration: underline; font-weight: 400; }
-:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
-header.top .who { color: var(--muted); overflow-wrap: anywhere; }
-header.top .who a { font-weight: 600; }
 nav.tabs { display: flex; flex-wrap: wrap; gap: 0.5rem 1rem; margin: -0.25rem 0 1rem; }
 nav.tabs a { font-weight: 600; }
 pre { margin: 0.5rem 0; padding: 0.6rem 0.75rem; background: var(--bg); border: 1px solid var(--border);
@@ -101,7 +112,6 @@ td { overflow-wrap: anywhere; }
 td form { margin: 0; }
 .tag { display: inline-block; font-size: 0.75rem; font-weight: 600; padding: 0 0.4rem; border: 1px solid var(--accent);
   border-radius: 1rem; color: var(--accent); }
-.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 .message { padding: 0.6rem 0.8rem; border-radius: 0.35rem; margin: 0 0 1rem; border: 1px solid; }
 .message.error { color: var(--danger); border-color: var(--danger); }
 .message.ok { color: var(--ok); border-color: var(--ok); }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { addressKey } from '../../core/login-throttle.ts';
 import type { MsnpContext } from '../ns/context.ts';
 import { NsSession } from '../ns/session.ts';
 import { SbSession } from '../sb/session.ts';
@@ -31,6 +32,11 @@ export interface GatewaySessionsOptions {
   idleTimeoutMs?: number;
   /** Opens beyond this many live sessions are refused. */
   maxSessions?: number;
+  /**
+   * Sessions one address (an IPv6 /64) may hold open before they sign in; opens beyond
+   * it are refused for that address only.
+   */
+  maxUnauthenticatedPerAddress?: number;
   /** Output held for one session before it is dropped. */
   maxBufferedBytes?: number;
 }
@@ -43,6 +49,24 @@ export interface GatewayAddresses {
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_SESSIONS = 5_000;
+/**
+ * Issue 13: 5,000 opens from one address filled the table for everyone. A client signs in
+ * within a few requests, so even a NAT of many users rarely has more than a few in that
+ * state at once; the login deadline closes the rest.
+ */
+export const DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS = 32;
+
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
+
+/** An address's sessions that have not signed in, and its refusals not yet logged. */
+interface AddressSessions {
+  readonly entries: Set<GatewayEntry>;
+  refused: number;
+  loggedAt: number;
+}
+
+/** Why `open` made no session: the table is full, or this address holds too many that have not signed in. */
+export type GatewayOpenRefusal = 'full' | 'address-limit';
 
 /**
  * A new SessionID: two decimal numbers joined by a dot, the shape the real service
@@ -64,8 +88,11 @@ export function newSessionId(): string {
 export class GatewaySessions {
   readonly idleTimeoutMs: number;
   readonly maxSessions: number;
+  readonly maxUnauthenticatedPerAddress: number;
   private readonly maxBufferedBytes: number | undefined;
   private readonly entries = new Map<string, GatewayEntry>();
+  /** By address key: the sessions opened from it that had not signed in when last looked at. */
+  private readonly unauthenticated = new Map<string, AddressSessions>();
   private sweeper: NodeJS.Timeout | undefined;
   private opened = 0;
 
@@ -75,6 +102,8 @@ export class GatewaySessions {
   ) {
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    this.maxUnauthenticatedPerAddress =
+      options.maxUnauthenticatedPerAddress ?? DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS;
     this.maxBufferedBytes = options.maxBufferedBytes;
   }
 
@@ -90,14 +119,18 @@ export class GatewaySessions {
     return this.entries.get(id);
   }
 
-  /** A new session of that kind, or undefined when the limit is reached. */
-  open(kind: GatewayServerKind, addresses: GatewayAddresses): GatewayEntry | undefined {
+  /** A new session of that kind, or why none was made. */
+  open(kind: GatewayServerKind, addresses: GatewayAddresses): GatewayEntry | GatewayOpenRefusal {
+    const client = addresses.remoteAddress;
+    const key = addressKey(client);
+    const waiting = this.stillUnauthenticated(key);
+    if (waiting !== undefined && waiting.entries.size >= this.maxUnauthenticatedPerAddress) {
+      this.refusedForAddress(client, waiting);
+      return 'address-limit';
+    }
     if (this.entries.size >= this.maxSessions) {
-      this.log.warn(
-        { client: addresses.remoteAddress, limit: this.maxSessions },
-        `gateway session limit reached; refusing ${addresses.remoteAddress}`,
-      );
-      return undefined;
+      this.log.warn({ client, limit: this.maxSessions }, `gateway session limit reached; refusing ${client}`);
+      return 'full';
     }
     let id = newSessionId();
     while (this.entries.has(id)) id = newSessionId();
@@ -107,6 +140,7 @@ export class GatewaySessions {
       ...addresses,
       ...(this.maxBufferedBytes !== undefined ? { maxBufferedBytes: this.maxBufferedBytes } : {}),
       onOverflow: () => this.close(id, 'overflow'),
+      limits: this.ctx.flow,
     });
     const common = { id, logId, transport, lastSeen: Date.now(), busy: false };
     const entry: GatewayEntry =
@@ -114,9 +148,12 @@ export class GatewaySessions {
         ? { ...common, kind, session: new NsSession(this.ctx, transport) }
         : { ...common, kind, session: new SbSession(this.ctx, transport) };
     this.entries.set(id, entry);
+    if (waiting === undefined)
+      this.unauthenticated.set(key, { entries: new Set([entry]), refused: 0, loggedAt: 0 });
+    else waiting.entries.add(entry);
     this.log.info(
-      { gateway: logId, server: kind, client: addresses.remoteAddress },
-      `gateway ${kind} session ${logId} opened by ${addresses.remoteAddress}`,
+      { gateway: logId, server: kind, client },
+      `gateway ${kind} session ${logId} opened by ${client}`,
     );
     this.startSweeper();
     return entry;
@@ -139,6 +176,9 @@ export class GatewaySessions {
   forget(entry: GatewayEntry, reason: GatewayCloseReason = 'closed'): void {
     if (this.entries.get(entry.id) !== entry) return;
     this.entries.delete(entry.id);
+    const key = addressKey(entry.transport.remoteAddress);
+    const waiting = this.unauthenticated.get(key);
+    if (waiting?.entries.delete(entry) && waiting.entries.size === 0) this.unauthenticated.delete(key);
     this.log.info(
       { gateway: entry.logId, server: entry.kind, client: entry.transport.remoteAddress, reason },
       `gateway ${entry.kind} session ${entry.logId} of ${entry.transport.remoteAddress} closed (${reason})`,
@@ -162,6 +202,33 @@ export class GatewaySessions {
     this.stopSweeper();
   }
 
+  /**
+   * The address's sessions that have not signed in (NS: `USR … OK`; switchboard: `USR`/`ANS`
+   * accepted), dropping those that have since. Closed ones that never signed in still
+   * count until forgotten: they hold a place in the table.
+   */
+  private stillUnauthenticated(key: string): AddressSessions | undefined {
+    const waiting = this.unauthenticated.get(key);
+    if (waiting === undefined) return undefined;
+    for (const entry of waiting.entries) if (signedIn(entry)) waiting.entries.delete(entry);
+    if (waiting.entries.size > 0) return waiting;
+    this.unauthenticated.delete(key);
+    return undefined;
+  }
+
+  /** One line at the first refusal, then at most one a minute with the count: a flood must not flood the log. */
+  private refusedForAddress(client: string, waiting: AddressSessions): void {
+    waiting.refused += 1;
+    const now = Date.now();
+    if (now - waiting.loggedAt < REFUSAL_LOG_INTERVAL_MS) return;
+    this.log.warn(
+      { client, limit: this.maxUnauthenticatedPerAddress, refused: waiting.refused },
+      `gateway: ${client} holds ${waiting.entries.size} sessions not signed in (the limit); refused ${waiting.refused} more`,
+    );
+    waiting.loggedAt = now;
+    waiting.refused = 0;
+  }
+
   private startSweeper(): void {
     if (this.sweeper) return;
     const every = Math.max(10, Math.min(5_000, Math.floor(this.idleTimeoutMs / 4)));
@@ -173,4 +240,9 @@ export class GatewaySessions {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
   }
+}
+
+/** Signed in at some point (both stay set once the session has closed). */
+function signedIn(entry: GatewayEntry): boolean {
+  return entry.kind === 'NS' ? entry.session.account !== undefined : entry.session.conversation !== undefined;
 }

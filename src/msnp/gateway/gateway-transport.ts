@@ -1,5 +1,7 @@
 import { unmappedAddress } from '../../util/address.ts';
-import type { MsnpTransport } from '../transport.ts';
+import type { FlowLimits } from '../../util/flow-limits.ts';
+import type { BudgetAccount } from '../../util/memory-budget.ts';
+import type { MsnpTransport, TransportOwner } from '../transport.ts';
 
 /**
  * Output held for a client that is not polling (at the official client's 2 s poll
@@ -17,6 +19,8 @@ export interface GatewayTransportOptions {
   maxBufferedBytes?: number;
   /** Called (once, asynchronously) when the client let too much output pile up. */
   onOverflow?: () => void;
+  /** The listener's flow settings: the memory budget, the command queue's bounds. */
+  limits?: FlowLimits;
 }
 
 /**
@@ -35,6 +39,12 @@ export class GatewayTransport implements MsnpTransport {
   private isClosed = false;
   private readonly maxBufferedBytes: number;
   private readonly onOverflow: (() => void) | undefined;
+  readonly limits: FlowLimits;
+  private owner: TransportOwner | undefined;
+  /** Charged with the output waiting here. */
+  private account: BudgetAccount | undefined;
+  /** `flushed` callers, until a response takes what waits or the session closes. */
+  private flushWaiters: Array<() => void> = [];
 
   constructor(options: GatewayTransportOptions) {
     this.remoteAddress = unmappedAddress(options.remoteAddress);
@@ -42,6 +52,26 @@ export class GatewayTransport implements MsnpTransport {
     this.localAddress = unmappedAddress(options.localAddress);
     this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.onOverflow = options.onOverflow;
+    this.limits = options.limits ?? {};
+  }
+
+  own(owner: TransportOwner, account: BudgetAccount | undefined): void {
+    this.owner = owner;
+    this.account = account;
+  }
+
+  /**
+   * Nothing to pause: the client sends only with a request, and the request is
+   * answered once its commands are handled (routes.ts), so it cannot outrun them by
+   * much; one that does anyway meets the queue's hard bound.
+   */
+  pauseInput(): void {}
+
+  /** Closes, dropping output not yet taken: the next request hears `Session=close`. */
+  abort(): void {
+    this.close();
+    this.chunks = [];
+    this.bytes = 0;
   }
 
   /** True once the session has closed: the next response says `Session=close`. */
@@ -59,24 +89,39 @@ export class GatewayTransport implements MsnpTransport {
     if (this.bytes + data.length > this.maxBufferedBytes) {
       // Nothing more is queued; the owner closes the session outside this call,
       // which may be in the middle of the session's own send().
-      this.isClosed = true;
-      if (this.onOverflow) setImmediate(this.onOverflow);
+      const queued = this.bytes;
+      this.abort();
+      const owner = this.owner;
+      setImmediate(() => {
+        owner?.overflow('output', queued);
+        this.onOverflow?.();
+      });
       return;
     }
     this.chunks.push(data);
     this.bytes += data.length;
+    this.account?.add(data.length);
   }
 
   close(): void {
     this.isClosed = true;
+    this.account?.close();
+    for (const resolve of this.flushWaiters.splice(0)) resolve();
+  }
+
+  flushed(): Promise<void> {
+    if (this.bytes === 0 || this.isClosed) return Promise.resolve();
+    return new Promise((resolve) => this.flushWaiters.push(resolve));
   }
 
   /** Everything written since the last call, in order; empties the buffer. */
   take(): Buffer {
     const out =
       this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.bytes);
+    this.account?.add(-this.bytes);
     this.chunks = [];
     this.bytes = 0;
+    for (const resolve of this.flushWaiters.splice(0)) resolve();
     return out;
   }
 }

@@ -73,9 +73,11 @@ export function msnpGatewayRoutes(ctx: MsnpContext, options: GatewayOptions = {}
           remotePort: request.socket.remotePort ?? 0,
           localAddress: request.socket.localAddress ?? '127.0.0.1',
         });
-        if (!entry) {
+        if (typeof entry === 'string') {
+          // This address holds too many sessions that have not signed in: 429 (RFC 6585 §4)
+          // for it alone; a full table is the server's state, 503 for all.
           reply.header('Retry-After', '60');
-          return answer(reply, 503, 'Session=close', Buffer.alloc(0));
+          return answer(reply, entry === 'address-limit' ? 429 : 503, 'Session=close', Buffer.alloc(0));
         }
         return exchange(entry, body, reply, gatewayHost);
       }

@@ -1,6 +1,7 @@
 import type { Core } from '../../core/core.ts';
 import type { Logger } from '../../server/logger.ts';
 import { unmappedAddress } from '../../util/address.ts';
+import type { FlowLimits } from '../../util/flow-limits.ts';
 import type { DispatchReferrals } from '../dispatch.ts';
 import type { SbCookies } from '../sb/cookies.ts';
 import type { SbSession } from '../sb/session.ts';
@@ -24,6 +25,8 @@ export interface MsnpContext {
   sessions: Set<{ shutdown(): void; readonly cleanedUp: Promise<void> }>;
   /** Every open switchboard session (TCP or HTTP gateway), for the idle sweep and shutdown. */
   sbSessions: Set<SbSession>;
+  /** Bounds on each connection's queued output and input, and the process memory budget (issue 13). */
+  flow: FlowLimits;
 }
 
 export function hostFor(ctx: MsnpContext, localAddress: string): string {

@@ -98,6 +98,14 @@ export const USR: NsHandler = {
       // An unknown security package ends the connection (§5.1).
       throw new MsnpReply(MsnpError.authenticationFailed, true);
     }
+    if (dialect.auth === 'md5' && !s.ctx.core.credentials.legacyMd5Login) {
+      // Config `legacyMd5Login` off: MSN 1.0–4.7 (MSNP2–7) cannot sign in. 911
+      // (ERR_AUTHENTICATION_FAILED, docs/msnp-reference.md §11) is the refusal every
+      // version of those clients handles; no salt is handed out. Not counted as a failed
+      // sign-in: fail2ban must not ban a user for an old client.
+      s.log.info({ dialect: dialect.name }, 'MSNP2–7 MD5 sign-in refused: legacyMd5Login is off');
+      throw new MsnpReply(MsnpError.authenticationFailed, true);
+    }
     if (phase === 'I') {
       const handle = normalizeHandle(value);
       if (!isValidHandle(handle)) throw new MsnpReply(MsnpError.authenticationFailed, true);

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ConversationEvent, Participant } from '../../core/conversations.ts';
 import type { OfflineMessage } from '../../core/offline.ts';
+import type { ConnectionEnd, OfflineBatch } from '../../core/offline-batch.ts';
 import type { AccountRow } from '../../store/types.ts';
+import type { SbSession } from '../sb/session.ts';
 import { sendRing } from './ring.ts';
 import type { NsSession } from './session.ts';
 
@@ -14,13 +16,18 @@ export const OFFLINE_RING_TIMEOUT_MS = 60_000;
 /** Endpoint ids of the server standing in for a sender in an offline-delivery switchboard. */
 const OFFLINE_ENDPOINT = 'msnp-offline:';
 
+/** Messages leased per step; the next step waits until this one left the process. */
+const OFFLINE_CHUNK = 50;
+
 interface Ring {
-  /** The sender exactly as stored with the messages (what `offline.claim` matches). */
+  /** The sender exactly as stored with the messages (what `offline.lease` matches). */
   storedHandle: string;
   conversationId: string;
   participant: Participant;
   answered: boolean;
   timer: NodeJS.Timeout;
+  /** The switchboard connection that answered, once it has. */
+  sb?: SbSession | undefined;
 }
 
 /**
@@ -43,15 +50,16 @@ interface Ring {
  * unreachable one gets 217. A MSG typed into the emptied switchboard without a CAL is
  * NAKed in A/N mode (§12.4): no one is there to take it.
  *
- * Losing nothing. The server rings once per sender it sees among the messages still
- * stored (`offline.pending`, a peek), and takes a sender's messages from the store
- * (`offline.claim(recipient, sender)`) only when the client has answered that ring and
- * they are about to be written. A ring never answered or a client that disconnects
- * leaves them stored, for the next sign-in or an XMPP login. The one window is a
- * switchboard that closes between the claim and the last write: the messages not
- * written are stored again (with a new time: an XMPP client that later gets them sees
- * that time in its XEP-0203 delay; MSNP shows none). Claims of one session run one
- * after another.
+ * Losing nothing (issue 13: at least once). The server rings once per sender it sees
+ * among the messages no other delivery holds (`offline.deliverable`, a peek), and
+ * leases a sender's messages (`offline.lease(recipient, sender)`) only when the client
+ * has answered that ring and they are about to be written. A ring never answered or a
+ * client that disconnects leaves them stored, for the next sign-in or an XMPP login.
+ * A switchboard has no acknowledgement for what the server writes, so the messages
+ * leave the store once flushed and the switchboard connection then stayed up for a
+ * moment (core OFFLINE_GRACE_MS) or was closed by the client's OUT; a connection that
+ * drops before gives them back, with their id and time, for the next sign-in. Claims
+ * of one session run one after another.
  */
 export class OfflineDelivery {
   /** Senders rung by this session (answered or not): each is rung once per sign-in. */
@@ -70,7 +78,7 @@ export class OfflineDelivery {
     if (!account || s.dialect?.oim) return;
     const delivery = new OfflineDelivery(s, account);
     try {
-      await delivery.serial(async () => delivery.ringNew(await s.ctx.core.offline.pending(account.id)));
+      await delivery.serial(async () => delivery.ringNew(await s.ctx.core.offline.deliverable(account.id)));
     } catch (err) {
       // Never the session's end: the messages wait for the next sign-in.
       s.log.error({ err }, 'starting offline-message delivery failed');
@@ -90,7 +98,7 @@ export class OfflineDelivery {
 
   /** Rings, in order of first message, every sender in `messages` not yet rung this session. */
   private async ringNew(messages: readonly OfflineMessage[]): Promise<void> {
-    // Keyed by the handle as stored: that is what `offline.claim` takes.
+    // Keyed by the handle as stored: that is what `offline.lease` takes.
     const names = new Map<string, string | undefined>();
     for (const m of messages) {
       if (!this.rung.has(m.senderHandle)) {
@@ -143,47 +151,63 @@ export class OfflineDelivery {
     if (event.type !== 'joined' || ring.answered || event.participant.accountId !== this.account.id) return;
     ring.answered = true;
     clearTimeout(ring.timer);
+    const endpointId = event.participant.endpointId;
+    ring.sb = [...this.s.ctx.sbSessions].find((sb) => sb.endpointId === endpointId);
     void this.serial(() => this.deliver(ring)).catch((err: unknown) => {
       this.s.log.error({ err }, 'delivering offline messages failed');
       this.core.conversations.leave(ring.conversationId, ring.participant.endpointId);
     });
   }
 
-  /** The client answered: its sender's messages now, taken from the store as they go out. */
+  /** The client answered: its sender's messages now, leased from the store as they go out. */
   private async deliver(ring: Ring): Promise<void> {
     const conversations = this.core.conversations;
-    const claimed = await this.core.offline.claim(this.account.id, ring.storedHandle);
     let written = 0;
-    for (const m of claimed) {
-      const reached = conversations.send(ring.conversationId, ring.participant.endpointId, {
-        kind: 'text',
-        text: m.content.text,
+    for (;;) {
+      const batch = await this.core.offline.lease(this.account.id, {
+        senderHandle: ring.storedHandle,
+        limit: OFFLINE_CHUNK,
       });
-      // The client left before all of them were written: the rest go back.
-      if (reached === 0) break;
-      written++;
+      const messages = batch.messages;
+      let reached = 0;
+      for (const m of messages) {
+        const to = conversations.send(ring.conversationId, ring.participant.endpointId, {
+          kind: 'text',
+          text: m.content.text,
+        });
+        // The client left before all of them were written: the rest go back at once.
+        if (to === 0) break;
+        reached++;
+      }
+      await batch.release(messages.slice(reached).map((m) => m.id));
+      if (reached > 0) this.settle(batch, ring.sb);
+      written += reached;
+      if (reached < OFFLINE_CHUNK) break;
+      // The next step once this one left the process: a backlog never piles up in the
+      // switchboard connection's output.
+      await ring.sb?.transport.flushed?.();
     }
     // §12.3: the server's part is over; the client hears `BYE sender`.
     conversations.leave(ring.conversationId, ring.participant.endpointId);
-    await this.restore(claimed.slice(written));
     if (written > 0) {
       this.s.log.info({ count: written, sender: ring.participant.handle }, 'delivered offline messages');
     }
     // Senders whose first message came in meanwhile get a ring of their own.
-    await this.ringNew(await this.core.offline.pending(this.account.id));
+    await this.ringNew(await this.core.offline.deliverable(this.account.id));
   }
 
-  /** Stores claimed messages again, in their order (same sender and content; a new time). */
-  private async restore(messages: readonly OfflineMessage[]): Promise<void> {
-    let failed = 0;
-    for (const m of messages) {
-      try {
-        await this.core.offline.save(this.account.id, m.senderHandle, m.content);
-      } catch (err) {
-        failed++;
-        this.s.log.error({ err, messageId: m.id }, 'could not store an offline message again');
-      }
-    }
-    if (failed > 0) this.s.log.error({ failed }, 'offline messages lost while storing them again');
+  /**
+   * Written to switchboard `sb`: they leave the store once flushed and the connection
+   * stayed up, or ended with the client's OUT (or idle); a drop gives them back.
+   */
+  private settle(batch: OfflineBatch, sb: SbSession | undefined): void {
+    const flushed = sb?.transport.flushed?.() ?? Promise.resolve();
+    const ended: Promise<ConnectionEnd> = sb
+      ? sb.ended.then((reason) => (reason === 'closed' ? 'dropped' : 'clean'))
+      : // Not a connection of this node: nothing tells whether they arrived.
+        Promise.resolve('dropped');
+    batch
+      .settleByConnection(flushed, ended)
+      .catch((err: unknown) => this.s.log.error({ err }, 'settling offline messages failed'));
   }
 }

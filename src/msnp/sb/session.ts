@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ConversationEvent, Participant } from '../../core/conversations.ts';
+import type { ConversationEvent, LeaveReason, Participant } from '../../core/conversations.ts';
 import type { AccountRow } from '../../store/types.ts';
 import { isPapillonError } from '../../util/errors.ts';
 import { isValidHandle } from '../../util/handle.ts';
@@ -52,11 +52,21 @@ export class SbSession extends MsnpConnection {
     log: () => this.log,
   });
 
+  /**
+   * Settles when the connection ends: `left` after the client's OUT (§12.3), `idle`, or
+   * `closed` (dropped, or the server stopping). Offline delivery waits on it.
+   */
+  readonly ended: Promise<LeaveReason>;
+  private markEnded: (reason: LeaveReason) => void = () => {};
+
   constructor(
     private readonly ctx: MsnpContext,
     transport: MsnpTransport,
   ) {
     super(transport, ctx.loginTimeoutMs);
+    this.ended = new Promise((resolve) => {
+      this.markEnded = resolve;
+    });
     ctx.sbSessions.add(this);
   }
 
@@ -332,10 +342,11 @@ export class SbSession extends MsnpConnection {
   }
 
   /** Leaves the conversation (the others get BYE) and closes the connection. */
-  close(reason: 'left' | 'idle' | 'closed' = 'left'): void {
+  close(reason: LeaveReason = 'left'): void {
     if (this.state === 'closed') return;
     const conversationId = this.conversationId;
     this.state = 'closed';
+    this.markEnded(reason);
     this.clearLoginTimer();
     this.pictures.close();
     this.ctx.sbSessions.delete(this);

@@ -10,7 +10,6 @@ import type {
   OAuthClientTable,
   OAuthCodeTable,
   OAuthTokenTable,
-  OfflineMessageTable,
   RelationshipTable,
 } from '../schema.ts';
 import type {
@@ -32,6 +31,7 @@ import type {
   OAuthClientRow,
   OAuthCodeRow,
   OAuthTokenRow,
+  OfflineLease,
   OfflineMessageRow,
   PasswordCredentials,
   PepItemRow,
@@ -41,6 +41,7 @@ import type {
   PrivateXmlRow,
   RelationshipPatch,
   RelationshipRow,
+  ReleasedOffline,
   SignupInviteRow,
   Store,
   StoredPicture,
@@ -51,6 +52,7 @@ import { ArchiveQueries } from './archive-queries.ts';
 import { CircleQueries } from './circle-queries.ts';
 import { compare } from './compare.ts';
 import { InviteRoleQueries } from './invite-role-queries.ts';
+import { OfflineQueries } from './offline-queries.ts';
 import { PepQueries } from './pep-queries.ts';
 import { PrivateXmlQueries } from './private-xml-queries.ts';
 
@@ -81,6 +83,7 @@ export class KyselyStore implements Store {
   readonly #circles: CircleQueries;
   readonly #pep: PepQueries;
   readonly #privateXml: PrivateXmlQueries;
+  readonly #offline: OfflineQueries;
   readonly #archive: ArchiveQueries;
   readonly #inviteRoles: InviteRoleQueries;
 
@@ -91,6 +94,7 @@ export class KyselyStore implements Store {
     this.#circles = new CircleQueries(db, unknownAccountOnForeignKey);
     this.#pep = new PepQueries(db, unknownAccountOnForeignKey);
     this.#privateXml = new PrivateXmlQueries(db, unknownAccountOnForeignKey);
+    this.#offline = new OfflineQueries(db, kind, unknownAccountOnForeignKey);
     this.#archive = new ArchiveQueries(db, unknownAccountOnForeignKey);
     this.#inviteRoles = new InviteRoleQueries(db, unknownAccountOnForeignKey);
   }
@@ -228,6 +232,15 @@ export class KyselyStore implements Store {
         .onConflict((oc) => oc.column('account_id').doUpdateSet(columns))
         .execute(),
     );
+  }
+
+  async clearMd5Digests(): Promise<number> {
+    const result = await this.#db
+      .updateTable('credential')
+      .set({ md5_digest: '' })
+      .where('md5_digest', '!=', '')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
   }
 
   // Relationships --------------------------------------------------------------
@@ -462,85 +475,39 @@ export class KyselyStore implements Store {
     });
   }
 
-  // Offline messages -------------------------------------------------------------
+  // Offline messages (offline-queries.ts) -------------------------------------------
 
-  async enqueueOffline(message: NewOfflineMessage): Promise<void> {
-    await unknownAccountOnForeignKey(`no account ${message.recipientId}`, () =>
-      this.#db
-        .insertInto('offline_message')
-        .values({
-          id: message.id,
-          recipient_id: message.recipientId,
-          sender_handle: message.senderHandle,
-          payload: message.payload,
-          sent_at: message.sentAt,
-          delivered_at: null,
-        })
-        .execute(),
-    );
+  enqueueOffline(message: NewOfflineMessage): Promise<void> {
+    return this.#offline.enqueueOffline(message);
   }
-
-  async claimOffline(recipientId: string, now: number, senderHandle?: string): Promise<OfflineMessageRow[]> {
-    // A single UPDATE … RETURNING: a row is claimed by whichever statement flips its
-    // delivered_at first. On PostgreSQL a concurrent claim waits for the row lock and
-    // then re-checks `delivered_at is null`, so it skips rows already claimed.
-    let query = this.#db
-      .updateTable('offline_message')
-      .set({ delivered_at: now })
-      .where('recipient_id', '=', recipientId)
-      .where('delivered_at', 'is', null);
-    if (senderHandle !== undefined) query = query.where('sender_handle', '=', senderHandle);
-    const rows = await query.returningAll().execute();
-    // RETURNING has no guaranteed order.
-    return rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toOfflineMessage);
-  }
-
-  async claimOfflineIds(
+  leaseOffline(
     recipientId: string,
-    ids: readonly string[],
+    lease: OfflineLease,
     now: number,
+    options?: { senderHandle?: string | undefined; limit?: number | undefined },
   ): Promise<OfflineMessageRow[]> {
-    if (ids.length === 0) return [];
-    // As claimOffline: one UPDATE … RETURNING, so concurrent claims never share a row.
-    const rows = await this.#db
-      .updateTable('offline_message')
-      .set({ delivered_at: now })
-      .where('recipient_id', '=', recipientId)
-      .where('delivered_at', 'is', null)
-      .where('id', 'in', [...ids])
-      .returningAll()
-      .execute();
-    return rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toOfflineMessage);
+    return this.#offline.leaseOffline(recipientId, lease, now, options);
   }
-
-  async listOffline(recipientId: string): Promise<OfflineMessageRow[]> {
-    const rows = await this.#db
-      .selectFrom('offline_message')
-      .selectAll()
-      .where('recipient_id', '=', recipientId)
-      .where('delivered_at', 'is', null)
-      .orderBy('seq')
-      .execute();
-    return rows.map(toOfflineMessage);
+  renewOfflineLease(token: string, until: number): Promise<number> {
+    return this.#offline.renewOfflineLease(token, until);
   }
-
-  async countOffline(recipientId?: string): Promise<number> {
-    const row = await this.#db
-      .selectFrom('offline_message')
-      .select((eb) => eb.fn.countAll().as('count'))
-      .$if(recipientId !== undefined, (qb) => qb.where('recipient_id', '=', recipientId as string))
-      .where('delivered_at', 'is', null)
-      .executeTakeFirstOrThrow();
-    return Number(row.count);
+  releaseOfflineLease(token: string, ids?: readonly string[]): Promise<ReleasedOffline[]> {
+    return this.#offline.releaseOfflineLease(token, ids);
   }
-
-  async purgeDeliveredOffline(before: number): Promise<number> {
-    const result = await this.#db
-      .deleteFrom('offline_message')
-      .where('delivered_at', 'is not', null)
-      .where('delivered_at', '<', before)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows);
+  releaseNodeOfflineLeases(node?: string): Promise<ReleasedOffline[]> {
+    return this.#offline.releaseNodeOfflineLeases(node);
+  }
+  claimOfflineIds(recipientId: string, ids: readonly string[], now: number): Promise<OfflineMessageRow[]> {
+    return this.#offline.claimOfflineIds(recipientId, ids, now);
+  }
+  listOffline(recipientId: string): Promise<OfflineMessageRow[]> {
+    return this.#offline.listOffline(recipientId);
+  }
+  countOffline(recipientId?: string): Promise<number> {
+    return this.#offline.countOffline(recipientId);
+  }
+  purgeDeliveredOffline(before: number): Promise<number> {
+    return this.#offline.purgeDeliveredOffline(before);
   }
 
   // Login tickets ------------------------------------------------------------------
@@ -1302,17 +1269,6 @@ function toRelationship(row: Selectable<RelationshipTable>, groupIds: string[]):
 
 function toGroup(row: Selectable<ContactGroupTable>): GroupRow {
   return { id: row.id, ownerId: row.owner_id, number: Number(row.number), name: row.name };
-}
-
-function toOfflineMessage(row: Selectable<OfflineMessageTable>): OfflineMessageRow {
-  return {
-    id: row.id,
-    recipientId: row.recipient_id,
-    senderHandle: row.sender_handle,
-    payload: row.payload,
-    sentAt: Number(row.sent_at),
-    deliveredAt: row.delivered_at === null ? null : Number(row.delivered_at),
-  };
 }
 
 // OAuth rows ------------------------------------------------------------------------

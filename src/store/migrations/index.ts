@@ -14,6 +14,7 @@ import { messageArchiveMigration } from './0015-message-archive.ts';
 import { relationshipListedMigration } from './0016-relationship-listed.ts';
 import { credentialLegacyHashMigration } from './0017-credential-legacy-hash.ts';
 import { signupInviteMigration } from './0018-signup-invite.ts';
+import { offlineLeaseMigration } from './0019-offline-lease.ts';
 
 /**
  * All migrations, listed in code rather than found by scanning a directory, so they
@@ -36,6 +37,7 @@ export function migrationProvider(kind: Store['kind']): MigrationProvider {
     '0016-relationship-listed': relationshipListedMigration(),
     '0017-credential-legacy-hash': credentialLegacyHashMigration(),
     '0018-signup-invite': signupInviteMigration(),
+    '0019-offline-lease': offlineLeaseMigration(),
   };
   return { getMigrations: async () => migrations };
 }

@@ -1,6 +1,8 @@
 import type { SecureContext } from 'node:tls';
+import type { AddressSlots } from '../../core/address-slots.ts';
 import type { Core } from '../../core/core.ts';
 import type { Logger } from '../../server/logger.ts';
+import type { FlowLimits } from '../../util/flow-limits.ts';
 import type { ConversationBridge } from '../modules/conversation-bridge.ts';
 import type { XmlElement } from '../stream/element.ts';
 import type { ConfirmRequest, DeliveryConfirmations } from './delivery-confirmations.ts';
@@ -20,8 +22,14 @@ export interface XmppContext {
   maxStanzaBytes: number;
   /** A connection silent this long is closed with `<connection-timeout/>`. */
   idleTimeoutMs: number;
+  /** Issue 13: a stream not bound this long after it connected is closed, however busy. */
+  loginTimeoutMs: number;
+  /** Issue 13: connections per address not yet authenticated (TCP, TLS, WebSocket). */
+  preauth: AddressSlots;
   /** XEP-0198 §5: how long a session whose connection dropped waits to be resumed (0: never). */
   resumeTimeoutMs: number;
+  /** Issue 13: per-connection output/input bounds and the process memory budget. */
+  flow: FlowLimits;
   /** Local sessions by account id and resource. */
   sessions: Map<string, Map<string, XmppSession>>;
   /** XMPP accounts taking part in MSNP conversations. */

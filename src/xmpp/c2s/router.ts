@@ -4,7 +4,7 @@ import { wantsNotify } from '../modules/caps.ts';
 import { deliverCarbon } from '../modules/carbons.ts';
 import { handleIq } from '../modules/iq.ts';
 import { handleMessage } from '../modules/message.ts';
-import { deliverOffline } from '../modules/offline.ts';
+import { deliverOffline, offlineSessionEnded } from '../modules/offline.ts';
 import { onContactPresence } from '../modules/pep-notify.ts';
 import { handlePresence, sendContactPresence } from '../modules/presence.ts';
 import { pushRoster, subscriptionPresence } from '../modules/roster.ts';
@@ -70,6 +70,11 @@ export async function renderDomainEvent(s: XmppSession, event: DomainEvent): Pro
       else if (event.reason === 'server-shutdown') s.streamError('system-shutdown');
       else s.streamError('conflict', 'signed in elsewhere');
       return;
+    case 'grant-revoked':
+      // RFC 7009 §2: a revoked token is void at once; the session it opened ends with it
+      // (web sign-out ends the chat page). `not-authorized`, as for a deleted account.
+      if (s.grantId === event.grantId) s.streamError('not-authorized', 'the access was revoked');
+      return;
     case 'server-notice': {
       // An operator's notice: a headline from the server itself (RFC 6121 §5.2.2).
       const minutes = event.shutdownInMinutes;
@@ -96,8 +101,9 @@ export async function renderDomainEvent(s: XmppSession, event: DomainEvent): Pro
     case 'offline-stored':
       // Stored while this resource was available (e.g. an MSN user who saw the account
       // offline sent an OIM): delivered now, not at the next sign-in, to a resource that
-      // takes bare-JID messages (RFC 6121 §8.5.2.1.1: not a negative priority). `claim`
-      // takes each message once, so of several resources only one gets it.
+      // takes bare-JID messages (RFC 6121 §8.5.2.1.1: not a negative priority). A lease
+      // holds each message for one delivery, so of several resources only one gets it
+      // (another delivery's released messages come back this way too).
       if (s.available && s.priority >= 0) await deliverOffline(s);
       return;
   }
@@ -105,6 +111,8 @@ export async function renderDomainEvent(s: XmppSession, event: DomainEvent): Pro
 
 /** RFC 6121 §4.6.3: a session that ends without unavailable presence still tells those who got directed presence. */
 export async function onSessionEnd(s: XmppSession): Promise<void> {
+  // Offline messages it was delivering leave the store, or go back to it (issue 13).
+  await offlineSessionEnded(s);
   // Directed presence (§4.6.3) is owed its unavailable even if no broadcast presence was sent.
   for (const target of s.directedPresence) {
     const account = await s.ctx.core.accounts.find(target);

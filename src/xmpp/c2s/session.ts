@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import type { BusSubscription, JsonValue } from '../../bus/types.ts';
+import type { AddressSlot } from '../../core/address-slots.ts';
 import type { DomainEvent } from '../../core/events.ts';
 import { recordSignIn, xmppSignInPath } from '../../core/metrics.ts';
 import type { AccountRow } from '../../store/types.ts';
-import { unmappedAddress } from '../../util/address.ts';
-import { writeBatched } from '../../util/batched-write.ts';
 import { randomToken } from '../../util/ids.ts';
+import type { BudgetAccount } from '../../util/memory-budget.ts';
+import type { OutputOverflow } from '../../util/socket-flow.ts';
 import { TaskQueue } from '../../util/task-queue.ts';
 import { hasControlCharacters } from '../../util/text.ts';
 import { type ClientState, handleClientState } from '../modules/csi.ts';
@@ -16,7 +16,6 @@ import type { SaslMechanism, SaslStep } from '../sasl/mechanism.ts';
 import { createMechanism, decodeBase64, mechanismsFor } from '../sasl/mechanism.ts';
 import { errorReply, StanzaError } from '../stanza-error.ts';
 import { type XmlElement, xml } from '../stream/element.ts';
-import { XmppStreamParser } from '../stream/parser.ts';
 import type { StreamErrorCondition } from '../stream/stream-errors.ts';
 import { type RoutedStanza, type XmppContext, xmppChannel } from './context.ts';
 import { deliverRouted, handleStanza, onSessionEnd, renderDomainEvent } from './router.ts';
@@ -27,6 +26,7 @@ import {
   type StreamManagement,
 } from './stream-management.ts';
 import { traceXml } from './trace.ts';
+import type { TransportFlowOwner, XmppTransport } from './transport.ts';
 
 type State = 'stream' | 'authenticated' | 'bound' | 'closed';
 
@@ -45,11 +45,11 @@ const MAX_SASL_FAILURES = 3;
 /**
  * One client-to-server XMPP stream (RFC 6120): stream negotiation (STARTTLS §5, SASL
  * §6, resource binding §7), then stanzas handed to the router. Stanzas are handled
- * one at a time in arrival order.
+ * one at a time in arrival order. The connection is an `XmppTransport` (TCP/TLS,
+ * WebSocket…): the same session whatever carries it.
  */
-export class XmppSession {
+export class XmppSession implements TransportFlowOwner {
   state: State = 'stream';
-  secure: boolean;
   account: AccountRow | undefined;
   resource = '';
   /** RFC 6121 §4.2: has sent initial presence and not yet unavailable. */
@@ -74,19 +74,30 @@ export class XmppSession {
   csi: ClientState | undefined;
   /** XEP-0280: this resource asked for carbon copies. */
   carbons = false;
+  /** The client ended the stream itself (`</stream:stream>`), not a drop: offline delivery trusts it (modules/offline.ts). */
+  closedByClient = false;
+  /** The token grant a bearer mechanism signed in with: the session ends when it is revoked. */
+  grantId: string | undefined;
 
-  private socket: Socket;
-  private parser: XmppStreamParser;
-  private readonly queue = new TaskQueue((err) => {
-    this.log.error({ err }, 'XMPP session task failed');
-    this.streamError('internal-server-error', 'internal error');
-  });
+  private transport: XmppTransport;
+  /**
+   * Stanzas handled one at a time. Issue 13: the client's input is bounded (past the soft
+   * bound the transport stops reading, past the hard one the stream is closed) and held
+   * while its output is backed up; events for it are not (flow-limits.ts).
+   */
+  private readonly queue: TaskQueue;
+  /** Issue 13: this connection's share of the process memory budget. */
+  readonly budgetAccount: BudgetAccount | undefined;
   private mechanism: SaslMechanism | undefined;
   private saslFailures = 0;
   private streamOpened = false;
   private subscriptions: BusSubscription[] = [];
   private generation = 0;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Issue 13: runs from connect to bind; traffic does not move it (the idle timer does not bound a trickle). */
+  private loginTimer: NodeJS.Timeout | undefined;
+  /** This connection's place among its address's unauthenticated ones, until SASL success or the end. */
+  private preauthSlot: AddressSlot | undefined;
   /** Settles when a bound session that ended is cleaned up (unregistered, endpoint removed). */
   private ended: Promise<void> = Promise.resolve();
 
@@ -94,19 +105,46 @@ export class XmppSession {
   get cleanedUp(): Promise<void> {
     return this.ended;
   }
-  /** What `attach` registered on the socket, so the socket can change hands (XEP-0198 resumption). */
-  private unlisten: (() => void) | undefined;
 
   constructor(
     readonly ctx: XmppContext,
-    socket: Socket,
-    directTls: boolean,
+    transport: XmppTransport,
   ) {
-    this.socket = socket;
-    this.secure = directTls;
-    this.parser = this.newParser();
-    this.attach(socket);
+    this.transport = transport;
+    this.budgetAccount = ctx.flow.budget?.open(() => this.overflow('budget'));
+    this.queue = new TaskQueue({
+      onError: (err) => {
+        this.log.error({ err }, 'XMPP session task failed');
+        this.streamError('internal-server-error', 'internal error');
+      },
+      bounds: ctx.flow.input,
+      account: this.budgetAccount,
+      onInputPressure: (over) => this.transport.pauseInput?.(over),
+      onInputOverflow: () => this.overflow('input'),
+    });
+    transport.own?.(this);
+    this.listen();
     this.touch();
+    this.loginTimer = setTimeout(
+      () => this.streamError('connection-timeout', 'not signed in in time'),
+      ctx.loginTimeoutMs,
+    );
+    this.loginTimer.unref();
+    this.preauthSlot = ctx.preauth.take(transport.remoteAddress);
+    // RFC 6120 §4.9.3.14: a local policy refuses the stream (the log line is AddressSlots').
+    if (!this.preauthSlot)
+      this.streamError('policy-violation', 'too many connections from your address are not signed in');
+  }
+
+  /** Signed in: no longer one of its address's unauthenticated connections. */
+  private leavePreauth(): void {
+    this.preauthSlot?.release();
+    this.preauthSlot = undefined;
+  }
+
+  /** Encrypted: TLS from the start, after STARTTLS, or wss/HTTPS. */
+  get secure(): boolean {
+    return this.transport.secure;
   }
 
   get jid(): string {
@@ -130,49 +168,32 @@ export class XmppSession {
   }
 
   /**
-   * A new parser for a new stream (at start, after STARTTLS, after SASL success).
-   * Events of an older parser still in the queue are dropped: bytes a client sent
-   * after `<starttls/>` or `<auth/>` in the same packet must never count in the new
-   * stream (the STARTTLS command-injection attack, RFC 6120 §5.4.3.3 / §6.4.6).
+   * Listens to a new stream of the transport (at start, after STARTTLS, after SASL
+   * success, on resumption). Events of an older stream still in the queue are dropped:
+   * bytes a client sent after `<starttls/>` or `<auth/>` in the same packet must never
+   * count in the new stream (the STARTTLS command-injection attack, RFC 6120 §5.4.3.3 / §6.4.6).
    */
-  private newParser(continued = false): XmppStreamParser {
+  private listen(resumed = false): void {
     const generation = ++this.generation;
     const current = (task: () => Promise<void> | void) => () =>
       generation === this.generation ? task() : undefined;
-    let skipHeader = continued;
-    const parser = new XmppStreamParser(
+    this.transport.listen(
       {
-        streamOpen: (attrs) => {
-          if (skipHeader) skipHeader = false;
-          else this.enqueue(current(() => this.onStreamOpen(attrs)));
-        },
-        stanza: (el) => this.enqueue(current(() => this.onElement(el))),
-        streamClose: () => this.enqueue(current(() => this.closeStream())),
-        error: (condition, text) => this.enqueue(current(() => this.streamError(condition, text))),
+        // The client's input: bounded, and held while its output is backed up (issue 13).
+        streamOpen: (attrs) => this.queue.pushInput(current(() => this.onStreamOpen(attrs))),
+        element: (el, bytes) =>
+          this.queue.pushInput(
+            current(() => this.onElement(el)),
+            bytes,
+          ),
+        streamClose: () => this.queue.pushInput(current(() => this.closeStream())),
+        error: (condition, text) => this.queue.pushInput(current(() => this.streamError(condition, text))),
+        activity: () => this.touch(),
+        closed: () => this.onTransportClosed(),
+        transportError: (err) => this.log.debug({ err: err.message }, `XMPP ${this.transport.kind} error`),
       },
-      { maxStanzaBytes: this.ctx.maxStanzaBytes },
+      resumed,
     );
-    // A resumed session goes on inside the stream the client already opened (XEP-0198 §5).
-    if (continued)
-      parser.write(Buffer.from(`<stream:stream xmlns='${NS.client}' xmlns:stream='${NS.streams}'>`));
-    return parser;
-  }
-
-  private attach(socket: Socket): void {
-    const data = (chunk: Buffer) => {
-      this.touch();
-      this.parser.write(chunk);
-    };
-    const close = () => this.onTransportClosed();
-    const error = (err: Error) => this.log.debug({ err: err.message }, 'XMPP socket error');
-    socket.on('data', data);
-    socket.on('close', close);
-    socket.on('error', error);
-    this.unlisten = () => {
-      socket.off('data', data);
-      socket.off('close', close);
-      socket.off('error', error);
-    };
   }
 
   private touch(): void {
@@ -198,17 +219,27 @@ export class XmppSession {
     this.write(data);
   }
 
-  /** Bytes to the connection as they are, when there is one. */
+  /** Resolves once what was written so far has left this process, or the connection is gone (modules/offline.ts). */
+  flushed(): Promise<void> {
+    return this.transport.flushed?.() ?? Promise.resolve();
+  }
+
+  /** One element to the connection as it is, when there is one. */
   write(data: string): void {
-    if (this.detached || this.socket.destroyed) return;
+    if (this.detached || !this.transport.writable) return;
     if (this.ctx.logger.isLevelEnabled('trace')) this.log.trace(`XMPP out: ${traceXml(data)}`);
-    writeBatched(this.socket, data);
+    this.transport.send(data);
   }
 
   // Stream negotiation ---------------------------------------------------------
 
   private onStreamOpen(attrs: Record<string, string>): void {
     if (this.ctx.logger.isLevelEnabled('trace')) this.log.trace({ attrs }, 'XMPP in: stream header');
+    // RFC 7395 §3.3.3: on WebSocket a header is a message like any other, so it may come twice.
+    if (this.streamOpened) {
+      this.streamError('bad-format', 'the stream is already open');
+      return;
+    }
     // RFC 6120 §4.7: we answer with our own header, then check what the client sent.
     this.openStream();
     if (attrs.xmlns !== NS.client) {
@@ -218,6 +249,10 @@ export class XmppSession {
     } else if (!attrs.version?.startsWith('1.')) {
       // RFC 6120 §4.7.5: a client that names no version speaks pre-1.0 XMPP, which we do not.
       this.streamError('unsupported-version', 'XMPP 1.0 is required');
+    } else if (this.state === 'stream' && this.tlsMissing() && !this.transport.canStartTls) {
+      // RFC 6120 §5.3.1 as on TCP: TLS is required and exists (wss://, https://), but this
+      // connection has none and cannot be upgraded (RFC 7395 §3.9).
+      this.streamError('policy-violation', 'TLS is required: connect with wss:// or https://');
     } else {
       this.sendFeatures();
     }
@@ -225,22 +260,28 @@ export class XmppSession {
 
   /** RFC 6120 §4.7.1: our stream header (§4.9.1.2: also before a stream error when the client opened none). */
   private openStream(): void {
-    this.send(
-      `<?xml version='1.0'?><stream:stream xmlns='${NS.client}' xmlns:stream='${NS.streams}' id='${this.streamId}' from='${this.ctx.domain}' version='1.0' xml:lang='en'>`,
-    );
     this.streamOpened = true;
+    if (this.state === 'closed' || this.detached || !this.transport.writable) return;
+    if (this.ctx.logger.isLevelEnabled('trace')) this.log.trace('XMPP out: stream header');
+    this.transport.sendHeader(this.streamId, this.ctx.domain);
   }
 
   /** A new stream follows on the same connection: after STARTTLS (§5.4.3.3) and SASL success (§6.4.6). */
   private restartStream(): void {
-    this.parser = this.newParser();
+    this.listen();
     this.streamOpened = false;
+  }
+
+  /** RFC 6120 §5.3.1: TLS is required here and this server has a certificate, but this stream is not encrypted. */
+  private tlsMissing(): boolean {
+    return !this.secure && this.ctx.requireTls && this.ctx.secureContext !== undefined;
   }
 
   private sendFeatures(): void {
     const features = xml('stream:features');
     if (this.state === 'stream') {
-      const canStartTls = !this.secure && this.ctx.secureContext !== undefined;
+      // RFC 7395 §3.9: never offered on a WebSocket, whose TLS is wss.
+      const canStartTls = !this.secure && this.transport.canStartTls && this.ctx.secureContext !== undefined;
       if (canStartTls) {
         const starttls = xml('starttls', { xmlns: NS.tls });
         if (this.ctx.requireTls) starttls.append(xml('required'));
@@ -269,12 +310,14 @@ export class XmppSession {
   }
 
   get remoteAddress(): string {
-    return unmappedAddress(this.socket.remoteAddress);
+    return this.transport.remoteAddress;
   }
 
   private async onElement(el: XmlElement): Promise<void> {
     if (this.state === 'closed') return;
     if (this.ctx.logger.isLevelEnabled('trace')) this.log.trace(`XMPP in: ${traceXml(el.toString())}`);
+    // RFC 7395 §3.4: a WebSocket stream, too, starts with its header.
+    if (!this.streamOpened) return this.streamError('bad-format', 'open the stream first');
     if (this.state === 'stream') return this.negotiate(el);
     if (el.xmlns === NS.sm) return handleStreamManagement(this, el);
     if (this.state === 'authenticated') {
@@ -289,14 +332,14 @@ export class XmppSession {
 
   private async negotiate(el: XmlElement): Promise<void> {
     if (el.name === 'starttls' && el.xmlns === NS.tls) {
-      if (this.secure || !this.ctx.secureContext) {
+      if (this.secure || !this.ctx.secureContext || !this.transport.canStartTls) {
         this.send(xml('failure', { xmlns: NS.tls }));
         return this.close();
       }
       this.send(xml('proceed', { xmlns: NS.tls }));
-      return this.upgradeToTls();
+      return this.upgradeToTls(this.ctx.secureContext);
     }
-    if (!this.secure && this.ctx.requireTls && this.ctx.secureContext) {
+    if (this.tlsMissing()) {
       // RFC 6120 §5.3.1: TLS is mandatory here; anything else before it is refused.
       return this.streamError('policy-violation', 'STARTTLS is required');
     }
@@ -336,7 +379,9 @@ export class XmppSession {
     const mechanismName = this.mechanism?.name;
     this.mechanism = undefined;
     this.account = account;
+    this.grantId = step.grantId;
     this.state = 'authenticated';
+    this.leavePreauth();
     this.send(
       xml(
         'success',
@@ -372,16 +417,9 @@ export class XmppSession {
       this.streamError('policy-violation', 'too many failed authentication attempts');
   }
 
-  private upgradeToTls(): void {
-    const plain = this.socket;
-    plain.removeAllListeners('data');
-    plain.removeAllListeners('close');
-    const secure = new TLSSocket(plain, { isServer: true, secureContext: this.ctx.secureContext });
-    this.socket = secure;
-    this.secure = true;
+  private upgradeToTls(context: SecureContext): void {
+    this.transport.startTls(context, () => this.log.debug('TLS established'));
     this.restartStream();
-    this.attach(secure);
-    secure.on('secureConnect', () => this.log.debug('TLS established'));
   }
 
   /** RFC 6120 §7: the client's resource, or one we make; an existing session with it is replaced (§7.7.2.2). */
@@ -410,6 +448,7 @@ export class XmppSession {
     }
     mine.set(this.resource, this);
     this.state = 'bound';
+    clearTimeout(this.loginTimer);
     this.subscriptions.push(
       await this.ctx.core.events.subscribe(account.id, (event: DomainEvent) =>
         this.enqueue(() => renderDomainEvent(this, event)),
@@ -478,7 +517,50 @@ export class XmppSession {
 
   /** The client closed its stream: close ours (RFC 6120 §4.4). */
   private closeStream(): void {
+    this.closedByClient = true;
     this.close();
+  }
+
+  /** Issue 13: output backed up past the soft bound holds the client's stanzas until it drains. */
+  outputPressure(held: boolean): void {
+    if (held) this.queue.hold();
+    else this.queue.release();
+  }
+
+  /**
+   * Issue 13: the client does not read its output (`output`, `stalled`: the transport has
+   * already cut the connection), sends faster than it is served (`input`), or holds the
+   * most of an exhausted memory budget (`budget`).
+   */
+  overflow(reason: OutputOverflow | 'input' | 'budget', queuedBytes?: number): void {
+    if (this.state === 'closed') return;
+    const who = `${this.remoteAddress}${this.account ? ` (${this.jid})` : ''}`;
+    const why = {
+      output: 'does not read its output',
+      stalled: 'has not read any of its output for too long',
+      input: 'sends stanzas faster than they are handled',
+      budget: 'holds the most memory while the server is over its memory budget',
+    }[reason];
+    this.log.warn(
+      { client: this.remoteAddress, reason, ...(queuedBytes ? { queuedBytes } : {}) },
+      `XMPP client ${who} ${why}; closing`,
+    );
+    this.budgetAccount?.close();
+    this.queue.clear();
+    this.transport.pauseInput?.(true);
+    // RFC 6120 §4.9.3.18: a local policy (the input bound) is broken.
+    if (reason === 'input') {
+      this.streamError('policy-violation', 'too many stanzas waiting');
+    } else if (reason === 'budget') {
+      // RFC 6120 §4.9.3.17: the server lacks the resources to serve the stream.
+      this.streamError('resource-constraint', 'the server is short of memory');
+      this.transport.abort?.();
+    } else {
+      // The client stopped reading: the session ends now rather than waiting to be resumed
+      // (XEP-0198 §5), whose queue of unacknowledged stanzas would keep the memory.
+      this.end();
+      this.transport.abort?.();
+    }
   }
 
   /** Server shutdown: `<system-shutdown/>` (RFC 6120 §4.9.3.19). */
@@ -488,10 +570,12 @@ export class XmppSession {
 
   close(): void {
     if (this.state === 'closed') return;
-    this.send('</stream:stream>');
+    if (!this.detached && this.transport.writable) {
+      if (this.ctx.logger.isLevelEnabled('trace')) this.log.trace('XMPP out: stream close');
+      this.transport.sendClose();
+    }
     this.end();
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 2_000).unref();
+    this.transport.close();
   }
 
   private onTransportClosed(): void {
@@ -503,7 +587,7 @@ export class XmppSession {
   /** XEP-0198 §5: the connection is gone, not the session: it keeps its resource and presence a while. */
   private hibernate(): void {
     this.detached = true;
-    this.unlisten?.();
+    this.transport.unlisten();
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     this.sm?.hibernate(() => this.enqueue(() => (this.detached ? this.end() : undefined)));
@@ -522,24 +606,26 @@ export class XmppSession {
         if (!sm.acknowledge(h)) return resolve('too-high');
         if (!this.detached) {
           // The client came back before we noticed its old connection drop.
-          this.unlisten?.();
-          this.write(
-            xml('stream:error', {}, xml('conflict', { xmlns: NS.streamErrors })).toString() +
-              '</stream:stream>',
-          );
-          const old = this.socket;
-          old.end();
-          setTimeout(() => old.destroy(), 2_000).unref();
+          const old = this.transport;
+          old.unlisten();
+          if (old.writable) {
+            old.send(xml('stream:error', {}, xml('conflict', { xmlns: NS.streamErrors })).toString());
+            old.sendClose();
+          }
+          old.own?.(undefined);
+          old.close();
         }
         // Synchronously, so no byte of the new connection is missed.
-        const { socket, secure } = fresh.handOver();
-        this.socket = socket;
-        this.secure = secure;
+        this.transport = fresh.handOver();
+        // Issue 13: its backpressure reports to this session now, reading as this queue allows.
+        this.transport.own?.(this);
+        this.transport.pauseInput?.(false);
+        // The credentials of the stream that resumed it are the ones revocation now ends it by.
+        this.grantId = fresh.grantId;
         this.detached = false;
         sm.wake();
-        this.parser = this.newParser(true);
+        this.listen(true);
         this.streamOpened = true;
-        this.attach(socket);
         this.touch();
         resumed(this, sm);
         this.csi?.activate(this); // XEP-0352 §4: a new stream starts active
@@ -550,12 +636,16 @@ export class XmppSession {
   }
 
   /** This stream resumes another session, which takes its connection; it ends without a word. */
-  private handOver(): { socket: Socket; secure: boolean } {
-    this.unlisten?.();
+  private handOver(): XmppTransport {
+    this.transport.unlisten();
     this.generation++;
     this.state = 'closed';
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    return { socket: this.socket, secure: this.secure };
+    clearTimeout(this.loginTimer);
+    this.leavePreauth();
+    this.budgetAccount?.close();
+    this.queue.clear();
+    return this.transport;
   }
 
   /** The session is over, whichever side ended it: a bound one is cleaned up. */
@@ -563,6 +653,11 @@ export class XmppSession {
     const wasBound = this.state === 'bound';
     this.state = 'closed';
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    clearTimeout(this.loginTimer);
+    this.leavePreauth();
+    // Issue 13: what it held leaves the memory budget; input still waiting would find it closed.
+    this.budgetAccount?.close();
+    this.queue.clear();
     if (wasBound) this.ended = this.cleanup();
   }
 

@@ -44,6 +44,14 @@ function isStanzaXml(data: string): boolean {
   return data.startsWith('<iq') && next(3);
 }
 
+/** Stanzas whose sender waits for the client's acknowledgement (`onAcknowledged`). */
+interface AckWaiter {
+  /** The first and last of them, counted from the stream's start without wrapping. */
+  from: number;
+  to: number;
+  done: (acked: boolean) => void;
+}
+
 /**
  * XEP-0198 state of one session, created by `<enable/>`: counts the stanzas it handled
  * (`inbound`, reported in `<a/>`), keeps the ones it sent until the client acknowledges
@@ -55,6 +63,9 @@ export class StreamManagement {
   private acked = 0;
   /** Sent and not acknowledged, oldest first: `unacked[i]` is stanza number `acked + i + 1`. */
   private unacked: string[] = [];
+  /** Stanzas acknowledged since `<enable/>`, not wrapped (the waiters' scale). */
+  private ackedTotal = 0;
+  private waiters: AckWaiter[] = [];
   private requested = false;
   private requestTimer: NodeJS.Timeout | undefined;
   private resumeTimer: NodeJS.Timeout | undefined;
@@ -107,7 +118,42 @@ export class StreamManagement {
     if (count > this.unacked.length) return false;
     this.unacked.splice(0, count);
     this.acked = h;
+    this.ackedTotal += count;
+    if (this.waiters.length > 0) this.settleWaiters();
+    // The answer to our `<r/>` (or one the client volunteered): what is still unacknowledged,
+    // and what comes next, is asked about again.
+    if (this.requested && !this.s.detached) {
+      this.requested = false;
+      if (this.unacked.length >= REQUEST_AT || this.waiters.length > 0) this.request();
+      else if (this.unacked.length > 0 && !this.requestTimer) {
+        this.requestTimer = setTimeout(() => this.request(), REQUEST_DELAY_MS);
+        this.requestTimer.unref();
+      }
+    }
     return true;
+  }
+
+  /**
+   * The last `count` stanzas sent are the caller's (offline messages, modules/offline.ts):
+   * `done(true)` once the client acknowledged them all, `done(false)` if the session ends
+   * first. Either way they are never `rescueUnacked`'s: their owner keeps them. The client
+   * is asked at once rather than after the usual pace.
+   */
+  onAcknowledged(count: number, done: (acked: boolean) => void): void {
+    const to = this.sentTotal;
+    const from = to - Math.min(count, this.unacked.length) + 1;
+    if (from > to) {
+      done(true);
+      return;
+    }
+    this.waiters.push({ from, to, done });
+    this.request();
+  }
+
+  private settleWaiters(): void {
+    const [acked, waiting] = partition(this.waiters, (w) => w.to <= this.ackedTotal);
+    this.waiters = waiting;
+    for (const w of acked) w.done(true);
   }
 
   /** What the client has not acknowledged is sent again (after resumption, §5). */
@@ -115,6 +161,11 @@ export class StreamManagement {
     this.requested = false;
     for (const data of this.unacked) this.s.write(data);
     if (this.unacked.length > 0) this.request();
+  }
+
+  /** Stanzas sent since `<enable/>`, not wrapped: what the caller of `onAcknowledged` counts with. */
+  get sentTotal(): number {
+    return this.ackedTotal + this.unacked.length;
   }
 
   get sentCount(): number {
@@ -134,14 +185,26 @@ export class StreamManagement {
     this.resumeTimer = undefined;
   }
 
-  /** The session is over: takes what the client never acknowledged. */
+  /** The session is over: takes what the client never acknowledged (but the waiters' stanzas, given back to them). */
   finish(): string[] {
     this.wake();
     this.clearRequestTimer();
     if (this.id !== undefined && registry(this.s.ctx).get(this.id) === this.s)
       registry(this.s.ctx).delete(this.id);
-    return this.unacked.splice(0);
+    const waiters = this.waiters.splice(0);
+    const first = this.ackedTotal + 1;
+    const unacked = this.unacked.splice(0);
+    const owned = (i: number) => waiters.some((w) => first + i >= w.from && first + i <= w.to);
+    for (const w of waiters) w.done(false);
+    return waiters.length === 0 ? unacked : unacked.filter((_, i) => !owned(i));
   }
+}
+
+function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const item of items) (test(item) ? yes : no).push(item);
+  return [yes, no];
 }
 
 const failed = (condition: string, extra: Record<string, string> = {}) =>

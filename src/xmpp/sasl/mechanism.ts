@@ -13,8 +13,11 @@ import { Scram } from './scram.ts';
  */
 export type SaslStep =
   | { kind: 'challenge'; data: Buffer }
-  /** RFC 6120 §6.3.10: `additionalData` goes into `<success/>`. */
-  | { kind: 'success'; account: AccountRow; additionalData?: Buffer }
+  /**
+   * RFC 6120 §6.3.10: `additionalData` goes into `<success/>`. `grantId`: the token grant a
+   * bearer mechanism signed in with; the session ends when it is revoked (`grant-revoked`).
+   */
+  | { kind: 'success'; account: AccountRow; additionalData?: Buffer; grantId?: string }
   | { kind: 'failure'; condition: SaslFailureCondition; text?: string };
 
 /** RFC 6120 §6.5. */

@@ -29,7 +29,7 @@ type TokenError = 'invalid_token' | 'insufficient_scope';
 async function checkToken(
   ctx: SaslContext,
   token: string | readonly string[],
-): Promise<{ account: AccountRow } | { error: TokenError }> {
+): Promise<{ account: AccountRow; grantId: string | undefined } | { error: TokenError }> {
   let error: TokenError = 'invalid_token';
   // Several readings of one message (X-MESSENGER-OAUTH2's raw or base64 text) are one attempt.
   const candidates = typeof token === 'string' ? [token] : token;
@@ -43,11 +43,18 @@ async function checkToken(
         continue;
       }
       const account = await ctx.core.accounts.findById(grant.accountId);
-      if (account?.handle === grant.handle.toLowerCase()) return account;
+      if (account?.handle === grant.handle.toLowerCase()) return { account, grantId: grant.grantId };
     }
     return undefined;
   });
-  return result.status === 'ok' ? { account: result.value } : { error };
+  return result.status === 'ok' ? result.value : { error };
+}
+
+/** Success, remembering the grant: revoking it ends the session (`grant-revoked`). */
+function tokenSuccess(checked: { account: AccountRow; grantId: string | undefined }): SaslStep {
+  return checked.grantId === undefined
+    ? success(checked.account)
+    : { kind: 'success', account: checked.account, grantId: checked.grantId };
 }
 
 /** RFC 6750 §2.1 `b64token`: an access token as it can appear after `Bearer `. */
@@ -94,7 +101,7 @@ export class XMessengerOAuth2 extends OneMessageMechanism {
     }
     if (candidates.length === 0) return failure('malformed-request');
     const checked = await checkToken(this.ctx, candidates);
-    return 'account' in checked ? success(checked.account) : failure('not-authorized');
+    return 'account' in checked ? tokenSuccess(checked) : failure('not-authorized');
   }
 }
 
@@ -154,7 +161,7 @@ export class OAuthBearer implements SaslMechanism {
     }
     if (!authzidAllowed(gs2.authzid, checked.account.handle)) return this.#fail('invalid-authzid');
     this.#state = 'done';
-    return success(checked.account);
+    return tokenSuccess(checked);
   }
 
   #fail(condition: SaslFailureCondition): SaslStep {

@@ -48,7 +48,8 @@ export interface StreamParserHandlers {
   /** `<stream:stream …>` opened: its attributes (with `xmlns` = the default namespace and the prefixed stream namespace checked). */
   streamOpen(attrs: Record<string, string>): void;
   /** A complete top-level element (stanza or nonza) child of the stream, namespaces resolved as element.ts describes. */
-  stanza(element: XmlElement): void;
+  /** `size`: its length in input characters (UTF-16 units, whitespace before it included), for input bounds. */
+  stanza(element: XmlElement, size: number): void;
   /** `</stream:stream>` received. */
   streamClose(): void;
   /** The input cannot continue: the caller sends this stream error and closes. Called at most once; afterwards the parser ignores input. */
@@ -112,6 +113,8 @@ export class XmppStreamParser {
   private stack: XmlElement[] = [];
   private nsStack: string[] = [];
   private pending: Pending;
+  /** The size of the element in `pending`, in fed units. */
+  private pendingSize = 0;
   /** UTF-16 units fed to saxes so far; saxes' `position` counts in the same units. */
   private fed = 0;
   /** The piece being parsed: its start (in fed units) and text. */
@@ -149,6 +152,23 @@ export class XmppStreamParser {
       this.feed(chunk.subarray(offset, offset + step));
       if (this.stopped || this.generation !== generation) return;
     }
+  }
+
+  /**
+   * Inside the stream, with no element begun since the last one ended (whitespace aside):
+   * the input so far is whole elements. XMPP over WebSocket checks this after each message
+   * (RFC 7395 §3.3.3: a message is one complete element).
+   */
+  get betweenElements(): boolean {
+    return this.idle;
+  }
+
+  /**
+   * Bytes of the element (or header) not yet complete, as of the last piece parsed: what
+   * a client makes this parser hold (issue 13: charged to the process memory budget).
+   */
+  get unfinishedBytes(): number {
+    return this.stopped ? 0 : this.segmentBytes;
   }
 
   /** Start afresh for a new stream on the same connection (after STARTTLS or SASL success, RFC 6120 §5.4.3.3 / §6.4.6). */
@@ -309,6 +329,9 @@ export class XmppStreamParser {
       if (++count > this.maxAttributes) this.tooManyAttributes();
       if (name !== 'xmlns' && attr.prefix !== 'xmlns') attrs[name] = attr.value;
     }
+    // The header (with anything before it) is measured exactly where it ends, as an
+    // element is: the per-piece check alone missed one that ended in a later piece.
+    this.checkElementSize(this.sax.position);
     this.inStream = true;
     // The stream header was its own segment; the first element's begins after it.
     this.segmentStart = this.sax.position;
@@ -331,6 +354,7 @@ export class XmppStreamParser {
     if (this.stack.length !== 0) return;
     const end = this.sax.position;
     this.checkElementSize(end);
+    this.pendingSize = end - this.segmentStart;
     this.segmentStart = end;
     this.pending = element;
   }
@@ -371,7 +395,7 @@ export class XmppStreamParser {
       this.handlers.streamClose();
       throw STOP;
     }
-    if (pending !== undefined) this.handlers.stanza(pending);
+    if (pending !== undefined) this.handlers.stanza(pending, this.pendingSize);
     this.checkAfterHandler(generation);
   }
 
