@@ -4,6 +4,7 @@
  * in with the web session's token), adds an MSN Messenger 7.5 user (a raw MSNP12 client
  * made in the test), and they chat both ways through a switchboard; the MSN user's display
  * name, personal message and status changes show in the page, on a desktop and on a phone.
+ * Then an XMPP user (a real @xmpp/client) is added the same way, and they chat too.
  * Signing out in another tab ends the chat. Screenshots are kept as test artifacts in
  * `$PAPILLON_SCREENSHOTS` (default `.tmp/screenshots`).
  *
@@ -17,6 +18,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { MsnpTestClient } from '../support/msnp-client.ts';
 import { msnpSetStatus, msnpSignIn } from '../support/msnp-login.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
+import { connectXmpp, type TestXmppClient, xml } from '../support/xmpp-client.ts';
 import { expectAddedBy, sync, textMessage } from '../transcripts/msnp-session.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -48,10 +50,11 @@ async function setPersonalMessage(client: MsnpTestClient, text: string): Promise
   await client.expect('UUX');
 }
 
-describe('browser: the chat page with an MSN Messenger user', () => {
+describe('browser: the chat page with an MSN Messenger user and an XMPP user', () => {
   let server: TestServer;
   let browser: Browser;
   let mia: MsnpTestClient;
+  let zoe: TestXmppClient;
 
   before(async () => {
     if (!existsSync(CHROMIUM)) {
@@ -71,6 +74,9 @@ describe('browser: the chat page with an MSN Messenger user', () => {
     await sync(12, mia);
     await msnpSetStatus(mia, 12, 'NLN', { first: true });
     await setPersonalMessage(mia, MIA_PSM);
+    await server.server.core.accounts.create({ handle: 'zoe@localhost', password: 'zoe-secret' });
+    zoe = await connectXmpp(server, { username: 'zoe', password: 'zoe-secret', resource: 'laptop' });
+    await zoe.xmpp.send(xml('presence'));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -89,6 +95,7 @@ describe('browser: the chat page with an MSN Messenger user', () => {
   after(async () => {
     await browser?.close();
     await mia?.close();
+    await zoe?.stop();
     await server?.stop();
   });
 
@@ -103,7 +110,7 @@ describe('browser: the chat page with an MSN Messenger user', () => {
     const page = await context.newPage();
     page.setDefaultTimeout(20_000);
     try {
-      await chatAllTheWay({ server, mia, base, context, page });
+      await chatAllTheWay({ server, mia, zoe, base, context, page });
     } catch (err) {
       // What the page looked like when it went wrong, kept beside the other pictures.
       await page.screenshot({ path: path.join(SHOTS, 'chat-failure.png') }).catch(() => {});
@@ -117,11 +124,12 @@ describe('browser: the chat page with an MSN Messenger user', () => {
 async function chatAllTheWay(t: {
   server: TestServer;
   mia: MsnpTestClient;
+  zoe: TestXmppClient;
   base: string;
   context: BrowserContext;
   page: Page;
 }): Promise<void> {
-  const { server, mia, base, context, page } = t;
+  const { server, mia, zoe, base, context, page } = t;
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
 
@@ -199,6 +207,38 @@ async function chatAllTheWay(t: {
   await msnpSetStatus(mia, 12, 'BSY');
   await contact.locator('converse-icon[title="This contact is busy"]').waitFor();
 
+  // An XMPP user too: Nina adds Zoe from the same menu; Zoe's client is asked (RFC 6121
+  // §3.1.3), approves and asks back, which Converse approves itself (Nina asked first).
+  await roster.locator('converse-dropdown button').first().click();
+  await page.locator('a.add-contact').click();
+  await modal.locator('input[name="jid"]').fill('zoe@localhost');
+  await modal.getByRole('button', { name: 'Add' }).click();
+  await zoe.waitFor(
+    (el) => el.is('presence') && el.attrs.type === 'subscribe' && el.attrs.from === 'nina@localhost',
+    20_000,
+  );
+  await zoe.xmpp.send(xml('presence', { to: 'nina@localhost', type: 'subscribed' }));
+  await zoe.xmpp.send(xml('presence', { to: 'nina@localhost', type: 'subscribe' }));
+  const zoeContact = roster.locator('a.open-chat[data-jid="zoe@localhost"]');
+  await zoeContact.locator('converse-icon[title="This contact is online"]').waitFor();
+  await zoeContact.click();
+  const zoeChat = page.locator('converse-chat[jid="zoe@localhost"], .chatbox[jid="zoe@localhost"]').first();
+  const zoeBox = zoeChat.locator('textarea.chat-textarea');
+  await zoeBox.fill('Hello Zoe, from the browser');
+  await zoeBox.press('Enter');
+  const hello = await zoe.waitFor(
+    (el) => el.is('message') && el.getChildText('body') === 'Hello Zoe, from the browser',
+    20_000,
+  );
+  assert.match(hello.attrs.from ?? '', /^nina@localhost\//);
+  await zoe.xmpp.send(
+    xml('message', { to: hello.attrs.from, type: 'chat' }, xml('body', {}, 'Hi Nina, from an XMPP client')),
+  );
+  await zoeChat.locator('.chat-msg__text').getByText('Hi Nina, from an XMPP client').waitFor();
+
+  // Back to Mia's chat for the pictures.
+  await contact.click();
+  await chat.locator('.chat-msg__text').getByText('Hi Nina, from MSN Messenger 7.5').waitFor();
   await page.screenshot({ path: path.join(SHOTS, 'chat-desktop.png') });
 
   // A phone-sized window: the chat fills it, nothing scrolls sideways.
