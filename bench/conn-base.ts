@@ -14,6 +14,22 @@ export interface Waiter<T> {
   tag?: string;
 }
 
+/**
+ * What `ConnBase` uses of its connection: a TCP (or TLS) socket, or anything shaped like
+ * one (bench/xmpp-ws-conn.ts wraps a WebSocket so, each message one 'data' chunk).
+ */
+export interface ConnSocket {
+  readonly writable: boolean;
+  readonly writableLength: number;
+  write(data: string | Buffer): unknown;
+  end(): unknown;
+  destroy(): unknown;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  off(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  once(event: 'close', listener: () => void): unknown;
+}
+
 /** A TCP connection with Nagle off, or a rejection after `timeoutMs`. */
 export function connectSocket(
   port: number,
@@ -58,7 +74,7 @@ export abstract class ConnBase<T> {
   protected closed = false;
   protected readonly onData = (chunk: Buffer) => this.receive(chunk);
 
-  protected constructor(protected socket: net.Socket) {
+  protected constructor(protected socket: ConnSocket) {
     socket.on('data', this.onData);
     socket.on('error', (err) => {
       this.failure ??= err;

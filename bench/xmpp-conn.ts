@@ -1,18 +1,29 @@
-import type net from 'node:net';
+import net from 'node:net';
 import tls from 'node:tls';
 import { NS } from '../src/xmpp/namespaces.ts';
 import { XmlElement } from '../src/xmpp/stream/element.ts';
 import { XmppStreamParser } from '../src/xmpp/stream/parser.ts';
-import { ConnBase, connectSocket } from './conn-base.ts';
+import { NS_FRAMING } from '../src/xmpp/websocket/framing.ts';
+import { ConnBase, type ConnSocket, connectSocket } from './conn-base.ts';
+import { connectWebSocket } from './xmpp-ws-conn.ts';
+
+/** How the client reaches the server: a TCP stream (STARTTLS), or XMPP over WebSocket (RFC 7395, wss). */
+export type BenchTransport = 'tcp' | 'websocket';
+
+/** A stanza start tag (RFC 6120 §8) and whether it names its namespace, for RFC 7395 §3.3.3. */
+const STANZA_START = /^<(message|presence|iq)(?=[\s/>])/;
+const XMLNS_IN_START_TAG = /^<[^>]*\sxmlns=/;
 
 /** What a waiter waits for: a top-level element it accepts, or the server's stream header. */
 type Want = ((el: XmlElement) => boolean) | 'stream';
 
 /**
  * A lean XMPP client connection for the benchmark: the server's output is parsed with
- * `src/xmpp/stream/parser.ts`, an optional `handler` sees every top-level element first
- * (and swallows it by returning true), unclaimed elements wait in a small inbox, and
- * `expect(predicate)` has a timeout. A stream error from the server fails every waiter.
+ * `src/xmpp/stream/parser.ts` (over WebSocket each message as a child of a stream header
+ * given to the parser once, as the server's framing.ts does), an optional `handler` sees
+ * every top-level element first (and swallows it by returning true), unclaimed elements
+ * wait in a small inbox, and `expect(predicate)` has a timeout. A stream error from the
+ * server fails every waiter. Over TCP and WebSocket alike: only the framing differs.
  */
 export class XmppConn extends ConnBase<XmlElement> {
   private readonly parser: XmppStreamParser;
@@ -21,14 +32,22 @@ export class XmppConn extends ConnBase<XmlElement> {
   private sm = false;
   private smInbound = 0;
 
-  private constructor(socket: net.Socket) {
+  private constructor(
+    socket: ConnSocket,
+    readonly transport: BenchTransport,
+  ) {
     super(socket);
     this.parser = new XmppStreamParser({
-      streamOpen: () => this.onStreamOpen(),
+      // Over WebSocket the server's `<open/>` stands for its stream header (RFC 7395 §3.4).
+      streamOpen: () => {
+        if (transport === 'tcp') this.onStreamOpen();
+      },
       stanza: (el) => this.onElement(el),
       streamClose: () => this.fail(new Error('the server closed the stream')),
       error: (condition, text) => this.fail(new Error(`unparsable server output: ${condition} (${text})`)),
     });
+    if (transport === 'websocket')
+      this.parser.write(Buffer.from(`<stream:stream xmlns='${NS.client}' xmlns:stream='${NS.streams}'>`));
   }
 
   static async connect(
@@ -37,11 +56,34 @@ export class XmppConn extends ConnBase<XmlElement> {
     localAddress: string | undefined,
     timeoutMs: number,
   ): Promise<XmppConn> {
-    return new XmppConn(await connectSocket(port, host, localAddress, timeoutMs));
+    return new XmppConn(await connectSocket(port, host, localAddress, timeoutMs), 'tcp');
   }
 
-  write(data: string): void {
-    if (!this.closed && this.socket.writable) this.socket.write(data);
+  /** XMPP over WebSocket at `url` (wss), the certificate checked for `servername` against `ca`. */
+  static async connectWebSocket(
+    url: string,
+    ca: Buffer,
+    servername: string,
+    localAddress: string | undefined,
+    timeoutMs: number,
+  ): Promise<XmppConn> {
+    return new XmppConn(await connectWebSocket(url, ca, servername, localAddress, timeoutMs), 'websocket');
+  }
+
+  /**
+   * Sends top-level elements: over TCP in one write, over WebSocket one message each
+   * (RFC 7395 §3.3.3), stanzas there qualified by `jabber:client` as the RFC asks.
+   */
+  write(...elements: string[]): void {
+    if (this.closed || !this.socket.writable) return;
+    if (this.transport === 'tcp') {
+      this.socket.write(elements.length === 1 ? (elements[0] as string) : elements.join(''));
+      return;
+    }
+    for (const el of elements) {
+      const qualify = STANZA_START.test(el) && !XMLNS_IN_START_TAG.test(el);
+      this.socket.write(qualify ? el.replace(STANZA_START, `$& xmlns='${NS.client}'`) : el);
+    }
   }
 
   /**
@@ -51,8 +93,10 @@ export class XmppConn extends ConnBase<XmlElement> {
   async openStream(domain: string, timeoutMs: number): Promise<XmlElement> {
     this.streamHeaderSeen = false;
     this.write(
-      `<?xml version='1.0'?><stream:stream to='${domain}' version='1.0' xml:lang='en' ` +
-        `xmlns='${NS.client}' xmlns:stream='${NS.streams}'>`,
+      this.transport === 'websocket'
+        ? `<open xmlns='${NS_FRAMING}' to='${domain}' version='1.0' xml:lang='en'/>`
+        : `<?xml version='1.0'?><stream:stream to='${domain}' version='1.0' xml:lang='en' ` +
+            `xmlns='${NS.client}' xmlns:stream='${NS.streams}'>`,
     );
     await this.waitFor('stream', 'the stream header', timeoutMs);
     return this.expect((el) => el.name === 'features', 'stream:features', timeoutMs);
@@ -69,6 +113,7 @@ export class XmppConn extends ConnBase<XmlElement> {
       if (el.name !== 'proceed') throw new Error(`STARTTLS: <${el.name}/> instead of <proceed/>`);
     });
     const plain = this.socket;
+    if (!(plain instanceof net.Socket)) throw new Error('STARTTLS needs a TCP connection');
     plain.off('data', this.onData);
     const secure = tls.connect({ socket: plain, ca, servername, minVersion: 'TLSv1.2' });
     await new Promise<void>((resolve, reject) => {
@@ -111,9 +156,15 @@ export class XmppConn extends ConnBase<XmlElement> {
     return iq;
   }
 
-  /** Closes the stream (`</stream:stream>`), ends the connection and resolves once it is closed. */
+  /**
+   * Closes the stream (`</stream:stream>`, or `<close/>`: RFC 7395 §3.6), ends the
+   * connection and resolves once it is closed.
+   */
   close(timeoutMs: number): Promise<void> {
-    return this.closeWith('</stream:stream>', timeoutMs);
+    return this.closeWith(
+      this.transport === 'websocket' ? `<close xmlns='${NS_FRAMING}'/>` : '</stream:stream>',
+      timeoutMs,
+    );
   }
 
   protected receive(chunk: Buffer): void {
@@ -141,6 +192,11 @@ export class XmppConn extends ConnBase<XmlElement> {
   }
 
   private onElement(el: XmlElement): void {
+    if (el.xmlns === NS_FRAMING && this.transport === 'websocket') {
+      if (el.name === 'open') this.onStreamOpen();
+      else if (el.name === 'close') this.fail(new Error('the server closed the stream'));
+      return;
+    }
     // XEP-0198 §4: count every stanza, answer the server's <r/> as a client does.
     if (this.sm && (el.name === 'message' || el.name === 'presence' || el.name === 'iq')) this.smInbound++;
     if (el.xmlns === NS.sm) {
@@ -157,7 +213,10 @@ export class XmppConn extends ConnBase<XmlElement> {
     }
     // RFC 6120 §5.4.3.3 / §6.4.6: a new stream follows these (over TLS after <proceed/>);
     // nothing more of the old one does.
-    if ((el.name === 'success' && el.xmlns === NS.sasl) || (el.name === 'proceed' && el.xmlns === NS.tls)) {
+    // Over WebSocket the messages stay children of the one header the parser was given.
+    const restart =
+      (el.name === 'success' && el.xmlns === NS.sasl) || (el.name === 'proceed' && el.xmlns === NS.tls);
+    if (restart && this.transport === 'tcp') {
       this.parser.reset();
     }
     this.deliver(el);

@@ -3,12 +3,14 @@ import { performance } from 'node:perf_hooks';
 import { hash, hmac, saltedPassword } from '../src/core/scram.ts';
 import { NS } from '../src/xmpp/namespaces.ts';
 import type { XmlElement } from '../src/xmpp/stream/element.ts';
-import { describeError, XmppConn } from './xmpp-conn.ts';
+import { type BenchTransport, describeError, XmppConn } from './xmpp-conn.ts';
 
 export interface XmppTarget {
   host: string;
-  /** The STARTTLS client port (listener `xmpp`). */
+  /** The STARTTLS client port (listener `xmpp`), or with `transport` websocket the HTTPS port. */
   port: number;
+  /** Default tcp; websocket: `wss://host:port/xmpp-websocket` (RFC 7395). */
+  transport?: BenchTransport;
   domain: string;
   /** The bench CA, which signed the server's certificate for `domain`. */
   ca: Buffer;
@@ -94,7 +96,7 @@ async function plain(conn: XmppConn, username: string, password: string, timeout
 /** The SASL mechanisms the benchmark's client speaks. */
 export type BenchMechanism = 'SCRAM-SHA-256' | 'PLAIN';
 
-/** The steps of a sign-in, in order, as `signInXmpp` times them. */
+/** The steps of a sign-in over TCP, in order, as `signInXmpp` times them. */
 export const LOGIN_STEPS = [
   'TCP + stream',
   'STARTTLS + TLS handshake',
@@ -105,9 +107,30 @@ export const LOGIN_STEPS = [
   'SM + carbons (--sm)',
 ] as const;
 
+/** Over WebSocket: TLS comes first (wss) and `<open/>` stands for the stream header. */
+const WEBSOCKET_LOGIN_STEPS = [
+  'TCP + TLS + WebSocket upgrade + open',
+  'open + SASL SCRAM-SHA-256',
+  'open + bind',
+  'roster get',
+  'presence + ping',
+  'SM + carbons (--sm)',
+] as const;
+
+/** The steps `signInXmpp` times over `transport`. */
+export function loginSteps(transport: BenchTransport = 'tcp'): readonly string[] {
+  return transport === 'websocket' ? WEBSOCKET_LOGIN_STEPS : LOGIN_STEPS;
+}
+
+/** RFC 7395 §3.1: the XMPP WebSocket endpoint (src/xmpp/websocket/routes.ts). */
+export function webSocketUrl(target: XmppTarget): string {
+  return `wss://${target.host}:${target.port}/xmpp-websocket`;
+}
+
 /**
  * One XMPP sign-in as a desktop client does it: stream, STARTTLS, stream, SASL
- * SCRAM-SHA-256 (or `mechanism`), stream, resource binding, roster get and initial presence. A ping
+ * SCRAM-SHA-256 (or `mechanism`), stream, resource binding, roster get and initial presence
+ * (over WebSocket as a web client does: wss, `<open/>` instead of each stream header). A ping
  * follows the presence: the server answers nothing to `<presence/>` here (no contacts,
  * no other resource), and it handles a session's stanzas in order, so the pong says
  * the presence was processed. Resolves with the connection, the bound full JID and
@@ -130,15 +153,19 @@ export async function signInXmpp(
     steps.push(now - last);
     last = now;
   };
-  const conn = await XmppConn.connect(target.port, target.host, localAddress, t);
+  const websocket = target.transport === 'websocket';
+  const conn = websocket
+    ? await XmppConn.connectWebSocket(webSocketUrl(target), target.ca, target.domain, localAddress, t)
+    : await XmppConn.connect(target.port, target.host, localAddress, t);
   try {
     let features = await conn.openStream(target.domain, t);
-    if (!features.getChild('starttls', NS.tls)) throw new Error('the server offered no STARTTLS');
-    step();
-    await conn.startTls(target.ca, target.domain, t);
-    step();
-
-    features = await conn.openStream(target.domain, t);
+    if (!websocket) {
+      if (!features.getChild('starttls', NS.tls)) throw new Error('the server offered no STARTTLS');
+      step();
+      await conn.startTls(target.ca, target.domain, t);
+      step();
+      features = await conn.openStream(target.domain, t);
+    } else step(); // RFC 7395 §3.9: no STARTTLS, the WebSocket is already over TLS.
     const mechanisms = features.getChild('mechanisms', NS.sasl)?.getChildren('mechanism') ?? [];
     if (!mechanisms.some((m) => m.text() === mechanism))
       throw new Error(`no ${mechanism} among ${mechanisms.map((m) => m.text()).join(', ')}`);
@@ -161,14 +188,15 @@ export async function signInXmpp(
     await conn.iqResult('roster1', t);
     step();
 
-    conn.write(`<presence/><iq type='get' id='ping1'><ping xmlns='${NS.ping}'/></iq>`);
+    conn.write('<presence/>', `<iq type='get' id='ping1'><ping xmlns='${NS.ping}'/></iq>`);
     await conn.iqResult('ping1', t);
     step();
 
     if (extensions) {
       // What a mobile client adds: resumable stream management (XEP-0198) and carbons (XEP-0280).
       conn.write(
-        `<enable xmlns='${NS.sm}' resume='true'/><iq type='set' id='carbons1'><enable xmlns='${NS.carbons}'/></iq>`,
+        `<enable xmlns='${NS.sm}' resume='true'/>`,
+        `<iq type='set' id='carbons1'><enable xmlns='${NS.carbons}'/></iq>`,
       );
       const enabled = await conn.expect((el) => el.xmlns === NS.sm, '<enabled/>', t);
       if (enabled.name !== 'enabled') throw new Error(`stream management: <${enabled.name}/>`);

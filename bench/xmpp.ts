@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- xmpp [options]`: XMPP logins per second (STARTTLS, SASL
  * SCRAM-SHA-256, bind, roster, presence), server memory per idle TLS session, and chat
- * message routing throughput and latency, against the real server
+ * message routing throughput and latency (over TCP, or with `--transport websocket` over
+ * XMPP-over-WebSocket, RFC 7395, on the HTTPS port), against the real server
  * (`node bin/papillon.js serve`) in a child process. It prints figures and targets;
  * it asserts nothing.
  */
@@ -22,8 +23,8 @@ import {
   USAGE_TAIL,
 } from './harness.ts';
 import { BENCH_PASSWORD, benchHandle } from './msnp-server.ts';
-import type { XmppConn } from './xmpp-conn.ts';
-import { type BenchMechanism, LOGIN_STEPS, signInXmpp, type XmppTarget } from './xmpp-login.ts';
+import type { BenchTransport, XmppConn } from './xmpp-conn.ts';
+import { type BenchMechanism, loginSteps, signInXmpp, type XmppTarget } from './xmpp-login.ts';
 import { ChatTraffic, chatMessage, type Peer } from './xmpp-traffic.ts';
 
 /** Targets from the project's performance goals (Prosody needs about 50 KB per idle session). */
@@ -36,10 +37,18 @@ const RESOURCE = 'desktop';
 
 /** `archiveDays`: the server's PAPILLON_ARCHIVE_DAYS (XEP-0313 archive; 0 turns it off, to compare). */
 /** `sm`: every session enables XEP-0198 (resumable) and XEP-0280, as mobile clients do. */
-type Options = BaseOptions & { archiveDays: number; sm: boolean };
+/** `transport`: how the clients connect (`--transport tcp|websocket`). */
+type Options = BaseOptions & { archiveDays: number; sm: boolean; transport: BenchTransport };
+
+const TRANSPORTS: Record<BenchTransport, { name: string; session: string; security: string }> = {
+  tcp: { name: 'TCP', session: 'TLS session', security: 'STARTTLS' },
+  websocket: { name: 'WebSocket', session: 'WebSocket session (wss)', security: 'wss' },
+};
 
 const USAGE = `usage: npm run bench -- xmpp [options]
   --sessions N      XMPP sessions to sign in (default 2000)
+  --transport T     tcp (the c2s port, STARTTLS) or websocket (wss://…/xmpp-websocket
+                    on the HTTPS port, RFC 7395) (default tcp)
 ${USAGE_RATE}  --concurrency C   logins in flight (default 64)
   --window W        outstanding messages per sender in the first phase (default 4)
   --archive-days D  the server's message archive (XEP-0313): 0 turns it off (default 30, on)
@@ -49,9 +58,19 @@ ${USAGE_RATE}  --concurrency C   logins in flight (default 64)
 ${USAGE_TAIL}`;
 
 function parseOptions(args: string[]): Options | undefined {
+  // `--transport` takes a word, which the shared parser does not: it is taken out first.
+  let transport: BenchTransport = 'tcp';
+  const rest = [...args];
+  const at = rest.indexOf('--transport');
+  if (at !== -1) {
+    const value = rest[at + 1];
+    if (value !== 'tcp' && value !== 'websocket') throw new Error('--transport needs tcp or websocket');
+    transport = value;
+    rest.splice(at, 2);
+  }
   return parseWith<Options>(
-    args,
-    { ...BASE_DEFAULTS, window: 4, archiveDays: 30, sm: false },
+    rest,
+    { ...BASE_DEFAULTS, window: 4, archiveDays: 30, sm: false, transport },
     { '--archive-days': ['archiveDays', 0, true] },
     { '--sm': 'sm' },
   );
@@ -76,7 +95,7 @@ export async function signInSessions(
   extensions: boolean,
   mechanism: BenchMechanism = 'SCRAM-SHA-256',
 ) {
-  const stepTotals = LOGIN_STEPS.map(() => 0);
+  const stepTotals = loginSteps('tcp').map(() => 0); // the longer list of the two
   const logins = await signInMany<Session>(
     first,
     count,
@@ -112,7 +131,8 @@ export function run(args: string[]): Promise<void> {
     // Every session holds a socket in this process and one in the server.
     sockets: (o) => o.sessions + 2 * o.concurrency + 64,
     heading: (o) => [
-      `XMPP benchmark: ${o.sessions} c2s sessions (STARTTLS + SCRAM-SHA-256), concurrency ${o.concurrency}, ` +
+      `XMPP benchmark over ${TRANSPORTS[o.transport].name}: ${o.sessions} c2s sessions ` +
+        `(${TRANSPORTS[o.transport].security} + SCRAM-SHA-256), concurrency ${o.concurrency}, ` +
         `message archive ${o.archiveDays > 0 ? `on (${o.archiveDays} days)` : 'off'}, ` +
         `stream management + carbons ${o.sm ? 'on' : 'off'}`,
       `${availableParallelism()} CPUs, load average ${loadavg()
@@ -126,6 +146,7 @@ export function run(args: string[]): Promise<void> {
 
 async function bench(h: Harness<Options, XmppConn>): Promise<void> {
   const o = h.o;
+  const via = TRANSPORTS[o.transport];
   const warmups = Math.min(o.concurrency, o.sessions);
 
   // 1. Setup, 2. the server (it inherits this environment).
@@ -133,12 +154,16 @@ async function bench(h: Harness<Options, XmppConn>): Promise<void> {
   const server = await h.startServer(o.sessions + warmups);
   const target: XmppTarget = {
     host: '127.0.0.1',
-    port: server.port('xmpp'),
+    // RFC 7395 over the HTTPS listener (its certificate is the bench CA's, as the c2s port's).
+    port: server.port(o.transport === 'websocket' ? 'https' : 'xmpp'),
+    transport: o.transport,
     domain: DOMAIN,
     ca: readFileSync(path.join(h.dataDir, 'certs', 'ca.crt')),
     timeoutMs: o.timeoutMs,
   };
-  out(`server pid ${server.pid}: xmpp ${target.port}; RSS at ready ${mb(h.rssReady)}`);
+  const where =
+    o.transport === 'websocket' ? `https ${target.port} (/xmpp-websocket)` : `xmpp ${target.port}`;
+  out(`server pid ${server.pid}: ${where}; RSS at ready ${mb(h.rssReady)}`);
 
   const { useAliases, concurrency } = await h.loginSource(target.port, '', false);
 
@@ -150,10 +175,13 @@ async function bench(h: Harness<Options, XmppConn>): Promise<void> {
     (first, count) => signInSessions(target, first, count, concurrency, useAliases, o.sm),
     (s) => s.conn.close(o.timeoutMs),
     (s) => s.conn,
-    'logins (stream, STARTTLS, stream, SASL SCRAM-SHA-256, stream, bind, roster get, presence + ping)',
+    o.transport === 'websocket'
+      ? 'logins over WebSocket (wss upgrade, open, SASL SCRAM-SHA-256, open, bind, roster get, presence + ping)'
+      : 'logins over TCP (stream, STARTTLS, stream, SASL SCRAM-SHA-256, stream, bind, roster get, presence + ping)',
   );
   out(`  login latency p50 ${ms(logins.p50)}, p99 ${ms(logins.p99)}; mean per step:`);
-  const steps = o.sm ? LOGIN_STEPS : LOGIN_STEPS.slice(0, -1);
+  const allSteps = loginSteps(o.transport);
+  const steps = o.sm ? allSteps : allSteps.slice(0, -1);
   out(`    ${steps.map((name, n) => `${name} ${ms(logins.stepMeans[n] ?? Number.NaN)}`).join(', ')}`);
   out(
     `  server CPU ${cpuShare(loginUsage.serverCpuMs, logins.seconds * 1000)}; ` +
@@ -168,7 +196,7 @@ async function bench(h: Harness<Options, XmppConn>): Promise<void> {
   await h.idleMemory(
     server,
     logins.sessions.length,
-    'TLS session',
+    via.session,
     `${TARGET_IDLE_BYTES / 1024} KB (Prosody: about 50 KB)`,
   );
 
@@ -184,7 +212,7 @@ async function bench(h: Harness<Options, XmppConn>): Promise<void> {
   const fast = await h.fastPhase(server, traffic, 'messages as fast as possible');
   out();
   out(
-    `messages, as fast as possible: ${peers.length} senders, ${o.window} outstanding each, random recipients, ` +
+    `messages over ${via.name}, as fast as possible: ${peers.length} senders, ${o.window} outstanding each, random recipients, ` +
       `${sample}-byte <message type='chat'/>, ${o.seconds} s (after 1 s warm-up)`,
   );
   printFastPhase(fast, 'routed', TARGET_MSGS_PER_SECOND);
@@ -204,7 +232,7 @@ async function bench(h: Harness<Options, XmppConn>): Promise<void> {
     const loopDelay = fixed.loopDelay;
     out();
     out(
-      `messages at a fixed offered rate: ${o.rate} msgs/s for ${o.rateSeconds} s, ` +
+      `messages over ${via.name} at a fixed offered rate: ${o.rate} msgs/s for ${o.rateSeconds} s, ` +
         `round-robin over ${peers.length} senders, random recipients`,
     );
     out(
