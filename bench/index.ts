@@ -25,6 +25,11 @@ const BENCHMARKS: Record<
       'MSNP12 (--version 18: WLM 2009, next to MSNP12) logins/s, server memory per idle session, switchboard msgs/s and latency',
     load: () => import('./msnp.ts'),
   },
+  soak: {
+    describe:
+      'N sessions (half XMPP, half MSNP12) held with light traffic for M minutes under slowloris and non-reading clients: errors, lost messages, RSS over time, p99',
+    load: () => import('./soak.ts'),
+  },
   xmpp: {
     describe: 'XMPP logins/s (STARTTLS, SCRAM), server memory per idle TLS session, chat msgs/s and latency',
     load: () => import('./xmpp.ts'),

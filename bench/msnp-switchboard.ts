@@ -18,7 +18,7 @@ export interface NsSession {
 }
 
 /** §12.1/§12.2: `a` opens a switchboard and CALs `b`, who answers the RNG; resolves once `a` saw JOI. */
-async function openSwitchboard(a: NsSession, b: NsSession, timeoutMs: number): Promise<Pair> {
+export async function openSwitchboard(a: NsSession, b: NsSession, timeoutMs: number): Promise<Pair> {
   a.ns.send('XFR', a.ns.trid(), 'SB');
   const xfr = await a.ns.expect('XFR', timeoutMs);
   const [host, port] = (xfr.args[2] ?? '').split(':');
