@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { addressKey } from '../../core/login-throttle.ts';
+import { type AddressSlot, AddressSlots } from '../../core/address-slots.ts';
 import type { MsnpContext } from '../ns/context.ts';
 import { NsSession } from '../ns/session.ts';
 import { SbSession } from '../sb/session.ts';
@@ -21,6 +21,8 @@ interface EntryCommon {
   lastSeen: number;
   /** A request is being handled; a second one meanwhile is refused (§13). */
   busy: boolean;
+  /** Its place among its address's sessions not signed in (released when it is forgotten). */
+  readonly preauth: AddressSlot;
 }
 
 export type GatewayEntry =
@@ -56,15 +58,6 @@ export const DEFAULT_MAX_SESSIONS = 5_000;
  */
 export const DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS = 32;
 
-const REFUSAL_LOG_INTERVAL_MS = 60_000;
-
-/** An address's sessions that have not signed in, and its refusals not yet logged. */
-interface AddressSessions {
-  readonly entries: Set<GatewayEntry>;
-  refused: number;
-  loggedAt: number;
-}
-
 /** Why `open` made no session: the table is full, or this address holds too many that have not signed in. */
 export type GatewayOpenRefusal = 'full' | 'address-limit';
 
@@ -91,8 +84,8 @@ export class GatewaySessions {
   readonly maxUnauthenticatedPerAddress: number;
   private readonly maxBufferedBytes: number | undefined;
   private readonly entries = new Map<string, GatewayEntry>();
-  /** By address key: the sessions opened from it that had not signed in when last looked at. */
-  private readonly unauthenticated = new Map<string, AddressSessions>();
+  /** Sessions not signed in, per address: the same bound as the TCP listeners' (core/address-slots.ts). */
+  private readonly preauth: AddressSlots;
   private sweeper: NodeJS.Timeout | undefined;
   private opened = 0;
 
@@ -105,6 +98,7 @@ export class GatewaySessions {
     this.maxUnauthenticatedPerAddress =
       options.maxUnauthenticatedPerAddress ?? DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS;
     this.maxBufferedBytes = options.maxBufferedBytes;
+    this.preauth = new AddressSlots(this.maxUnauthenticatedPerAddress, this.log, 'gateway');
   }
 
   private get log() {
@@ -122,13 +116,12 @@ export class GatewaySessions {
   /** A new session of that kind, or why none was made. */
   open(kind: GatewayServerKind, addresses: GatewayAddresses): GatewayEntry | GatewayOpenRefusal {
     const client = addresses.remoteAddress;
-    const key = addressKey(client);
-    const waiting = this.stillUnauthenticated(key);
-    if (waiting !== undefined && waiting.entries.size >= this.maxUnauthenticatedPerAddress) {
-      this.refusedForAddress(client, waiting);
-      return 'address-limit';
-    }
+    // Closed sessions that never signed in still count until forgotten: they hold a place in the table.
+    let entry: GatewayEntry | undefined;
+    const preauth = this.preauth.take(client, () => entry === undefined || !signedIn(entry));
+    if (preauth === undefined) return 'address-limit';
     if (this.entries.size >= this.maxSessions) {
+      preauth.release();
       this.log.warn({ client, limit: this.maxSessions }, `gateway session limit reached; refusing ${client}`);
       return 'full';
     }
@@ -142,15 +135,12 @@ export class GatewaySessions {
       onOverflow: () => this.close(id, 'overflow'),
       limits: this.ctx.flow,
     });
-    const common = { id, logId, transport, lastSeen: Date.now(), busy: false };
-    const entry: GatewayEntry =
+    const common = { id, logId, transport, lastSeen: Date.now(), busy: false, preauth };
+    entry =
       kind === 'NS'
         ? { ...common, kind, session: new NsSession(this.ctx, transport) }
         : { ...common, kind, session: new SbSession(this.ctx, transport) };
     this.entries.set(id, entry);
-    if (waiting === undefined)
-      this.unauthenticated.set(key, { entries: new Set([entry]), refused: 0, loggedAt: 0 });
-    else waiting.entries.add(entry);
     this.log.info(
       { gateway: logId, server: kind, client },
       `gateway ${kind} session ${logId} opened by ${client}`,
@@ -176,9 +166,7 @@ export class GatewaySessions {
   forget(entry: GatewayEntry, reason: GatewayCloseReason = 'closed'): void {
     if (this.entries.get(entry.id) !== entry) return;
     this.entries.delete(entry.id);
-    const key = addressKey(entry.transport.remoteAddress);
-    const waiting = this.unauthenticated.get(key);
-    if (waiting?.entries.delete(entry) && waiting.entries.size === 0) this.unauthenticated.delete(key);
+    entry.preauth.release();
     this.log.info(
       { gateway: entry.logId, server: entry.kind, client: entry.transport.remoteAddress, reason },
       `gateway ${entry.kind} session ${entry.logId} of ${entry.transport.remoteAddress} closed (${reason})`,
@@ -200,33 +188,6 @@ export class GatewaySessions {
   closeAll(): void {
     for (const id of [...this.entries.keys()]) this.close(id, 'shutdown');
     this.stopSweeper();
-  }
-
-  /**
-   * The address's sessions that have not signed in (NS: `USR … OK`; switchboard: `USR`/`ANS`
-   * accepted), dropping those that have since. Closed ones that never signed in still
-   * count until forgotten: they hold a place in the table.
-   */
-  private stillUnauthenticated(key: string): AddressSessions | undefined {
-    const waiting = this.unauthenticated.get(key);
-    if (waiting === undefined) return undefined;
-    for (const entry of waiting.entries) if (signedIn(entry)) waiting.entries.delete(entry);
-    if (waiting.entries.size > 0) return waiting;
-    this.unauthenticated.delete(key);
-    return undefined;
-  }
-
-  /** One line at the first refusal, then at most one a minute with the count: a flood must not flood the log. */
-  private refusedForAddress(client: string, waiting: AddressSessions): void {
-    waiting.refused += 1;
-    const now = Date.now();
-    if (now - waiting.loggedAt < REFUSAL_LOG_INTERVAL_MS) return;
-    this.log.warn(
-      { client, limit: this.maxUnauthenticatedPerAddress, refused: waiting.refused },
-      `gateway: ${client} holds ${waiting.entries.size} sessions not signed in (the limit); refused ${waiting.refused} more`,
-    );
-    waiting.loggedAt = now;
-    waiting.refused = 0;
   }
 
   private startSweeper(): void {

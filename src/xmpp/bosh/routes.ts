@@ -131,11 +131,12 @@ export function boshRoutes(
     ): FastifyReply | Promise<FastifyReply> {
       // §7.1 / XEP-0206 §5: `to` names this domain.
       if ((body.attrs.to ?? '').toLowerCase() !== ctx.domain) return send(terminateBody('host-unknown'));
-      const refusal = table.admit(address);
-      if (refusal) {
+      let session: BoshSession | undefined;
+      const place = table.admit(address, () => session?.xmpp?.account === undefined);
+      if (typeof place === 'string') {
         // For this address alone (429, RFC 6585 §4) or for everyone (503).
         reply.header('Retry-After', '60');
-        return send(terminateBody('policy-violation'), refusal === 'full' ? 503 : 429);
+        return send(terminateBody('policy-violation'), place === 'full' ? 503 : 429);
       }
       const terms: BoshTerms = {
         wait: clamp(body.attrs.wait, 1, maxWait, maxWait),
@@ -143,7 +144,7 @@ export function boshRoutes(
         polling: options.polling ?? 2,
         inactivity: options.inactivity ?? 60,
       };
-      const session = new BoshSession(
+      session = new BoshSession(
         terms,
         {
           rid,
@@ -158,7 +159,7 @@ export function boshRoutes(
         ctx.maxStanzaBytes,
         (s) => table.ended(s),
       );
-      table.add(session);
+      table.add(session, place);
       session.xmpp = xmpp.openSession(session.transport);
       request.log.debug({ client: address, secure, terms }, 'BOSH session created');
       return new Promise<FastifyReply>((resolve) => session.start(body, (xml) => resolve(send(xml))));

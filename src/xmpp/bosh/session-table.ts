@@ -1,3 +1,4 @@
+import { type AddressSlot, AddressSlots } from '../../core/address-slots.ts';
 import { addressKey } from '../../core/login-throttle.ts';
 import type { Logger } from '../../server/logger.ts';
 import { AtMostEvery } from '../../util/at-most-every.ts';
@@ -41,9 +42,11 @@ interface Bucket {
  */
 export class BoshSessionTable {
   private readonly sessions = new Map<string, BoshSession>();
+  /** Each live session's place among its address's sessions not signed in. */
+  private readonly places = new Map<BoshSession, AddressSlot>();
   private readonly buckets = new Map<string, Bucket>();
   private readonly maxSessions: number;
-  private readonly maxPerAddress: number;
+  private readonly preauth: AddressSlots;
   private readonly rate: number;
   private readonly burst: number;
   readonly lingerMs: number;
@@ -55,7 +58,11 @@ export class BoshSessionTable {
     limits: BoshLimits = {},
   ) {
     this.maxSessions = limits.maxSessions ?? DEFAULT_MAX_BOSH_SESSIONS;
-    this.maxPerAddress = limits.maxUnauthenticatedPerAddress ?? DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS;
+    this.preauth = new AddressSlots(
+      limits.maxUnauthenticatedPerAddress ?? DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS,
+      log,
+      'BOSH',
+    );
     this.rate = limits.requestsPerSecond ?? DEFAULT_REQUESTS_PER_SECOND;
     this.burst = limits.requestBurst ?? DEFAULT_REQUEST_BURST;
     this.lingerMs = limits.lingerMs ?? 10_000;
@@ -69,20 +76,17 @@ export class BoshSessionTable {
     return this.sessions.get(sid);
   }
 
-  /** Whether `address` may create a session now. */
-  admit(address: string): BoshRefusal | undefined {
-    let live = 0;
-    let unauthenticated = 0;
-    const key = addressKey(address);
-    for (const s of this.sessions.values()) {
-      if (s.over) continue;
-      live++;
-      if (s.xmpp?.account === undefined && addressKey(s.transport.remoteAddress) === key) unauthenticated++;
+  /**
+   * A place for a new session from `address`, held until it ends (`unauthenticated` says
+   * whether it has signed in yet), or why `address` may not create one now. Only live
+   * sessions count, not ended ones still answering replays.
+   */
+  admit(address: string, unauthenticated: () => boolean): AddressSlot | BoshRefusal {
+    if (this.places.size >= this.maxSessions) {
+      this.refusedOne('full', address);
+      return 'full';
     }
-    const refusal =
-      live >= this.maxSessions ? 'full' : unauthenticated >= this.maxPerAddress ? 'address-limit' : undefined;
-    if (refusal) this.refusedOne(refusal, address);
-    return refusal;
+    return this.preauth.take(address, unauthenticated) ?? 'address-limit';
   }
 
   /** One more request from `address`: false when it goes over its rate. */
@@ -101,12 +105,15 @@ export class BoshSessionTable {
     return true;
   }
 
-  add(session: BoshSession): void {
+  add(session: BoshSession, place: AddressSlot): void {
     this.sessions.set(session.sid, session);
+    this.places.set(session, place);
   }
 
   /** An ended session answers a little longer (§14.3 replays), then is forgotten. */
   ended(session: BoshSession): void {
+    this.places.get(session)?.release();
+    this.places.delete(session);
     setTimeout(() => this.sessions.delete(session.sid), this.lingerMs).unref();
   }
 
@@ -117,6 +124,7 @@ export class BoshSessionTable {
       s.terminate('system-shutdown');
     }
     this.sessions.clear();
+    this.places.clear();
   }
 
   /** Full buckets say nothing a fresh one would not. */
