@@ -253,6 +253,10 @@ export class OAuthService implements OAuthApi, TokenValidator {
     accountId: string;
     scopes: Scope[];
     refresh: boolean;
+    /** The grant the tokens join (revoked together); default: a new one. */
+    familyId?: string;
+    /** The access token's lifetime, when not the server's (`accessTokenSeconds`). */
+    accessSeconds?: number;
   }): Promise<TokenSet> {
     const client = await this.store.getOAuthClient(input.clientId);
     if (client === undefined) throw new OAuthError('invalid_client', 'unknown client');
@@ -265,13 +269,20 @@ export class OAuthService implements OAuthApi, TokenValidator {
       accountId: input.accountId,
       accessScopes: scopes,
       refreshScopes: input.refresh && scopes.includes(OFFLINE_SCOPE) ? scopes : undefined,
-      familyId: randomToken(16),
+      familyId: input.familyId ?? randomToken(16),
       codeHash: null,
       grantedAt: now,
       now,
+      ...(input.accessSeconds === undefined ? {} : { accessSeconds: input.accessSeconds }),
     });
     await unknownAccountAsOAuthError(this.store.saveOAuthTokens(tokens.rows));
     return tokens.set;
+  }
+
+  /** Revokes every token of one grant and ends the sessions signed in with them, on every node. */
+  async revokeGrant(accountId: string, grantId: string): Promise<void> {
+    await this.store.revokeOAuthFamily(grantId, this.#clock());
+    await this.#grantsRevoked(accountId, [grantId]);
   }
 
   /**
@@ -457,7 +468,9 @@ export class OAuthService implements OAuthApi, TokenValidator {
     codeHash: string | null;
     grantedAt: number;
     now: number;
+    accessSeconds?: number;
   }): { rows: NewOAuthToken[]; set: TokenSet } {
+    const accessSeconds = grant.accessSeconds ?? this.accessTokenSeconds;
     const common = {
       clientId: grant.clientId,
       accountId: grant.accountId,
@@ -473,13 +486,13 @@ export class OAuthService implements OAuthApi, TokenValidator {
         tokenHash: hashToken(accessToken),
         kind: 'access',
         scopes: grant.accessScopes,
-        expiresAt: grant.now + this.accessTokenSeconds * 1000,
+        expiresAt: grant.now + accessSeconds * 1000,
       },
     ];
     const set: TokenSet = {
       accessToken,
       tokenType: 'Bearer',
-      expiresIn: this.accessTokenSeconds,
+      expiresIn: accessSeconds,
       scopes: grant.accessScopes,
       accountId: grant.accountId,
     };

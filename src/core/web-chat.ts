@@ -1,5 +1,3 @@
-import { AtMostEvery } from '../util/at-most-every.ts';
-import { randomToken } from '../util/ids.ts';
 import type { Core } from './core.ts';
 import { hashToken } from './tickets.ts';
 import { XMPP_SCOPE } from './tokens.ts';
@@ -22,10 +20,6 @@ const WEB_CHAT_CLIENT_NAME = 'Papillon chat page';
 export const WEB_CHAT_TOKEN_SECONDS = 10 * 60;
 /** Tokens one web session may have per token lifetime: a page reconnecting now and then needs a few. */
 export const WEB_CHAT_TOKENS_PER_LIFETIME = 30;
-/** Expired tokens of every client are deleted at most this often (on issue), as OAuthService does. */
-const purge = new AtMostEvery(60 * 1000);
-/** Spent OAuth codes are kept a day after they expire (core/oauth.ts, CODE_RETENTION_MS). */
-const CODE_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 /** The token family of a web session's chat tokens: derived from the session's stored hash, never its token. */
 export function webChatGrantId(webSessionToken: string): string {
@@ -42,43 +36,27 @@ export async function issueWebChatToken(
   accountId: string,
   now = Date.now(),
 ): Promise<{ token: string; expiresAt: number } | undefined> {
-  const lifetimeMs = WEB_CHAT_TOKEN_SECONDS * 1000;
-  const issued = await core.rates.increment(`${webChatGrantId(webSessionToken)}:issued`, 1, lifetimeMs);
+  const familyId = webChatGrantId(webSessionToken);
+  const issued = await core.rates.increment(`${familyId}:issued`, 1, WEB_CHAT_TOKEN_SECONDS * 1000);
   if (issued.count > WEB_CHAT_TOKENS_PER_LIFETIME) return undefined;
-  if (purge.due(now)) await core.store.purgeOAuth(now - CODE_RETENTION_MS, now);
   await ensureClient(core, now);
-  const token = randomToken(32);
-  const expiresAt = now + lifetimeMs;
-  await core.store.saveOAuthTokens([
-    {
-      tokenHash: hashToken(token),
-      kind: 'access',
-      clientId: WEB_CHAT_CLIENT_ID,
-      accountId,
-      scopes: [XMPP_SCOPE],
-      familyId: webChatGrantId(webSessionToken),
-      codeHash: null,
-      grantedAt: now,
-      createdAt: now,
-      expiresAt,
-    },
-  ]);
-  return { token, expiresAt };
+  const tokens = await core.oauth.issueTokens({
+    clientId: WEB_CHAT_CLIENT_ID,
+    accountId,
+    scopes: [XMPP_SCOPE],
+    refresh: false,
+    familyId,
+    accessSeconds: WEB_CHAT_TOKEN_SECONDS,
+  });
+  return { token: tokens.accessToken, expiresAt: now + tokens.expiresIn * 1000 };
 }
 
 /**
  * The web session ended (sign-out): its chat tokens stop working, and its XMPP sessions on
  * every node end (the `grant-revoked` event; see xmpp/c2s/router.ts).
  */
-export async function endWebChat(
-  core: Core,
-  webSessionToken: string,
-  accountId: string,
-  now = Date.now(),
-): Promise<void> {
-  const grantId = webChatGrantId(webSessionToken);
-  await core.store.revokeOAuthFamily(grantId, now);
-  await core.events.publish(accountId, { type: 'grant-revoked', grantId });
+export async function endWebChat(core: Core, webSessionToken: string, accountId: string): Promise<void> {
+  await core.oauth.revokeGrant(accountId, webChatGrantId(webSessionToken));
 }
 
 /** Creates the built-in client on first use (two nodes may race: the loser finds the winner's row). */
