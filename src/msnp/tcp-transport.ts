@@ -12,7 +12,6 @@ export class TcpTransport implements MsnpTransport {
   readonly localAddress: string;
   readonly viaGateway = false;
   private owner: TransportOwner | undefined;
-  private account: BudgetAccount | undefined;
   private readonly flow: SocketFlow;
 
   constructor(
@@ -25,16 +24,12 @@ export class TcpTransport implements MsnpTransport {
     this.flow = new SocketFlow(socket, {
       bounds: limits.output,
       onOutputPressure: (held) => this.owner?.outputPressure(held),
-      onOverflow: (reason, queued) => {
-        this.account?.close();
-        this.owner?.overflow(reason, queued);
-      },
+      onOverflow: (reason, queued) => this.owner?.overflow(reason, queued),
     });
   }
 
   own(owner: TransportOwner, account: BudgetAccount | undefined): void {
     this.owner = owner;
-    this.account = account;
     this.flow.account = account;
   }
 
@@ -47,23 +42,18 @@ export class TcpTransport implements MsnpTransport {
   }
 
   close(): void {
-    this.account?.close();
+    this.flow.account?.close();
     if (!this.socket.destroyed) this.socket.end();
     // A peer that never reads must not keep the socket open forever.
     setTimeout(() => this.socket.destroy(), 2_000).unref();
   }
 
   abort(): void {
-    this.account?.close();
+    this.flow.account?.close();
     this.flow.abort();
   }
 
   flushed(): Promise<void> {
-    // Writes complete in order: an empty one's callback fires after every earlier byte
-    // went to the kernel (or the socket failed, which closes the session anyway).
-    return new Promise((resolve) => {
-      if (this.socket.destroyed || !this.socket.writable) resolve();
-      else this.socket.write(Buffer.alloc(0), () => resolve());
-    });
+    return this.flow.flushed();
   }
 }

@@ -104,6 +104,19 @@ export class SocketFlow {
     this.setPaused(BY_INPUT, paused);
   }
 
+  /**
+   * Resolves once everything written so far went to the kernel: writes complete in order,
+   * so an empty one's callback fires after every earlier byte (or the socket failed, which
+   * ends the session anyway). At once when there is no socket to wait for.
+   */
+  flushed(): Promise<void> {
+    const socket = this.socket;
+    return new Promise((resolve) => {
+      if (!socket || socket.destroyed || !socket.writable) resolve();
+      else socket.write(Buffer.alloc(0), () => resolve());
+    });
+  }
+
   /** Closes the socket at once, dropping unsent output (a client that does not read gets nothing more). */
   abort(): void {
     this.failed = true;

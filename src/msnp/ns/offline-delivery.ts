@@ -180,12 +180,13 @@ export class OfflineDelivery {
         reached++;
       }
       await batch.release(messages.slice(reached).map((m) => m.id));
-      if (reached > 0) this.settle(batch, ring.sb);
+      const flushed = ring.sb?.transport.flushed?.() ?? Promise.resolve();
+      if (reached > 0) this.settle(batch, flushed, ring.sb);
       written += reached;
       if (reached < OFFLINE_CHUNK) break;
       // The next step once this one left the process: a backlog never piles up in the
       // switchboard connection's output.
-      await ring.sb?.transport.flushed?.();
+      await flushed;
     }
     // §12.3: the server's part is over; the client hears `BYE sender`.
     conversations.leave(ring.conversationId, ring.participant.endpointId);
@@ -197,11 +198,10 @@ export class OfflineDelivery {
   }
 
   /**
-   * Written to switchboard `sb`: they leave the store once flushed and the connection
+   * Written to switchboard `sb`: they leave the store once `flushed` and the connection
    * stayed up, or ended with the client's OUT (or idle); a drop gives them back.
    */
-  private settle(batch: OfflineBatch, sb: SbSession | undefined): void {
-    const flushed = sb?.transport.flushed?.() ?? Promise.resolve();
+  private settle(batch: OfflineBatch, flushed: Promise<void>, sb: SbSession | undefined): void {
     const ended: Promise<ConnectionEnd> = sb
       ? sb.ended.then((reason) => (reason === 'closed' ? 'dropped' : 'clean'))
       : // Not a connection of this node: nothing tells whether they arrived.

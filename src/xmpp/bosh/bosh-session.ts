@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { XmppSession } from '../c2s/session.ts';
 import type { XmlElement } from '../stream/element.ts';
-import { type BoshCondition, renderBody, terminateBody, xboshAttr } from './body.ts';
+import { BOSH_VERSION, type BoshCondition, renderBody, terminateBody, xboshAttr } from './body.ts';
 import { BoshTransport } from './transport.ts';
 
 /** What the connection manager granted (XEP-0124 §7.1), in seconds where timed. */
@@ -279,7 +279,7 @@ export class BoshSession {
       hold: String(this.terms.hold),
       polling: String(this.terms.polling),
       inactivity: String(this.terms.inactivity),
-      ver: '1.11',
+      ver: BOSH_VERSION,
       from: this.creation.from,
       authid: this.transport.streamId || undefined,
       'xmpp:version': '1.0',

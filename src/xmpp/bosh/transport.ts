@@ -102,11 +102,13 @@ export class BoshTransport implements XmppTransport {
       const events = this.events;
       if (!events) return;
       // RFC 6120 §13.12 as on TCP: the same limit for each stanza.
-      if (Buffer.byteLength(child.toString()) > this.maxStanzaBytes) {
+      const bytes = Buffer.byteLength(child.toString());
+      if (bytes > this.maxStanzaBytes) {
         events.error('policy-violation', `stanzas are limited to ${this.maxStanzaBytes} bytes`);
         return;
       }
-      events.element(child);
+      // Counted in the session's input queue, as TCP and WebSocket stanzas are.
+      events.element(child, bytes);
     }
   }
 

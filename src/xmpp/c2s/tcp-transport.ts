@@ -143,12 +143,7 @@ export class TcpTransport implements XmppTransport {
   }
 
   flushed(): Promise<void> {
-    // Writes complete in order: an empty one's callback fires after every earlier byte
-    // went to the kernel (or the socket failed, which ends the session anyway).
-    return new Promise((resolve) => {
-      if (this.socket.destroyed || !this.socket.writable) resolve();
-      else this.socket.write(Buffer.alloc(0), () => resolve());
-    });
+    return this.flow.flushed();
   }
 
   sendClose(): void {
