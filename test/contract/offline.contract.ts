@@ -240,7 +240,8 @@ export function offlineContract(store: () => Store, account: () => Promise<Accou
   });
 }
 
-function offline(recipientId: string, text: string, sentAt = Date.now()): NewOfflineMessage {
+/** A message to store for `recipientId`, sent now unless `sentAt` says. */
+export function offline(recipientId: string, text: string, sentAt = Date.now()): NewOfflineMessage {
   return {
     id: newId(),
     recipientId,

@@ -11,7 +11,6 @@ import type {
   NewLoginTicket,
   NewOAuthCode,
   NewOAuthToken,
-  NewOfflineMessage,
   OAuthClientRow,
   PasswordCredentials,
   SignupInviteRow,
@@ -20,7 +19,7 @@ import type {
 } from '../../src/store/types.ts';
 import { isPapillonError } from '../../src/util/errors.ts';
 import { newId } from '../../src/util/ids.ts';
-import { offlineContract } from './offline.contract.ts';
+import { offline, offlineContract } from './offline.contract.ts';
 
 export interface OpenedStore {
   store: Store;
@@ -1550,16 +1549,6 @@ function credentials(seed: string): PasswordCredentials {
     },
     md5Salt: `md5salt-${seed}`,
     md5Digest: `md5digest-${seed}`,
-  };
-}
-
-function offline(recipientId: string, text: string, sentAt = Date.now()): NewOfflineMessage {
-  return {
-    id: newId(),
-    recipientId,
-    senderHandle: 'sender@example.test',
-    payload: JSON.stringify({ text }),
-    sentAt,
   };
 }
 

@@ -11,6 +11,7 @@ import { type MsnpListeners, startMsnpListeners } from '../../src/msnp/listener.
 import { MemoryBudget } from '../../src/util/memory-budget.ts';
 import { capturingLogger } from '../support/capturing-logger.ts';
 import { ANY_PORTS, runCli, startServe } from '../support/cli.ts';
+import { budgetReturned } from '../support/memory-budget.ts';
 import { MsnpTestClient } from '../support/msnp-client.ts';
 import { msnpSignIn } from '../support/msnp-login.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
@@ -140,7 +141,7 @@ describe('MSNP backpressure (test-sized bounds)', () => {
     calm.send('PNG');
     await calm.expect('QNG');
     await calm.close();
-    while (budget.used !== 0) await new Promise((r) => setTimeout(r, 20));
+    await budgetReturned(budget);
   });
 
   it('a CVR flood before signing in stays bounded and is closed', async () => {
@@ -179,7 +180,7 @@ describe('MSNP backpressure (test-sized bounds)', () => {
     assert.match(open.headers.get('x-msn-messenger') ?? '', /Session=close/);
     assert.ok(body.length <= 200 * KB);
     assert.ok(await warned((l) => l.reason === 'output'));
-    while (budget.used !== 0) await new Promise((r) => setTimeout(r, 20));
+    await budgetReturned(budget);
   });
 });
 
@@ -229,7 +230,7 @@ describe('MSNP backpressure: the process memory budget', () => {
     await calm.expect('VER');
     await calm.close();
     await Promise.all(flooders.map((c) => c.close()));
-    while (budget.used !== 0) await new Promise((r) => setTimeout(r, 20));
+    await budgetReturned(budget);
   });
 });
 

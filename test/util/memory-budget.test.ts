@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { getHeapStatistics } from 'node:v8';
 import { defaultBudgetBytes, MemoryBudget } from '../../src/util/memory-budget.ts';
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -50,6 +51,7 @@ describe('MemoryBudget', () => {
   it('defaults to a quarter of the heap limit, at most 256 MiB', () => {
     const bytes = defaultBudgetBytes();
     assert.ok(bytes > 0 && bytes <= 256 * 1024 * 1024);
+    assert.equal(bytes, Math.min(256 * 1024 * 1024, Math.floor(getHeapStatistics().heap_size_limit / 4)));
     assert.equal(new MemoryBudget().limit, bytes);
   });
 });

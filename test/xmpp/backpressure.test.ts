@@ -10,6 +10,7 @@ import { MemoryBudget } from '../../src/util/memory-budget.ts';
 import { startXmppListeners, type XmppListeners } from '../../src/xmpp/listener.ts';
 import { XMPP_WEBSOCKET_PATH, xmppWebSocketRoutes } from '../../src/xmpp/websocket/routes.ts';
 import { capturingLogger } from '../support/capturing-logger.ts';
+import { budgetReturned } from '../support/memory-budget.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
 import { type RawTarget, RawXmppClient, xml } from '../support/xmpp-raw.ts';
 import { RawWsClient } from '../support/xmpp-websocket.ts';
@@ -94,11 +95,6 @@ describe('XMPP backpressure (test-sized bounds)', () => {
     for (let i = 0; i < 150 && !warnings().some(match); i++) await new Promise((r) => setTimeout(r, 20));
     return warnings().find(match);
   };
-  const budgetEmpty = async () => {
-    for (let i = 0; i < 250 && budget.used !== 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(budget.used, 0, 'the memory budget is returned');
-  };
-
   before(async () => {
     server = await startTestServer();
     const core = server.server.core;
@@ -182,7 +178,7 @@ describe('XMPP backpressure (test-sized bounds)', () => {
     assert.match(line.msg, /127\.0\.0\.1 \(flood@localhost\//);
     await calm.iq(xml('iq', { type: 'get' }, xml('ping', { xmlns: 'urn:xmpp:ping' })));
     calm.destroy();
-    await budgetEmpty();
+    await budgetReturned(budget);
   });
 
   it('stanzas sent faster than they are handled: past the input bound the stream ends with <policy-violation/>', async () => {
@@ -213,7 +209,7 @@ describe('XMPP backpressure (test-sized bounds)', () => {
         (l) => l.reason === 'input' && l.jid?.startsWith('burst@localhost/') === true,
       );
       assert.ok(line, 'a warning names the client');
-      await budgetEmpty();
+      await budgetReturned(budget);
     } finally {
       await tight.stop();
     }
@@ -250,7 +246,7 @@ describe('XMPP backpressure (test-sized bounds)', () => {
     const line = await warned((l) => l.jid === 'web@localhost/flood');
     assert.ok(line, 'a warning names the client');
     assert.ok(line.reason === 'stalled' || line.reason === 'output', `reason ${line.reason}`);
-    await budgetEmpty();
+    await budgetReturned(budget);
   });
 });
 
