@@ -25,6 +25,7 @@ import { Roles } from './roles.ts';
 import { LoginTickets } from './tickets.ts';
 import type { TokenValidator } from './tokens.ts';
 import { Visibility } from './visibility.ts';
+import { endWebChats } from './web-chat.ts';
 import { WebSessions } from './web-sessions.ts';
 
 /** The domain, as every protocol sees it. Built once by the composition root. */
@@ -173,7 +174,7 @@ export function createCore(
     },
     tokens: opts.tokens ?? oauth,
     oauth,
-    webSessions: new WebSessions(store, clock),
+    webSessions: new WebSessions(store, clock, (accountId, hashes) => endWebChats(oauth, accountId, hashes)),
     accounts,
     relationships,
     presence,

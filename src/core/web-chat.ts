@@ -1,4 +1,5 @@
 import type { Core } from './core.ts';
+import type { OAuthService } from './oauth.ts';
 import { hashToken } from './tickets.ts';
 import { XMPP_SCOPE } from './tokens.ts';
 
@@ -23,7 +24,11 @@ export const WEB_CHAT_TOKENS_PER_LIFETIME = 30;
 
 /** The token family of a web session's chat tokens: derived from the session's stored hash, never its token. */
 export function webChatGrantId(webSessionToken: string): string {
-  return `web-chat:${hashToken(webSessionToken)}`;
+  return webChatGrantIdOf(hashToken(webSessionToken));
+}
+
+function webChatGrantIdOf(webSessionHash: string): string {
+  return `web-chat:${webSessionHash}`;
 }
 
 /**
@@ -52,11 +57,16 @@ export async function issueWebChatToken(
 }
 
 /**
- * The web session ended (sign-out): its chat tokens stop working, and its XMPP sessions on
- * every node end (the `grant-revoked` event; see xmpp/c2s/router.ts).
+ * Web sessions ended (sign-out, or every other browser after a password change): their chat
+ * tokens stop working, and the XMPP sessions signed in with them end on every node (the
+ * `grant-revoked` event; see xmpp/c2s/router.ts). Called by core/web-sessions.ts.
  */
-export async function endWebChat(core: Core, webSessionToken: string, accountId: string): Promise<void> {
-  await core.oauth.revokeGrant(accountId, webChatGrantId(webSessionToken));
+export async function endWebChats(
+  oauth: OAuthService,
+  accountId: string,
+  webSessionHashes: string[],
+): Promise<void> {
+  for (const hash of webSessionHashes) await oauth.revokeGrant(accountId, webChatGrantIdOf(hash));
 }
 
 /** Creates the built-in client on first use (two nodes may race: the loser finds the winner's row). */

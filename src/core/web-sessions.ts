@@ -11,6 +11,9 @@ const PURGE_INTERVAL_MS = 60 * 1000;
 /** Our tokens are 43 characters; nothing much longer is worth a lookup. */
 const MAX_TOKEN_LENGTH = 512;
 
+/** What else ends with web sessions (the chat page's tokens: core/web-chat.ts), by their stored hashes. */
+export type WebSessionsEnded = (accountId: string, tokenHashes: string[]) => Promise<void>;
+
 /**
  * Web sign-in sessions for the account pages and the OAuth consent page. The cookie
  * holds a 32-byte random token, of which only the SHA-256 is stored; the CSRF token
@@ -22,6 +25,7 @@ export class WebSessions implements WebSessionApi {
   constructor(
     private readonly store: Store,
     private readonly clock: () => number = Date.now,
+    private readonly ended: WebSessionsEnded = async () => {},
   ) {}
 
   async create(accountId: string): Promise<{ token: string; csrf: string; expiresAt: number }> {
@@ -51,18 +55,24 @@ export class WebSessions implements WebSessionApi {
     return account && { account, csrf: session.csrf, expiresAt: session.expiresAt };
   }
 
-  /** Signs out: the token stops working at once. */
+  /** Signs out: the token, and what was issued through it, stop working at once. */
   async destroy(token: string | undefined): Promise<void> {
     if (token === undefined || token === '' || token.length > MAX_TOKEN_LENGTH) return;
-    await this.store.deleteWebSession(hashToken(token));
+    const tokenHash = hashToken(token);
+    const session = await this.store.getWebSession(tokenHash);
+    if (!(await this.store.deleteWebSession(tokenHash)) || session === undefined) return;
+    await this.ended(session.accountId, [tokenHash]);
   }
 
   /**
    * Signs the account out everywhere but the session holding `keepToken` (after a
-   * password change: whoever knew the old password loses the sessions it opened).
+   * password change: whoever knew the old password loses the sessions it opened, and the
+   * chat pages open in them). Returns how many ended.
    */
   async endOthers(accountId: string, keepToken?: string): Promise<number> {
     const keep = keepToken === undefined || keepToken === '' ? undefined : hashToken(keepToken);
-    return this.store.deleteWebSessionsOf(accountId, keep);
+    const ended = await this.store.deleteWebSessionsOf(accountId, keep);
+    if (ended.length > 0) await this.ended(accountId, ended);
+    return ended.length;
   }
 }

@@ -614,8 +614,8 @@ export interface Store {
   /** The session, expired or not. */
   getWebSession(tokenHash: string): Promise<WebSessionRow | undefined>;
   deleteWebSession(tokenHash: string): Promise<boolean>;
-  /** Deletes the account's sessions, but the one `keepTokenHash` names; returns how many. */
-  deleteWebSessionsOf(accountId: string, keepTokenHash?: string): Promise<number>;
+  /** Deletes the account's sessions, but the one `keepTokenHash` names; returns the deleted ones' hashes. */
+  deleteWebSessionsOf(accountId: string, keepTokenHash?: string): Promise<string[]>;
   /** Deletes sessions with `expiresAt <= now`; returns how many. */
   purgeWebSessions(now: number): Promise<number>;
 

@@ -1142,12 +1142,15 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         });
         const [a1, a2, a3, b1] = [make(a.id), make(a.id), make(a.id), make(b.id)];
         for (const row of [a1, a2, a3, b1]) await store.createWebSession(row);
-        assert.equal(await store.deleteWebSessionsOf(a.id, a2.tokenHash), 2);
+        assert.deepEqual(
+          (await store.deleteWebSessionsOf(a.id, a2.tokenHash)).sort(),
+          [a1.tokenHash, a3.tokenHash].sort(),
+        );
         assert.equal(await store.getWebSession(a1.tokenHash), undefined);
         assert.deepEqual(await store.getWebSession(a2.tokenHash), a2);
         assert.equal(await store.getWebSession(a3.tokenHash), undefined);
         assert.deepEqual(await store.getWebSession(b1.tokenHash), b1);
-        assert.equal(await store.deleteWebSessionsOf(a.id), 1);
+        assert.deepEqual(await store.deleteWebSessionsOf(a.id), [a2.tokenHash]);
         assert.equal(await store.getWebSession(a2.tokenHash), undefined);
       });
     });

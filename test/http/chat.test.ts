@@ -291,6 +291,40 @@ describe('the chat page', () => {
     }
   });
 
+  it('a password change ends the chat pages of the other browsers, not its own', async () => {
+    await suite.core.accounts.create({ handle: 'gus@localhost', password: PASSWORD });
+    const other = await signedIn(suite.base, 'gus@localhost');
+    const changing = await signedIn(suite.base, 'gus@localhost');
+    const tokenOf = async (browser: WebClient) => {
+      const csrf = dataOf(await browser.get('/chat')).csrf ?? '';
+      return ((await tokenRequest(browser, csrf)).json as { password: string }).password;
+    };
+    const otherToken = await tokenOf(other);
+    const ownToken = await tokenOf(changing);
+    const otherChat = await xmppWithToken(suite, 'gus@localhost', otherToken);
+    const ownChat = await xmppWithToken(suite, 'gus@localhost', ownToken);
+    try {
+      const ended = streamErrorOf(otherChat);
+      const changed = await changing.post('/account/password', {
+        csrf: csrfOf((await changing.get('/account')).body),
+        current: PASSWORD,
+        password: 'another long passphrase',
+        confirm: 'another long passphrase',
+      });
+      assert.equal(changed.status, 303);
+      assert.equal(await ended, 'not-authorized');
+      // Whoever held the other browser cannot sign in to chat again with a token it already had.
+      await assert.rejects(xmppWithToken(suite, 'gus@localhost', otherToken), /not-authorized/);
+      const pong = await ownChat.iq(
+        xml('iq', { type: 'get', to: 'localhost' }, xml('ping', { xmlns: 'urn:xmpp:ping' })),
+      );
+      assert.equal(pong.attrs.type, 'result');
+    } finally {
+      await otherChat.stop();
+      await ownChat.stop();
+    }
+  });
+
   it('limits how many tokens one session gets', async () => {
     await suite.core.accounts.create({ handle: 'fay@localhost', password: PASSWORD });
     const browser = await signedIn(suite.base, 'fay@localhost');

@@ -1,6 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/core.ts';
-import { endWebChat } from '../../core/web-chat.ts';
 import type { AccountRow } from '../../store/types.ts';
 import { randomToken } from '../../util/ids.ts';
 import { clearCookie, FORM_COOKIE, readCookie, SESSION_COOKIE, setCookie } from './cookies.ts';
@@ -55,7 +54,7 @@ export async function startSession(
   reply: FastifyReply,
   accountId: string,
 ): Promise<void> {
-  await destroySession(core, readCookie(request, SESSION_COOKIE));
+  await core.webSessions.destroy(readCookie(request, SESSION_COOKIE));
   const session = await core.webSessions.create(accountId);
   setCookie(request, reply, SESSION_COOKIE, session.token, (session.expiresAt - Date.now()) / 1000);
   // The pre-sign-in form token has done its job.
@@ -63,16 +62,8 @@ export async function startSession(
 }
 
 export async function endSession(core: Core, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  await destroySession(core, readCookie(request, SESSION_COOKIE));
+  await core.webSessions.destroy(readCookie(request, SESSION_COOKIE));
   clearCookie(request, reply, SESSION_COOKIE);
-}
-
-/** Ends a web session and, with it, the chat page's tokens and XMPP sessions (core/web-chat.ts). */
-async function destroySession(core: Core, token: string | undefined): Promise<void> {
-  if (token === undefined || token === '') return;
-  const session = await core.webSessions.get(token);
-  await core.webSessions.destroy(token);
-  if (session !== undefined) await endWebChat(core, token, session.account.id);
 }
 
 /**

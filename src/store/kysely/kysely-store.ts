@@ -980,11 +980,11 @@ export class KyselyStore implements Store {
     return result.numDeletedRows > 0n;
   }
 
-  async deleteWebSessionsOf(accountId: string, keepTokenHash?: string): Promise<number> {
+  async deleteWebSessionsOf(accountId: string, keepTokenHash?: string): Promise<string[]> {
     let query = this.#db.deleteFrom('web_session').where('account_id', '=', accountId);
     if (keepTokenHash !== undefined) query = query.where('token_hash', '<>', keepTokenHash);
-    const result = await query.executeTakeFirst();
-    return Number(result.numDeletedRows);
+    const rows = await query.returning('token_hash').execute();
+    return rows.map((row) => row.token_hash);
   }
 
   async purgeWebSessions(now: number): Promise<number> {
