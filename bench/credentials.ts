@@ -1,6 +1,6 @@
 import { hash, verify } from '@node-rs/argon2';
 import { ARGON2_OPTIONS } from '../src/core/credentials.ts';
-import { deriveScramKeys, SCRAM_ITERATIONS } from '../src/core/scram.ts';
+import { deriveScramKeys, SCRAM_ITERATIONS, scramPasswordMatches } from '../src/core/scram.ts';
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
@@ -31,6 +31,14 @@ export async function run(args: string[]): Promise<void> {
     verify(stored, 'correct horse battery staple'),
   );
   await time('argon2id verify, wrong password', rounds, () => verify(stored, 'wrong'));
+  // What a plaintext sign-in costs now: StoredKey recomputed from the password (RFC 5802 §3).
+  const keys = deriveScramKeys('sha256', 'correct horse battery staple');
+  await time('SCRAM-SHA-256 check (sign-in, thread pool)', rounds, () =>
+    scramPasswordMatches('sha256', keys, 'correct horse battery staple'),
+  );
+  await time('SCRAM-SHA-256 check, wrong password', rounds, () =>
+    scramPasswordMatches('sha256', keys, 'wrong'),
+  );
   await time('SCRAM-SHA-1 keys (at password change)', rounds, () => deriveScramKeys('sha1', 'pw'));
   await time('SCRAM-SHA-256 keys (at password change)', rounds, () => deriveScramKeys('sha256', 'pw'));
   const parallel = 8;
@@ -38,4 +46,10 @@ export async function run(args: string[]): Promise<void> {
   await Promise.all(Array.from({ length: parallel * 4 }, () => verify(stored, 'wrong')));
   const perSecond = ((parallel * 4) / (Date.now() - start)) * 1000;
   process.stdout.write(`argon2id verifies/s, all cores busy:          ${perSecond.toFixed(0)}\n`);
+  const scramStart = Date.now();
+  await Promise.all(
+    Array.from({ length: parallel * 4 }, () => scramPasswordMatches('sha256', keys, 'wrong')),
+  );
+  const scramPerSecond = ((parallel * 4) / (Date.now() - scramStart)) * 1000;
+  process.stdout.write(`SCRAM-SHA-256 checks/s, all cores busy:      ${scramPerSecond.toFixed(0)}\n`);
 }

@@ -1,16 +1,21 @@
 import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import { type Algorithm, hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import { type Algorithm, verify as argon2Verify } from '@node-rs/argon2';
 import type { AccountRow, PasswordCredentials, ScramKeys, Store } from '../store/types.ts';
 import { normalizeHandle } from '../util/handle.ts';
 import { verifyLegacyHash } from './legacy-hash.ts';
-import { deriveScramKeys, SCRAM_ITERATIONS, type ScramAlgorithm } from './scram.ts';
+import {
+  deriveScramKeysAsync,
+  SCRAM_ITERATIONS,
+  type ScramAlgorithm,
+  scramPasswordMatches,
+} from './scram.ts';
 
 /**
- * argon2id with 19 MiB of memory, 2 passes, 1 lane: the OWASP Password Storage
- * Cheat Sheet's first recommended setting. One verification takes about 10–15 ms
- * of one core on this project's reference 2-core machine (`npm run bench --
- * credentials` prints the figure); that bounds a password-guessing client to a few
- * dozen guesses per second per core, while a login stays imperceptible.
+ * argon2id with 19 MiB of memory, 2 passes, 1 lane (the OWASP Password Storage Cheat
+ * Sheet's first setting): what earlier versions stored for every password. Papillon
+ * no longer stores argon2 (see `Credentials`); a hash kept from then (an account
+ * imported from an older export) is checked once and replaced. The bench compares
+ * its cost with today's plaintext check (`npm run bench -- credentials`).
  */
 export const ARGON2_OPTIONS = {
   algorithm: 2 satisfies Algorithm.Argon2id,
@@ -35,6 +40,12 @@ export interface Md5Challenge {
 /**
  * Turns passwords into the stored forms each protocol needs and checks them.
  *
+ * No argon2 hash is stored: whoever steals the database attacks the weakest form kept,
+ * and the SCRAM keys XMPP needs (PBKDF2, 10,000 iterations) or the MSNP2–7 MD5 form are
+ * far cheaper to guess against than argon2, so an argon2 hash beside them protects
+ * nothing and costs ~12 ms of CPU per sign-in. A plaintext password is checked against
+ * the SCRAM-SHA-256 keys instead (~2 ms, on the thread pool).
+ *
  * Every check costs the same whether or not the handle exists, and the
  * challenge data (MD5 salt, SCRAM salt and iteration count) handed out for an
  * unknown handle is derived from a server secret, so it is stable across attempts
@@ -43,7 +54,6 @@ export interface Md5Challenge {
 export class Credentials {
   /** MSNP2–7 MD5 logins are accepted and their form kept (see `CredentialsOptions`). */
   readonly legacyMd5Login: boolean;
-  private dummyArgon2: Promise<string> | undefined;
   private secret: Promise<Buffer> | undefined;
 
   constructor(
@@ -54,16 +64,16 @@ export class Credentials {
   }
 
   /**
-   * The stored forms of `password`: argon2, both SCRAM key sets and, with
-   * `legacyMd5Login`, the salted MSNP2–7 digest (else an empty digest: no form).
+   * The stored forms of `password`: both SCRAM key sets and, with `legacyMd5Login`,
+   * the salted MSNP2–7 digest (else an empty digest: no form). No argon2 hash (an
+   * empty `argon2`: no form).
    */
   async forPassword(password: string): Promise<PasswordCredentials> {
-    return {
-      argon2: await argon2Hash(password, ARGON2_OPTIONS),
-      scramSha1: deriveScramKeys('sha1', password),
-      scramSha256: deriveScramKeys('sha256', password),
-      ...this.md5Form(password),
-    };
+    const [scramSha1, scramSha256] = await Promise.all([
+      deriveScramKeysAsync('sha1', password),
+      deriveScramKeysAsync('sha256', password),
+    ]);
+    return { argon2: '', scramSha1, scramSha256, ...this.md5Form(password) };
   }
 
   /** MD5(salt + password) with a fresh salt, or no digest when MD5 logins are off. */
@@ -81,20 +91,26 @@ export class Credentials {
   }
 
   /**
-   * Checks a plaintext password (Passport/TWN, RST, SASL PLAIN, web sign-in).
-   * Returns the account, or undefined for a wrong password or an unknown handle —
-   * after the same amount of argon2 work in both cases.
+   * Checks a plaintext password (Passport/TWN, RST, SASL PLAIN, web sign-in) against
+   * the account's SCRAM-SHA-256 keys: StoredKey recomputed from the password with the
+   * stored salt and iteration count (RFC 5802 §3). Returns the account, or undefined
+   * for a wrong password or an unknown handle — after the same PBKDF2 work in both
+   * cases (an unknown handle is checked against the keys `scramKeys` hands out for it).
+   * An account still holding an imported hash (legacy, or argon2 from an older
+   * export) is checked against that once, as `verifyLegacy` does.
    */
   async verifyPassword(handle: string, password: string): Promise<AccountRow | undefined> {
-    const account = await this.store.getAccountByHandle(normalizeHandle(handle));
+    const normalized = normalizeHandle(handle);
+    const account = await this.store.getAccountByHandle(normalized);
     const stored = account ? await this.store.getCredentials(account.id) : undefined;
     if (account && stored?.legacyHash) return this.verifyLegacy(account, stored.legacyHash, password);
-    const hashed = stored?.argon2 ?? (await this.dummyHash());
+    if (account && stored?.argon2) return this.verifyArgon2(account, stored.argon2, password);
+    const keys = stored?.scramSha256 ?? (await this.unknownScramKeys(normalized, 'sha256'));
     let ok = false;
     try {
-      ok = await argon2Verify(hashed, password);
+      ok = await scramPasswordMatches('sha256', keys, password);
     } catch {
-      ok = false;
+      ok = false; // Stored keys no password can match (e.g. an invalid iteration count).
     }
     if (!ok || !account || !stored) return undefined;
     // MD5 logins turned back on: an account whose form was dropped gets it again from
@@ -116,6 +132,28 @@ export class Credentials {
     password: string,
   ): Promise<AccountRow | undefined> {
     if (!verifyLegacyHash(password, legacyHash)) return undefined;
+    await this.store.setCredentials(account.id, await this.forPassword(password));
+    return account;
+  }
+
+  /**
+   * An account with an argon2 hash from an earlier version (imported from an older
+   * Papillon export without SCRAM-SHA-256 keys; migration 0020 emptied it wherever
+   * those keys were stored): a right password stores today's forms, with no argon2,
+   * so argon2 runs at most once per such account.
+   */
+  private async verifyArgon2(
+    account: AccountRow,
+    hashed: string,
+    password: string,
+  ): Promise<AccountRow | undefined> {
+    let ok = false;
+    try {
+      ok = await argon2Verify(hashed, password);
+    } catch {
+      ok = false;
+    }
+    if (!ok) return undefined;
     await this.store.setCredentials(account.id, await this.forPassword(password));
     return account;
   }
@@ -157,23 +195,20 @@ export class Credentials {
     const account = await this.store.getAccountByHandle(normalized);
     const stored = account ? await this.store.getCredentials(account.id) : undefined;
     if (account && stored) return { account, keys: alg === 'sha1' ? stored.scramSha1 : stored.scramSha256 };
+    return { account: undefined, keys: await this.unknownScramKeys(normalized, alg) };
+  }
+
+  /** Stable keys for a handle with no account, derived from the server secret. */
+  private async unknownScramKeys(normalized: string, alg: ScramAlgorithm): Promise<ScramKeys> {
     const secret = await this.serverSecret();
     const fake = (label: string, length: number) =>
       createHmac('sha256', secret).update(`${label}:${alg}:${normalized}`).digest().subarray(0, length);
     return {
-      account: undefined,
-      keys: {
-        salt: fake('scram-salt', 16).toString('base64'),
-        iterations: SCRAM_ITERATIONS,
-        storedKey: fake('scram-stored', alg === 'sha1' ? 20 : 32).toString('base64'),
-        serverKey: fake('scram-server', alg === 'sha1' ? 20 : 32).toString('base64'),
-      },
+      salt: fake('scram-salt', 16).toString('base64'),
+      iterations: SCRAM_ITERATIONS,
+      storedKey: fake('scram-stored', alg === 'sha1' ? 20 : 32).toString('base64'),
+      serverKey: fake('scram-server', alg === 'sha1' ? 20 : 32).toString('base64'),
     };
-  }
-
-  private dummyHash(): Promise<string> {
-    this.dummyArgon2 ??= argon2Hash(randomBytes(16).toString('hex'), ARGON2_OPTIONS);
-    return this.dummyArgon2;
   }
 
   private serverSecret(): Promise<Buffer> {

@@ -117,6 +117,9 @@ export async function applyAccounts(
  * The forms to store: all of them from a plaintext password; otherwise those the
  * source had, with its SCRAM keys as the legacy hash when there is no argon2, so a
  * plaintext sign-in (SASL PLAIN, MSN's Passport) works and upgrades the account.
+ * An argon2 hash (an older Papillon's export) is kept only without SCRAM-SHA-256
+ * keys: with them, plaintext sign-ins check those keys and argon2 would protect
+ * nothing (core/credentials.ts; migration 0020 does the same to stored rows).
  */
 async function storedForms(
   credentials: Credentials,
@@ -124,6 +127,7 @@ async function storedForms(
 ): Promise<PasswordCredentials> {
   const { plaintext, ...stored } = forms;
   if (plaintext !== undefined && plaintext !== '') return credentials.forPassword(plaintext);
+  if (stored.argon2 && stored.scramSha256 && !stored.legacyHash) stored.argon2 = '';
   if (!stored.argon2 && !stored.legacyHash) {
     if (stored.scramSha256) stored.legacyHash = legacyHashOfScram('sha256', stored.scramSha256);
     else if (stored.scramSha1) stored.legacyHash = legacyHashOfScram('sha1', stored.scramSha1);

@@ -6,9 +6,9 @@
  * xmlns='urn:xmpp:pie:0#scram' mechanism='SCRAM-SHA-1'>` (iter-count, salt,
  * server-key, stored-key; base64), the `jabber:iq:roster` query, the `vcard-temp`
  * vCard and `<offline-messages>` with XEP-0203 delay stamps. What only Papillon has
- * (argon2, MSN's MD5 form, an imported legacy hash, MSN's lists, privacy, display
- * name) goes in elements of PAPILLON_NS, which other servers ignore, so a move from
- * one Papillon to another keeps everything.
+ * (MSN's MD5 form, an imported legacy hash, an argon2 hash kept from an older
+ * version, MSN's lists, privacy, display name) goes in elements of PAPILLON_NS, which
+ * other servers ignore, so a move from one Papillon to another keeps everything.
  */
 import type { Privacy, ScramKeys } from '../store/types.ts';
 import { PapillonError } from '../util/errors.ts';

@@ -65,7 +65,11 @@ export interface ScramKeys {
 
 /** Every form of the password a protocol needs; never the password itself. */
 export interface PasswordCredentials {
-  /** argon2id PHC string. */
+  /**
+   * argon2id PHC string, or '' (no form: what Papillon stores today). A non-empty one
+   * comes from an earlier version (an imported export) and is checked once, at the
+   * first plaintext sign-in, which replaces it with ''.
+   */
   argon2: string;
   scramSha1: ScramKeys;
   scramSha256: ScramKeys;
@@ -77,7 +81,7 @@ export interface PasswordCredentials {
   md5Digest: string;
   /**
    * A hash imported from another server (core/legacy-hash.ts formats), checked
-   * instead of `argon2` until the first successful sign-in stores Papillon's forms.
+   * instead of the SCRAM keys until the first successful sign-in stores Papillon's forms.
    */
   legacyHash?: string;
 }

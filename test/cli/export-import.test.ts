@@ -4,9 +4,16 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { hash as argon2Hash } from '@node-rs/argon2';
 import pg from 'pg';
+import { ARGON2_OPTIONS } from '../../src/core/credentials.ts';
 import { deriveScramKeys } from '../../src/core/scram.ts';
+import { applyAccounts } from '../../src/portable/apply.ts';
+import { collectAccounts } from '../../src/portable/collect.ts';
+import type { PortableAccount } from '../../src/portable/model.ts';
+import { readXep0227, writeXep0227 } from '../../src/portable/xep0227.ts';
 import { runCli } from '../support/cli.ts';
+import { coreFixture } from '../support/core-fixture.ts';
 import { msnpSignIn } from '../support/msnp-login.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
 import { connectXmpp, type TestXmppClient, xml } from '../support/xmpp-client.ts';
@@ -266,6 +273,61 @@ describe('papillon export / import (XEP-0227)', () => {
     } finally {
       await server?.stop();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reads an older Papillon export's argon2 hash: dropped beside SCRAM-SHA-256 keys, alone checked once then replaced; exports carry none", async () => {
+    const fx = await coreFixture();
+    try {
+      const account = (handle: string, credentials: PortableAccount['credentials']): PortableAccount => ({
+        handle,
+        credentials,
+        groups: [],
+        contacts: [],
+        offline: [],
+      });
+      // As an older Papillon wrote them: argon2 with every other form, or argon2 alone.
+      const older = writeXep0227(
+        [
+          account('full@localhost', {
+            argon2: await argon2Hash('full password', ARGON2_OPTIONS),
+            scramSha1: deriveScramKeys('sha1', 'full password'),
+            scramSha256: deriveScramKeys('sha256', 'full password'),
+          }),
+          account('only@localhost', { argon2: await argon2Hash('only password', ARGON2_OPTIONS) }),
+        ],
+        'localhost',
+      );
+      assert.equal(older.match(/<argon2>/g)?.length, 2);
+      const report = await applyAccounts(fx.core.store, readXep0227(older, 'older.xml'));
+      assert.deepEqual(report.created, ['full@localhost', 'only@localhost']);
+      const { store, credentials } = fx.core;
+      const formsOf = async (handle: string) =>
+        store.getCredentials((await store.getAccountByHandle(handle))?.id ?? '');
+
+      assert.equal((await formsOf('full@localhost'))?.argon2, '');
+      assert.ok(await credentials.verifyPassword('full@localhost', 'full password'));
+      assert.equal(await credentials.verifyPassword('full@localhost', 'wrong'), undefined);
+
+      assert.notEqual((await formsOf('only@localhost'))?.argon2, '');
+      assert.equal(await credentials.verifyPassword('only@localhost', 'wrong'), undefined);
+      assert.ok(await credentials.verifyPassword('only@localhost', 'only password'));
+      const upgraded = await formsOf('only@localhost');
+      assert.equal(upgraded?.argon2, '');
+      const keys = upgraded?.scramSha256;
+      assert.ok(keys);
+      assert.deepEqual(
+        deriveScramKeys('sha256', 'only password', Buffer.from(keys.salt, 'base64'), keys.iterations),
+        keys,
+      );
+
+      // Today's accounts and the upgraded ones: an export holds no argon2 hash.
+      await fx.core.accounts.create({ handle: 'new@localhost', password: 'new password' });
+      const exported = writeXep0227(await collectAccounts(store), 'localhost');
+      assert.match(exported, /new@localhost|name="new"/);
+      assert.doesNotMatch(exported, /<argon2>/);
+    } finally {
+      await fx.close();
     }
   });
 

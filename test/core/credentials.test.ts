@@ -1,9 +1,20 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { md5Hex } from '../../src/core/credentials.ts';
+import { hash as argon2Hash } from '@node-rs/argon2';
+import { ARGON2_OPTIONS, Credentials, md5Hex } from '../../src/core/credentials.ts';
+import { partialCredentials } from '../../src/core/legacy-hash.ts';
 import { deriveScramKeys, saltedPassword, verifyScramProof } from '../../src/core/scram.ts';
 import { type CoreFixture, coreFixture } from '../support/core-fixture.ts';
+
+/** Whether `keys` are the SCRAM keys of `password` (as a SCRAM client would derive them). */
+function keysOf(keys: { salt: string; iterations: number; storedKey: string }, password: string): boolean {
+  const alg = Buffer.from(keys.storedKey, 'base64').length === 20 ? 'sha1' : 'sha256';
+  return (
+    deriveScramKeys(alg, password, Buffer.from(keys.salt, 'base64'), keys.iterations).storedKey ===
+    keys.storedKey
+  );
+}
 
 describe('credentials', () => {
   let fx: CoreFixture;
@@ -27,6 +38,82 @@ describe('credentials', () => {
   it('refuses a wrong password and an unknown handle alike', async () => {
     assert.equal(await fx.core.credentials.verifyPassword('alice@localhost', 'nope'), undefined);
     assert.equal(await fx.core.credentials.verifyPassword('nobody@localhost', password), undefined);
+  });
+
+  it('stores no argon2 hash for a new account, only the SCRAM keys and the MD5 form', async () => {
+    const account = await fx.core.store.getAccountByHandle('alice@localhost');
+    const stored = await fx.core.store.getCredentials(account?.id ?? '');
+    assert.equal(stored?.argon2, '');
+    assert.ok(stored && keysOf(stored.scramSha1, password) && keysOf(stored.scramSha256, password));
+    assert.equal(stored?.md5Digest, md5Hex(stored?.md5Salt + password));
+  });
+
+  it('checks a plaintext password against the SCRAM-SHA-256 keys', async () => {
+    const account = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'dave@localhost',
+      password: 'daves first password',
+    });
+    const stored = await fx.core.store.getCredentials(account.id);
+    assert.ok(stored);
+    // Only the SCRAM-SHA-256 keys change: they decide.
+    await fx.core.store.setCredentials(account.id, {
+      ...stored,
+      scramSha256: deriveScramKeys('sha256', 'keys of another password'),
+    });
+    assert.equal(
+      await fx.core.credentials.verifyPassword('dave@localhost', 'daves first password'),
+      undefined,
+    );
+    assert.equal(
+      (await fx.core.credentials.verifyPassword('dave@localhost', 'keys of another password'))?.id,
+      account.id,
+    );
+    // RFC 5802 §3 Normalize(): NFKC, so the fullwidth form of the password is the same one.
+    assert.ok(await fx.core.credentials.verifyPassword('dave@localhost', 'keys of another \uFF50assword'));
+  });
+
+  it('signs in an account with only an argon2 hash once with it, then keeps SCRAM keys and MD5, no argon2', async () => {
+    const account = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'erin@localhost',
+      password: 'erins old password',
+    });
+    // As an account imported from an older Papillon's export that carried only argon2.
+    const argon2 = await argon2Hash('erins old password', ARGON2_OPTIONS);
+    await fx.core.store.setCredentials(account.id, partialCredentials({ argon2 }));
+    assert.equal(await fx.core.credentials.verifyPassword('erin@localhost', 'wrong'), undefined);
+    assert.equal((await fx.core.store.getCredentials(account.id))?.argon2, argon2);
+
+    assert.equal(
+      (await fx.core.credentials.verifyPassword('erin@localhost', 'erins old password'))?.id,
+      account.id,
+    );
+    const stored = await fx.core.store.getCredentials(account.id);
+    assert.equal(stored?.argon2, '');
+    assert.ok(stored && keysOf(stored.scramSha1, 'erins old password'));
+    assert.ok(stored && keysOf(stored.scramSha256, 'erins old password'));
+    const { salt } = await fx.core.credentials.md5Challenge('erin@localhost');
+    assert.ok(await fx.core.credentials.verifyMd5('erin@localhost', md5Hex(`${salt}erins old password`)));
+    // And the next check goes to the SCRAM keys.
+    assert.ok(await fx.core.credentials.verifyPassword('erin@localhost', 'erins old password'));
+    assert.equal(await fx.core.credentials.verifyPassword('erin@localhost', 'wrong'), undefined);
+  });
+
+  it('with legacyMd5Login off, the argon2 upgrade stores no MD5 form either', async () => {
+    const credentials = new Credentials(fx.core.store, { legacyMd5Login: false });
+    const account = await fx.core.accounts.create({
+      privacy: 'allow-all',
+      handle: 'frank@localhost',
+      password: 'franks old password',
+    });
+    const argon2 = await argon2Hash('franks old password', ARGON2_OPTIONS);
+    await fx.core.store.setCredentials(account.id, partialCredentials({ argon2 }));
+    assert.ok(await credentials.verifyPassword('frank@localhost', 'franks old password'));
+    const stored = await fx.core.store.getCredentials(account.id);
+    assert.equal(stored?.argon2, '');
+    assert.equal(stored?.md5Digest, '');
+    assert.ok(stored && keysOf(stored.scramSha256, 'franks old password'));
   });
 
   it('stores no plaintext password anywhere in the database file', async () => {

@@ -290,6 +290,23 @@ describe('Passport endpoints', () => {
       );
     });
 
+    it('checks the password against the SCRAM keys: an account with no argon2 hash (migration 0020) signs in', async () => {
+      const account = await server.core.accounts.create({
+        privacy: 'allow-all',
+        handle: 'dora@localhost',
+        password: PASSWORD,
+      });
+      const stored = await server.core.store.getCredentials(account.id);
+      assert.ok(stored);
+      // As migration 0020 leaves an account created by an earlier version.
+      await server.core.store.setCredentials(account.id, { ...stored, argon2: '' });
+      const res = await login2(passportAuthorization('dora@localhost', PASSWORD));
+      assert.equal(res.status, 200);
+      const ticket = amsnTicket(String(res.headers['authentication-info']));
+      assert.equal((await server.core.tickets.redeem(ticket ?? ''))?.handle, 'dora@localhost');
+      assert.equal((await login2(passportAuthorization('dora@localhost', `${PASSWORD}!`))).status, 401);
+    });
+
     it('answers a missing or garbled Authorization header with the same 401', async () => {
       for (const authorization of [
         undefined,

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { newId } from '../../src/util/ids.ts';
+import { dropArgon2MigrationTest } from '../contract/drop-argon2.migration.ts';
 import { storeContract } from '../contract/store.contract.ts';
 
 /** Every migration, in the order a new database applies them (numbers 0007–0009 and 0012 were never used). */
@@ -25,6 +26,7 @@ const ALL_MIGRATIONS = [
   '0017-credential-legacy-hash',
   '0018-signup-invite',
   '0019-offline-lease',
+  '0020-credential-drop-argon2',
 ];
 
 const credentials = {
@@ -50,6 +52,27 @@ storeContract('sqlite', async () => {
     cleanup: async () => {
       await store.close();
       await remove();
+    },
+  };
+});
+
+dropArgon2MigrationTest('sqlite', async () => {
+  const { dir, remove } = await tempDir();
+  const path = join(dir, 'papillon.db');
+  const store = await openSqliteStore(path);
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await remove();
+    },
+    async forgetMigration(name: string) {
+      const raw = new BetterSqlite3(path);
+      try {
+        raw.prepare('delete from kysely_migration where name = ?').run(name);
+      } finally {
+        raw.close();
+      }
     },
   };
 });

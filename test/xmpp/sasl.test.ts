@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { hash as argon2Hash } from '@node-rs/argon2';
+import { ARGON2_OPTIONS } from '../../src/core/credentials.ts';
+import { partialCredentials } from '../../src/core/legacy-hash.ts';
 import { hash, hmac, SCRAM_ITERATIONS, type ScramAlgorithm, saltedPassword } from '../../src/core/scram.ts';
 import { NoTokens, type TokenGrant, type TokenValidator, XMPP_SCOPE } from '../../src/core/tokens.ts';
 import type { AccountRow } from '../../src/store/types.ts';
@@ -398,6 +401,24 @@ describe('XMPP SASL', () => {
       const m = mechanism(fx, 'PLAIN', { secure: false });
       assertFailure(await m.start(plain('', 'alice', PASSWORD)), 'encryption-required');
       assertFailure(await mechanism(fx, 'PLAIN', { secure: false }).start(undefined), 'encryption-required');
+    });
+
+    it('signs in an account with only an argon2 hash (an older export), which then has SCRAM keys', async () => {
+      const carol = await fx.core.accounts.create({
+        privacy: 'allow-all',
+        handle: `carol@${DOMAIN}`,
+        password: 'carols password',
+      });
+      const argon2 = await argon2Hash('carols password', ARGON2_OPTIONS);
+      await fx.core.store.setCredentials(carol.id, partialCredentials({ argon2 }));
+      // Its SCRAM keys are placeholders: SCRAM fails until a plaintext sign-in.
+      assertFailure((await scram(fx, 'sha256', 'carol', 'carols password')).result, 'not-authorized');
+      assertFailure(await mechanism(fx, 'PLAIN').start(plain('', 'carol', 'wrong')), 'not-authorized');
+      assertSuccess(await mechanism(fx, 'PLAIN').start(plain('', 'carol', 'carols password')), carol);
+      assert.equal((await fx.core.store.getCredentials(carol.id))?.argon2, '');
+      assertSuccess((await scram(fx, 'sha256', 'carol', 'carols password')).result, carol);
+      assertSuccess(await mechanism(fx, 'PLAIN').start(plain('', 'carol', 'carols password')), carol);
+      assertFailure(await mechanism(fx, 'PLAIN').start(plain('', 'carol', 'wrong')), 'not-authorized');
     });
 
     it('refuses malformed messages', async () => {

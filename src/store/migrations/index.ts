@@ -15,6 +15,7 @@ import { relationshipListedMigration } from './0016-relationship-listed.ts';
 import { credentialLegacyHashMigration } from './0017-credential-legacy-hash.ts';
 import { signupInviteMigration } from './0018-signup-invite.ts';
 import { offlineLeaseMigration } from './0019-offline-lease.ts';
+import { credentialDropArgon2Migration } from './0020-credential-drop-argon2.ts';
 
 /**
  * All migrations, listed in code rather than found by scanning a directory, so they
@@ -38,6 +39,7 @@ export function migrationProvider(kind: Store['kind']): MigrationProvider {
     '0017-credential-legacy-hash': credentialLegacyHashMigration(),
     '0018-signup-invite': signupInviteMigration(),
     '0019-offline-lease': offlineLeaseMigration(),
+    '0020-credential-drop-argon2': credentialDropArgon2Migration(),
   };
   return { getMigrations: async () => migrations };
 }

@@ -39,9 +39,11 @@ export class Plain extends OneMessageMechanism {
     const handle = authcidToHandle(authcid, this.ctx.domain);
     if (handle === undefined) return failure('malformed-request');
     if (!authzidAllowed(authzid, handle)) return failure('invalid-authzid');
-    // The password goes to argon2 as sent, not SASLprep'd (RFC 4616 §2 leaves the
-    // preparation to the server): the stored hash is of the password as it was set,
-    // and MSNP and Passport logins check it unprepared too.
+    // The password is checked as sent (RFC 4616 §2 leaves its preparation to the
+    // server) against the SCRAM-SHA-256 keys, which NFKC-normalise it (RFC 5802 §3
+    // Normalize(), core/scram.ts) both when set and here; so any form of the password
+    // with the same NFKC normalisation signs in, exactly as with SCRAM itself and as
+    // for MSNP and Passport logins, which go through the same check.
     const result = await this.ctx.core.verifyPasswordGuarded(this.ctx.address, handle, password);
     if (result.status !== 'ok') return failure('not-authorized');
     return success(result.value);
