@@ -8,14 +8,33 @@ import type {
 } from './types.ts';
 
 /**
+ * One subscription of a `LocalBus`: a small object with a prototype method rather than a
+ * wrapper closure plus an `unsubscribe` closure, since every signed-in session holds one
+ * (issue 14: memory per idle session; tsx's keepNames makes each named closure 256 bytes
+ * larger).
+ */
+class LocalSubscription implements BusSubscription {
+  constructor(
+    private readonly bus: LocalBus,
+    readonly channel: string,
+    readonly handler: BusHandler,
+  ) {}
+
+  async unsubscribe(): Promise<void> {
+    this.bus.drop(this);
+  }
+}
+
+/**
  * The single-process bus (the default when no Redis URL is configured). Delivery is
  * deferred to a microtask and payloads are cloned, so code written against it behaves
  * the same on the Redis bus.
  */
 export class LocalBus implements Bus {
   readonly nodeId: string;
-  private readonly handlers = new Map<string, Set<BusHandler>>();
+  private readonly handlers = new Map<string, Set<LocalSubscription>>();
   private readonly endpoints = new Map<string, Map<string, EndpointRecord>>();
+  private readonly claims = new Map<string, { holder: string; expiresAt: number }>();
   private closed = false;
 
   constructor(nodeId = 'local') {
@@ -27,9 +46,9 @@ export class LocalBus implements Bus {
     const handlers = this.handlers.get(channel);
     if (!handlers || handlers.size === 0) return;
     // One copy per handler, taken now: what each receives is the message as published.
-    for (const handler of [...handlers]) {
+    for (const subscription of [...handlers]) {
       const copy = structuredClone(message);
-      queueMicrotask(() => handler(copy));
+      queueMicrotask(() => subscription.handler(copy));
     }
   }
 
@@ -40,16 +59,17 @@ export class LocalBus implements Bus {
       set = new Set();
       this.handlers.set(channel, set);
     }
-    // A wrapper per subscription, so the same function subscribed twice is two subscriptions.
-    const entry: BusHandler = (message) => handler(message);
-    set.add(entry);
-    return {
-      unsubscribe: async () => {
-        const current = this.handlers.get(channel);
-        current?.delete(entry);
-        if (current?.size === 0) this.handlers.delete(channel);
-      },
-    };
+    // An object per subscription, so the same function subscribed twice is two subscriptions.
+    const subscription = new LocalSubscription(this, channel, handler);
+    set.add(subscription);
+    return subscription;
+  }
+
+  /** A subscription ends (LocalSubscription.unsubscribe). */
+  drop(subscription: LocalSubscription): void {
+    const current = this.handlers.get(subscription.channel);
+    current?.delete(subscription);
+    if (current?.size === 0) this.handlers.delete(subscription.channel);
   }
 
   async putEndpoint(record: EndpointRecord): Promise<void> {
@@ -87,6 +107,23 @@ export class LocalBus implements Bus {
       if (byId.size === 0) this.endpoints.delete(accountId);
     }
     return removed;
+  }
+
+  async claim(key: string, holder: string, ttlMs: number, replace?: string | true): Promise<string> {
+    this.assertOpen();
+    const now = Date.now();
+    const current = this.claims.get(key);
+    const held = current !== undefined && current.expiresAt > now ? current.holder : undefined;
+    if (held !== undefined && held !== holder && replace !== true && replace !== held) return held;
+    if (this.claims.size >= 1024 && current === undefined) {
+      for (const [k, c] of this.claims) if (c.expiresAt <= now) this.claims.delete(k);
+    }
+    this.claims.set(key, { holder, expiresAt: now + ttlMs });
+    return holder;
+  }
+
+  async release(key: string, holder: string): Promise<void> {
+    if (this.claims.get(key)?.holder === holder) this.claims.delete(key);
   }
 
   /** One process is one node: no other node can die under it, so this never fires. */

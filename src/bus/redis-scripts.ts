@@ -8,7 +8,8 @@
  * - `P node-endpoints:<nodeId>`: set of `[accountId, endpointId]` (JSON), the records
  *   a node holds, so dropping a node reads its own records and nothing else;
  * - `P heartbeats`: sorted set, nodeId → its last heartbeat (Redis's clock, in ms,
- *   so nodes whose clocks disagree still agree on who is late).
+ *   so nodes whose clocks disagree still agree on who is late);
+ * - `P claims:<key>`: string, the holder of a `Bus.claim`, expiring with it.
  *
  * The scripts build key names from the prefix they are given: they suit one Redis
  * server (or a primary with replicas), not Redis Cluster.
@@ -40,6 +41,25 @@ end
 `;
 
 export const SCRIPTS = {
+  // ARGV: prefix, key, holder, ttl ms, replace ('' none, '*' anyone, else that holder).
+  papillonClaim: `
+local key = ARGV[1] .. 'claims:' .. ARGV[2]
+local held = redis.call('GET', key)
+local replace = ARGV[5]
+if held and held ~= ARGV[3] and replace ~= '*' and replace ~= held then
+  return held
+end
+redis.call('SET', key, ARGV[3], 'PX', tonumber(ARGV[4]))
+return ARGV[3]
+`,
+  // ARGV: prefix, key, holder.
+  papillonRelease: `
+local key = ARGV[1] .. 'claims:' .. ARGV[2]
+if redis.call('GET', key) == ARGV[3] then
+  redis.call('DEL', key)
+end
+return 0
+`,
   /** ARGV: prefix, accountId, endpointId, nodeId, record JSON, index member. Adds or replaces. */
   papillonPutEndpoint: `${HELPERS}
 local prefix, account_id, endpoint_id, node, json, member = unpack(ARGV)

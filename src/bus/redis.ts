@@ -226,6 +226,20 @@ export class RedisBus implements Bus {
     );
   }
 
+  async claim(key: string, holder: string, ttlMs: number, replace?: string | true): Promise<string> {
+    this.assertOpen();
+    if (this.gate) await this.gate.promise;
+    const mode = replace === true ? '*' : (replace ?? '');
+    const held = await this.commands.papillonClaim(this.prefix, key, holder, String(Math.ceil(ttlMs)), mode);
+    return String(held);
+  }
+
+  async release(key: string, holder: string): Promise<void> {
+    this.assertOpen();
+    if (this.gate) await this.gate.promise;
+    await this.commands.papillonRelease(this.prefix, key, holder);
+  }
+
   async removeEndpoint(accountId: string, endpointId: string): Promise<boolean> {
     const key = indexMember(accountId, endpointId);
     this.own.delete(key);

@@ -54,5 +54,16 @@ export interface Bus {
    */
   onEndpointsLost(handler: EndpointsLostHandler): void;
 
+  /**
+   * One holder for `key` across the cluster (e.g. the node that owns a conversation):
+   * gives `key` to `holder` for `ttlMs` unless another holder has it, and returns the
+   * holder after the call (`holder` when it got or kept it). `replace` takes it from
+   * that holder (one found gone), or from anyone when `true`. Atomic; like the
+   * registry, it need not outlive a restart of the bus.
+   */
+  claim(key: string, holder: string, ttlMs: number, replace?: string | true): Promise<string>;
+  /** Drops `key` if `holder` has it. */
+  release(key: string, holder: string): Promise<void>;
+
   close(): Promise<void>;
 }

@@ -164,6 +164,7 @@ export async function startXmppListeners(
       // Their endpoints leave the registry before the bus closes.
       await Promise.all(sessions.map((session) => session.cleanedUp));
       await context.confirmations.close();
+      await context.bridge.close();
     },
   };
 }

@@ -171,5 +171,37 @@ export function busContract(
         await cleanup();
       }
     });
+
+    it('gives a claimed key one holder for the cluster, taken over or released only as asked', async () => {
+      const { a, b, cleanup } = await open();
+      try {
+        const key = channel();
+        const [first, second] = await Promise.all([
+          a.claim(key, a.nodeId, 60_000),
+          b.claim(key, b.nodeId, 60_000),
+        ]);
+        // Both asked at once: both see the same single holder.
+        assert.equal(first, second);
+        const holder = first === a.nodeId ? a : b;
+        const other = holder === a ? b : a;
+        assert.equal(await holder.claim(key, holder.nodeId, 60_000), holder.nodeId, 'renewed');
+        // Taking it over names the holder being replaced; another name changes nothing.
+        assert.equal(await other.claim(key, other.nodeId, 60_000, 'someone-else'), holder.nodeId);
+        assert.equal(await other.claim(key, other.nodeId, 60_000, holder.nodeId), other.nodeId);
+        // Only the holder's release frees it; `true` takes it from anyone.
+        await holder.release(key, holder.nodeId);
+        assert.equal(await holder.claim(key, holder.nodeId, 60_000), other.nodeId);
+        assert.equal(await holder.claim(key, holder.nodeId, 60_000, true), holder.nodeId);
+        await holder.release(key, holder.nodeId);
+        assert.equal(await other.claim(key, other.nodeId, 60_000), other.nodeId);
+        // A claim ends with its lifetime.
+        const brief = channel();
+        assert.equal(await a.claim(brief, a.nodeId, 20), a.nodeId);
+        await settle();
+        assert.equal(await b.claim(brief, b.nodeId, 60_000), b.nodeId);
+      } finally {
+        await cleanup();
+      }
+    });
   });
 }

@@ -3,160 +3,23 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpApp } from '../../src/http/app.ts';
-import { challengeResponse } from '../../src/msnp/challenge.ts';
-import { encodePayloadCommand, type MsnpCommand, MsnpDecoder } from '../../src/msnp/codec/index.ts';
 import { GatewaySessions } from '../../src/msnp/gateway/gateway-sessions.ts';
 import { msnpGatewayRoutes } from '../../src/msnp/gateway/routes.ts';
 import { type MsnpListeners, startMsnpListeners } from '../../src/msnp/listener.ts';
 import { createLogger } from '../../src/server/logger.ts';
-import { commandText, MsnpTestClient, serverHasPayload } from '../support/msnp-client.ts';
-import { msnpSetStatus, msnpSignIn, passport14Ticket, productIdFor } from '../support/msnp-login.ts';
+import { MsnpTestClient } from '../support/msnp-client.ts';
+import {
+  CONTENT_TYPE,
+  GatewayClient,
+  gatewayGoOnline,
+  gatewayPost,
+  gatewayTwnLogin,
+} from '../support/msnp-gateway.ts';
+import { msnpSetStatus, msnpSignIn } from '../support/msnp-login.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
 import { newSwitchboard, textMessage } from '../transcripts/msnp-session.ts';
 
-const CONTENT_TYPE = 'application/x-msn-messenger';
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-interface GatewayReply {
-  status: number;
-  messenger: string;
-  contentType: string | null;
-  body: Buffer;
-}
-
-/** One raw POST to the gateway. */
-async function gatewayPost(
-  base: string,
-  query: string,
-  body: Buffer | string = Buffer.alloc(0),
-  headers: Record<string, string> = { 'Content-Type': CONTENT_TYPE },
-): Promise<GatewayReply> {
-  const res = await fetch(`${base}/gateway/gateway.dll?${query}`, {
-    method: 'POST',
-    headers,
-    body: typeof body === 'string' ? Buffer.from(body) : body,
-  });
-  return {
-    status: res.status,
-    messenger: res.headers.get('x-msn-messenger') ?? '',
-    contentType: res.headers.get('content-type'),
-    body: Buffer.from(await res.arrayBuffer()),
-  };
-}
-
-/**
- * An MSN client's side of the gateway, as MSN Messenger does it: the first request
- * opens, later ones send, and an empty poll collects; the SessionID is re-read from
- * every response; `Session=close` ends it. Requests are strictly one at a time.
- */
-class GatewayClient {
-  sessionId = '';
-  gatewayIp = '';
-  closed = false;
-  readonly replies: GatewayReply[] = [];
-  private readonly decoder = new MsnpDecoder({ hasPayload: serverHasPayload });
-  private readonly inbox: MsnpCommand[] = [];
-  private lastTrid = 0;
-
-  constructor(
-    readonly base: string,
-    readonly server: 'NS' | 'SB',
-    readonly ip = '127.0.0.1',
-  ) {}
-
-  trid(): number {
-    this.lastTrid += 1;
-    return this.lastTrid;
-  }
-
-  send(...lines: string[]): Promise<GatewayReply> {
-    return this.request(Buffer.from(lines.map((l) => `${l}\r\n`).join('')));
-  }
-
-  sendPayload(name: string, args: (string | number)[], payload: Buffer | string): Promise<GatewayReply> {
-    return this.request(encodePayloadCommand(name, args, payload));
-  }
-
-  poll(): Promise<GatewayReply> {
-    return this.request(Buffer.alloc(0));
-  }
-
-  async request(body: Buffer): Promise<GatewayReply> {
-    if (this.closed) throw new Error('gateway session already closed');
-    const query = !this.sessionId
-      ? `Action=open&Server=${this.server}&IP=${this.ip}`
-      : body.length > 0
-        ? `SessionID=${this.sessionId}`
-        : `Action=poll&SessionID=${this.sessionId}`;
-    const reply = await gatewayPost(this.base, query, body);
-    this.replies.push(reply);
-    assert.equal(reply.status, 200, `gateway answered ${reply.status} (${reply.messenger})`);
-    assert.equal(reply.contentType, CONTENT_TYPE);
-    const fields = reply.messenger.split('; ');
-    if (fields.includes('Session=close')) this.closed = true;
-    for (const field of fields) {
-      if (field.startsWith('SessionID=')) this.sessionId = field.slice('SessionID='.length);
-      if (field.startsWith('GW-IP=')) this.gatewayIp = field.slice('GW-IP='.length);
-    }
-    this.inbox.push(...this.decoder.push(reply.body));
-    return reply;
-  }
-
-  /** The oldest received command named `name`, polling (every 50 ms) until it comes. */
-  async expect(name: string, timeoutMs = 3000): Promise<MsnpCommand> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const i = this.inbox.findIndex((c) => c.name === name);
-      if (i !== -1) return this.inbox.splice(i, 1)[0] as MsnpCommand;
-      if (this.closed || Date.now() > deadline) {
-        const got = this.inbox.map((c) => `  ${commandText(c)}`).join('\n') || '  (nothing)';
-        throw new Error(
-          `waiting for ${name}: ${this.closed ? 'session closed' : 'timed out'}; received:\n${got}`,
-        );
-      }
-      await delay(50);
-      await this.poll();
-    }
-  }
-
-  drain(): MsnpCommand[] {
-    return this.inbox.splice(0);
-  }
-}
-
-/** VER, CVR, USR TWN I/S over the gateway, with a Passport 1.4 ticket, as MSN Messenger 5.0 does. */
-async function gatewayTwnLogin(server: TestServer, base: string, handle: string, password: string) {
-  const gw = new GatewayClient(base, 'NS', 'messenger.hotmail.com');
-  await gw.send(`VER ${gw.trid()} MSNP8 CVR0`);
-  const ver = await gw.expect('VER');
-  assert.ok(ver.args.includes('MSNP8'));
-  await gw.send(`CVR ${gw.trid()} 0x0409 winnt 5.1 i386 MSNMSGR 5.0.0537 MSMSGS ${handle}`);
-  await gw.expect('CVR');
-  await gw.send(`USR ${gw.trid()} TWN I ${handle}`);
-  const twn = await gw.expect('USR');
-  // No XFR NS over the gateway: the gateway already is the notification server.
-  assert.deepEqual(twn.args.slice(1, 3), ['TWN', 'S']);
-  const { ticket } = await passport14Ticket(server, handle, password, twn.args[3] ?? '');
-  assert.ok(ticket, 'Passport issued a ticket');
-  const usrTrid = gw.trid();
-  await gw.send(`USR ${usrTrid} TWN S ${ticket}`);
-  const ok = await gw.expect('USR');
-  assert.deepEqual(ok.args.slice(0, 3), [String(usrTrid), 'OK', handle]);
-  const profile = await gw.expect('MSG');
-  return { gw, profile: profile.payload?.toString() ?? '' };
-}
-
-/** The first CHG, and the CHL it brings (MSNP8), answered as the real client does. */
-async function gatewayGoOnline(gw: GatewayClient, version = 8): Promise<void> {
-  await gw.send(`CHG ${gw.trid()} NLN 0`);
-  await gw.expect('CHG');
-  const chl = await gw.expect('CHL');
-  const product = productIdFor(version);
-  const qryTrid = gw.trid();
-  await gw.sendPayload('QRY', [qryTrid, product], challengeResponse(chl.args[1] ?? '', product) ?? '');
-  const qry = await gw.expect('QRY');
-  assert.equal(qry.args[0], String(qryTrid));
-}
 
 describe('MSNP HTTP gateway', () => {
   let server: TestServer;

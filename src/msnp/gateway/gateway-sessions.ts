@@ -4,6 +4,7 @@ import type { MsnpContext } from '../ns/context.ts';
 import { NsSession } from '../ns/session.ts';
 import { SbSession } from '../sb/session.ts';
 import { GatewayTransport } from './gateway-transport.ts';
+import { SbRelay, type SwitchboardAddress } from './sb-relay.ts';
 
 /** The `Server=` of `Action=open`: a notification server or a switchboard session. */
 export type GatewayServerKind = 'NS' | 'SB';
@@ -27,7 +28,8 @@ interface EntryCommon {
 
 export type GatewayEntry =
   | (EntryCommon & { readonly kind: 'NS'; readonly session: NsSession })
-  | (EntryCommon & { readonly kind: 'SB'; readonly session: SbSession });
+  /** A switchboard on this node, or another node's reached through this one (sb-relay.ts). */
+  | (EntryCommon & { readonly kind: 'SB'; readonly session: SbSession | SbRelay });
 
 export interface GatewaySessionsOptions {
   /** A session with no request for this long is closed. §13: 60 s, as [ESC] does. */
@@ -113,8 +115,15 @@ export class GatewaySessions {
     return this.entries.get(id);
   }
 
-  /** A new session of that kind, or why none was made. */
-  open(kind: GatewayServerKind, addresses: GatewayAddresses): GatewayEntry | GatewayOpenRefusal {
+  /**
+   * A new session of that kind, or why none was made; a switchboard session for `relayTo`
+   * is carried to that switchboard of another node.
+   */
+  open(
+    kind: GatewayServerKind,
+    addresses: GatewayAddresses,
+    relayTo?: SwitchboardAddress,
+  ): GatewayEntry | GatewayOpenRefusal {
     const client = addresses.remoteAddress;
     // Closed sessions that never signed in still count until forgotten: they hold a place in the table.
     let entry: GatewayEntry | undefined;
@@ -139,11 +148,18 @@ export class GatewaySessions {
     entry =
       kind === 'NS'
         ? { ...common, kind, session: new NsSession(this.ctx, transport) }
-        : { ...common, kind, session: new SbSession(this.ctx, transport) };
+        : {
+            ...common,
+            kind,
+            session: relayTo
+              ? new SbRelay(transport, relayTo, this.log.child({ gateway: logId }))
+              : new SbSession(this.ctx, transport),
+          };
     this.entries.set(id, entry);
+    const via = relayTo ? ` for ${relayTo.host}:${relayTo.port}` : '';
     this.log.info(
-      { gateway: logId, server: kind, client },
-      `gateway ${kind} session ${logId} opened by ${client}`,
+      { gateway: logId, server: kind, client, ...(relayTo ? { relayTo } : {}) },
+      `gateway ${kind} session ${logId} opened by ${client}${via}`,
     );
     this.startSweeper();
     return entry;

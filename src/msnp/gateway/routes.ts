@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { hostFor, type MsnpContext } from '../ns/context.ts';
 import { type GatewayEntry, GatewaySessions, type GatewaySessionsOptions } from './gateway-sessions.ts';
+import { relayTarget } from './sb-relay.ts';
 
 export const GATEWAY_PATH = '/gateway/gateway.dll';
 const CONTENT_TYPE = 'application/x-msn-messenger';
@@ -68,11 +69,14 @@ export function msnpGatewayRoutes(ctx: MsnpContext, options: GatewayOptions = {}
         if (server !== 'NS' && server !== 'SB') {
           return answer(reply, 400, 'Session=close', Buffer.alloc(0));
         }
-        const entry = sessions.open(server, {
+        // An answer to an RNG into another node's switchboard is carried there (sb-relay.ts).
+        const relayTo = server === 'SB' ? relayTarget(ctx, body) : undefined;
+        const addresses = {
           remoteAddress: request.ip,
           remotePort: request.socket.remotePort ?? 0,
           localAddress: request.socket.localAddress ?? '127.0.0.1',
-        });
+        };
+        const entry = sessions.open(server, addresses, relayTo);
         if (typeof entry === 'string') {
           // This address holds too many sessions that have not signed in: 429 (RFC 6585 §4)
           // for it alone; a full table is the server's state, 503 for all.

@@ -83,5 +83,7 @@ export function ringInvite(s: NsSession, event: Extract<DomainEvent, { type: 'co
   // The host's public name; without one (nodes on one address, told apart by port), the
   // address this client reached this node at.
   const host = event.switchboard?.host ?? hostFor(s.ctx, s.transport.localAddress);
+  // A client on the HTTP gateway answers through this node, which must know where to.
+  if (s.transport.viaGateway) s.ctx.sbCookies.referred(cookie, `${host}:${port}`);
   sendRing(s, conversationId, inviterHandle, inviterName, { address: `${host}:${port}`, cookie });
 }

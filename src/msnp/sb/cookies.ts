@@ -29,6 +29,8 @@ interface Entry {
  */
 export class SbCookies {
   private readonly entries = new Map<string, Entry>();
+  /** Cookies another node issued that this node passed on in an `RNG`, with the switchboard it named. */
+  private readonly referrals = new Map<string, { address: string; expiresAt: number }>();
 
   constructor(
     private readonly ttlMs = 60_000,
@@ -53,9 +55,33 @@ export class SbCookies {
     return entry.expiresAt > this.clock() ? entry.ticket : undefined;
   }
 
+  /**
+   * Notes that this node rang a client into another node's switchboard at `address`
+   * (`host:port`) with `cookie`, which that node issued: the HTTP gateway carries the
+   * client's `ANS` there (gateway/sb-relay.ts). Kept as long as a cookie of this node.
+   */
+  referred(cookie: string, address: string): void {
+    this.sweep();
+    this.referrals.set(cookie, { address, expiresAt: this.clock() + this.ttlMs });
+  }
+
+  /**
+   * The switchboard a `referred` cookie belongs to; undefined for any other cookie. Not
+   * used up (a refused gateway open is tried again): the switchboard that issued the
+   * cookie admits it once.
+   */
+  referralOf(cookie: string): string | undefined {
+    const entry = this.referrals.get(cookie);
+    return entry && entry.expiresAt > this.clock() ? entry.address : undefined;
+  }
+
   private sweep(): void {
-    if (this.entries.size < 1024) return;
     const now = this.clock();
-    for (const [cookie, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(cookie);
+    if (this.entries.size >= 1024) {
+      for (const [cookie, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(cookie);
+    }
+    if (this.referrals.size >= 1024) {
+      for (const [cookie, entry] of this.referrals) if (entry.expiresAt <= now) this.referrals.delete(cookie);
+    }
   }
 }

@@ -7,6 +7,7 @@ import { isPapillonError } from '../../util/errors.ts';
 import { routeStanza } from '../c2s/context.ts';
 import { NS } from '../namespaces.ts';
 import { type XmlElement, xml } from '../stream/element.ts';
+import { BridgeOwners, type ForwardedSend, PAIR_OWNERSHIP_MS } from './bridge-owners.ts';
 import { copyReceived } from './carbons.ts';
 import { xmppResources } from './message.ts';
 import { stampStanzaId } from './stanza-id.ts';
@@ -24,6 +25,8 @@ interface Entry {
   /** Text and nudges waiting for the other side to join (an MSN client answers RNG first). */
   queue: MessageContent[];
   joined: boolean;
+  /** When this node last renewed its ownership of the pair (bridge-owners.ts). */
+  claimedAt?: number;
   /**
    * The XMPP resource that last spoke here: replies go to it, as a contact's client
    * answers the full JID it last heard from (RFC 6121 §5.1); the account's other
@@ -53,16 +56,22 @@ export class ConversationBridge {
   private readonly byPair = new Map<string, Entry>();
   /** `${xmppAccountId}|${conversationId}`. */
   private readonly byConversation = new Map<string, Entry>();
+  /** Which node's bridge speaks for each pair in the cluster (one conversation per pair, issue 11). */
+  private readonly owners: BridgeOwners;
 
   constructor(
     private readonly core: Core,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.owners = new BridgeOwners(core.bus, (send) => this.forwarded(send), logger);
+  }
 
   /**
    * Sends XMPP `content` from `sender` to `recipient`'s MSNP side, ringing them into a
-   * new conversation (on this node) if there is none. False when they cannot be reached
-   * (offline, invisible, blocking): the caller keeps the message offline instead.
+   * new conversation if there is none. The pair's conversation may be another node's
+   * bridge's (the account has resources there too): then it goes there, and that
+   * bridge sends it (bridge-owners.ts). False when they cannot be reached (offline,
+   * invisible, blocking): the caller keeps the message offline instead.
    */
   async send(
     sender: AccountRow,
@@ -71,12 +80,55 @@ export class ConversationBridge {
     resource?: string,
     retry = true,
   ): Promise<boolean> {
-    const conversations = this.core.conversations;
-    let entry = this.byPair.get(`${sender.id}|${recipient.id}`);
+    const pair = `${sender.id}|${recipient.id}`;
+    if (!this.current(pair)) {
+      const owner = await this.owners.claim(pair);
+      if (owner !== this.owners.nodeId) {
+        const send: ForwardedSend = { senderId: sender.id, recipientId: recipient.id, content };
+        if (resource !== undefined) send.resource = resource;
+        const result = await this.owners.forward(owner, send);
+        if (typeof result === 'boolean') return result;
+        // The owner's node is gone (no answer), or its conversation ended meanwhile: ask again.
+        const next = await this.owners.claim(pair, result === 'no-answer' ? owner : undefined);
+        if (next !== this.owners.nodeId && retry)
+          return this.send(sender, recipient, content, resource, false);
+      }
+    }
+    return this.sendHere(sender, recipient, content, resource, retry);
+  }
+
+  /** This node's conversation for the pair, if it has a live one. */
+  private current(pair: string): Entry | undefined {
+    const entry = this.byPair.get(pair);
     if (entry?.membership && !entry.membership.active) {
       this.forget(entry);
-      entry = undefined;
+      return undefined;
     }
+    return entry;
+  }
+
+  /** A message another node's resource wrote, for a pair this node owns (bridge-owners.ts). */
+  private async forwarded(send: ForwardedSend): Promise<boolean | 'not-owner'> {
+    const pair = `${send.senderId}|${send.recipientId}`;
+    if (!this.current(pair) && (await this.owners.claim(pair)) !== this.owners.nodeId) return 'not-owner';
+    const [sender, recipient] = await Promise.all([
+      this.core.accounts.findById(send.senderId),
+      this.core.accounts.findById(send.recipientId),
+    ]);
+    if (!sender || !recipient) return false;
+    return this.sendHere(sender, recipient, send.content, send.resource, true);
+  }
+
+  /** `send` on this node, which owns the pair. */
+  private async sendHere(
+    sender: AccountRow,
+    recipient: AccountRow,
+    content: MessageContent,
+    resource: string | undefined,
+    retry: boolean,
+  ): Promise<boolean> {
+    const conversations = this.core.conversations;
+    let entry = this.current(`${sender.id}|${recipient.id}`);
     if (!entry) {
       // Typing rings too, as an MSN client opens the switchboard when its user starts
       // typing in a new window: the contact sees "… is typing" before the first message.
@@ -95,6 +147,7 @@ export class ConversationBridge {
       }
     }
     if (resource !== undefined) entry.resource = resource;
+    this.renew(entry, recipient.id);
     const membership = entry.membership;
     if (entry.joined && membership) {
       const delivered = await membership.send(content);
@@ -155,12 +208,35 @@ export class ConversationBridge {
     );
     if (!membership) return undefined;
     this.joined(entry, membership);
-    // A 1:1 conversation someone else opened is also where this account's replies go.
+    // A 1:1 conversation someone else opened is also where this account's replies go,
+    // from every node (this bridge is the one the conversation let in).
     const others = membership.others();
     const only = others.length === 1 ? others[0] : undefined;
-    if (only && only.accountId !== entry.account.id)
-      this.byPair.set(`${entry.account.id}|${only.accountId}`, entry);
+    if (only && only.accountId !== entry.account.id) await this.own(entry, only.accountId);
     return membership;
+  }
+
+  /** The pair's replies go to `entry`, on this node and (claimed for it) from the others. */
+  private async own(entry: Entry, otherId: string): Promise<void> {
+    const pair = `${entry.account.id}|${otherId}`;
+    this.byPair.set(pair, entry);
+    entry.claimedAt = Date.now();
+    await this.owners.claim(pair, true).catch((err: unknown) => {
+      this.logger.warn({ err }, 'claiming an XMPP-MSN conversation for this node failed');
+    });
+  }
+
+  /** Renews this node's ownership of the pair while its conversation is in use. */
+  private renew(entry: Entry, otherId: string): void {
+    const now = Date.now();
+    if (entry.claimedAt !== undefined && now - entry.claimedAt < PAIR_OWNERSHIP_MS / 4) return;
+    entry.claimedAt = now;
+    this.owners.claim(`${entry.account.id}|${otherId}`).catch(() => {});
+  }
+
+  /** Stops taking messages other nodes forward (server shutdown). */
+  close(): Promise<void> {
+    return this.owners.close();
   }
 
   /** The membership is known (it may be heard from before `enter` returns it): queued messages go. */
@@ -182,7 +258,7 @@ export class ConversationBridge {
       case 'joined': {
         entry.joined = true;
         if (!this.byPair.has(`${entry.account.id}|${event.participant.accountId}`)) {
-          this.byPair.set(`${entry.account.id}|${event.participant.accountId}`, entry);
+          void this.own(entry, event.participant.accountId);
         }
         this.flush(entry);
         return;
@@ -240,6 +316,10 @@ export class ConversationBridge {
 
   private forget(entry: Entry): void {
     this.byConversation.delete(`${entry.account.id}|${entry.conversationId}`);
-    for (const [key, value] of this.byPair) if (value === entry) this.byPair.delete(key);
+    for (const [pair, value] of this.byPair) {
+      if (value !== entry) continue;
+      this.byPair.delete(pair);
+      this.owners.release(pair);
+    }
   }
 }
