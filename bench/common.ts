@@ -76,8 +76,9 @@ export class Failures {
     const text = (err instanceof Error ? err.message : String(err)).split('\n')[0]?.slice(0, 160) ?? '';
     this.counts.set(text, (this.counts.get(text) ?? 0) + 1);
   }
-  print(indent = '    '): void {
-    for (const [text, n] of [...this.counts].sort((a, b) => b[1] - a[1]).slice(0, 5))
+  /** The `limit` most frequent kinds. */
+  print(indent = '    ', limit = 5): void {
+    for (const [text, n] of [...this.counts].sort((a, b) => b[1] - a[1]).slice(0, limit))
       out(`${indent}${n}× ${text}`);
   }
 }

@@ -204,8 +204,9 @@ export interface Logins<S> {
 
 /**
  * Signs in sessions `first`…`first+count-1` with `attempt(index, handle, localAddress)`,
- * `concurrency` at a time, each slot from its own loopback address with `useAliases`;
- * failures are counted, not thrown.
+ * `concurrency` at a time, with `useAliases` from loopback addresses: one per slot, or
+ * the slots spread over `addresses` of them (several users behind each); failures are
+ * counted, not thrown.
  */
 export async function signInMany<S>(
   first: number,
@@ -213,6 +214,7 @@ export async function signInMany<S>(
   concurrency: number,
   useAliases: boolean,
   attempt: (index: number, handle: string, local: string | undefined) => Promise<S>,
+  addresses = concurrency,
 ): Promise<Logins<S>> {
   const sessions: S[] = [];
   const failures = new Failures();
@@ -221,7 +223,7 @@ export async function signInMany<S>(
   await pool(count, concurrency, async (i, slot) => {
     const index = first + i;
     const handle = benchHandle(index);
-    const local = useAliases ? slotAddress(slot) : undefined;
+    const local = useAliases ? slotAddress(slot % addresses) : undefined;
     const t0 = performance.now();
     try {
       const session = await attempt(index, handle, local);
@@ -398,21 +400,27 @@ export class Harness<O extends BaseOptions, C> {
   }
 
   /**
-   * Whether logins can come from one loopback address per slot (127.77.x.y), and the
-   * concurrency to use (capped below the login guard's per-address limit if not).
+   * Whether logins can come from loopback addresses (127.77.x.y): one per slot, or
+   * `addresses` shared by the slots; and the concurrency to use (capped below the login
+   * guard's per-address limit if not).
    */
   async loginSource(
     port: number,
     aliasLineEnd: string,
     noteWithoutAliases: boolean,
+    addresses?: number,
   ): Promise<{ useAliases: boolean; concurrency: number }> {
-    const note = '  (the server throttles password checks per address, counting checks still in flight)';
+    const note =
+      '  (the server counts password failures per address, and checks in flight per address and account)';
     let concurrency = this.o.concurrency;
     const useAliases = await canBindLoopbackAliases(port);
     if (useAliases) {
-      out(
-        `logins come from ${Math.min(concurrency, this.o.sessions)} loopback addresses (127.77.x.y), one per slot in flight${aliasLineEnd}`,
-      );
+      const inFlight = Math.min(concurrency, this.o.sessions);
+      const shared = Math.min(addresses ?? inFlight, inFlight);
+      const each =
+        shared === inFlight ? 'one per slot in flight' : `~${Math.ceil(inFlight / shared)} in flight each`;
+      const noun = shared === 1 ? 'address' : 'addresses';
+      out(`logins come from ${shared} loopback ${noun} (127.77.x.y), ${each}${aliasLineEnd}`);
       out(note);
     } else {
       // Below the per-address limit of core/login-guard.ts (50 checks, in flight included).

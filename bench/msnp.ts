@@ -23,19 +23,34 @@ const USAGE = `usage: npm run bench -- msnp [options]
   --no-baseline     --version 18 without the MSNP12 sign-ins
   --pairs P         switchboard pairs for the message phases (default sessions/2)
 ${USAGE_RATE}  --concurrency C   logins / switchboard set-ups in flight (default 64)
+  --addresses A     loopback source addresses (127.77.x.y) the logins in flight share,
+                    as users behind A NATs (default: one per login in flight)
+  --new-tls         each login's RST.srf on a new HTTPS connection with a full TLS
+                    handshake, as distinct users (default: one kept-alive connection
+                    per address)
   --window W        outstanding messages per pair in the first phase (default 8)
 ${USAGE_TAIL}`;
 
 function parseOptions(args: string[]): MsnpOptions | undefined {
   const o = parseWith<MsnpOptions>(
     args,
-    { ...BASE_DEFAULTS, pairs: undefined, window: 8, version: 12, contacts: undefined, noBaseline: false },
+    {
+      ...BASE_DEFAULTS,
+      pairs: undefined,
+      window: 8,
+      version: 12,
+      contacts: undefined,
+      noBaseline: false,
+      addresses: undefined,
+      newTls: false,
+    },
     {
       '--pairs': ['pairs', 1, true],
       '--version': ['version', 2, true],
       '--contacts': ['contacts', 0, true],
+      '--addresses': ['addresses', 1, true],
     },
-    { '--no-baseline': 'noBaseline' },
+    { '--no-baseline': 'noBaseline', '--new-tls': 'newTls' },
   );
   if (o && !VERSIONS.includes(o.version)) throw new Error(`--version must be one of ${VERSIONS.join(', ')}`);
   return o;
@@ -53,7 +68,8 @@ export function run(args: string[]): Promise<void> {
     sockets: (o) => o.sessions + 2 * pairsWanted(o) + 2 * o.concurrency + 64,
     heading: (o) => [
       `MSNP benchmark: ${o.sessions} MSNP${o.version} sessions with ${contactsOf(o)} contacts each, ` +
-        `${pairsWanted(o)} switchboard pairs, concurrency ${o.concurrency}`,
+        `${pairsWanted(o)} switchboard pairs, concurrency ${o.concurrency}` +
+        (o.addresses === undefined ? '' : ` from ${o.addresses} address${o.addresses === 1 ? '' : 'es'}`),
     ],
     closeConn: (c) => c.close(3000, true),
     body: async (h) => {

@@ -4,11 +4,12 @@
  * runs first, as its baseline.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { cpuShare, mb, ms, out } from './common.ts';
 import { type BaseOptions, type Harness, type Logins, signInMany } from './harness.ts';
 import type { MsnpConn } from './msnp-conn.ts';
-import { type LoginTarget, passportAgent, signIn } from './msnp-login.ts';
+import { type LoginTarget, passportAgent, STEPS12, signIn } from './msnp-login.ts';
 import { BENCH_PASSWORD, type ServerProcess } from './msnp-server.ts';
 import type { NsSession } from './msnp-switchboard.ts';
 
@@ -22,6 +23,10 @@ export interface MsnpOptions extends BaseOptions {
   contacts: number | undefined;
   /** MSNP18 only: skip the MSNP12 sign-ins of the same run. */
   noBaseline: boolean;
+  /** Loopback source addresses the sign-ins in flight share; undefined: one per slot. */
+  addresses: number | undefined;
+  /** Each RST request on its own new TLS connection (`passportAgent`). */
+  newTls: boolean;
 }
 
 export function contactsOf(o: MsnpOptions): number {
@@ -34,7 +39,7 @@ function loginTarget(h: Harness<MsnpOptions, MsnpConn>, server: ServerProcess): 
     host: '127.0.0.1',
     msnpPort: server.port('msnp'),
     httpsPort: server.port('https'),
-    agent: passportAgent(readFileSync(path.join(h.dataDir, 'certs', 'ca.crt'))),
+    agent: passportAgent(readFileSync(path.join(h.dataDir, 'certs', 'ca.crt')), h.o.newTls),
     timeoutMs: h.o.timeoutMs,
   };
   out(
@@ -59,6 +64,8 @@ export interface LoginSpec<S extends NsSession> {
   signIn(target: LoginTarget, index: number, handle: string, local: string | undefined): Promise<S>;
   /** The title of the measured logins. */
   what: string;
+  /** The protocol in the one-line figure; default `MSNP<version>`. */
+  name?: string;
   /** More figures, printed after the latency. */
   details?(logins: Logins<S>): void;
 }
@@ -78,13 +85,19 @@ export async function loginPhase<S extends NsSession>(
   // 1. Setup, 2. the server.
   const server = await h.startServer(o.sessions + warmups, contactsOf(o), seed);
   const target = loginTarget(h, server);
-  const { useAliases, concurrency } = await h.loginSource(target.msnpPort, ':', true);
+  const { useAliases, concurrency } = await h.loginSource(target.msnpPort, ':', true, o.addresses);
+  const addresses = useAliases ? Math.min(o.addresses ?? concurrency, concurrency, o.sessions) : 1;
 
   // Warm-up: sign in and out once per slot, so argon2's memory and the JIT are warm
   // before the memory baseline is read. 3. Logins.
   const signInSessions = (first: number, count: number) =>
-    signInMany<S>(first, count, concurrency, useAliases, (index, handle, local) =>
-      spec.signIn(target, index, handle, local),
+    signInMany<S>(
+      first,
+      count,
+      concurrency,
+      useAliases,
+      (index, handle, local) => spec.signIn(target, index, handle, local),
+      addresses,
     );
   const { logins, usage: loginUsage } = await h.warmUpAndLogIn(
     server,
@@ -102,7 +115,17 @@ export async function loginPhase<S extends NsSession>(
   );
   // Other work on the machine shows here as waiting: figures from a busy machine do not compare.
   out(`  server ${loginUsage.sched}`);
-  logins.failures.print();
+  // The figure to quote, on one line, with the failures by kind (the step and what went wrong).
+  const inFlight = Math.min(concurrency, o.sessions);
+  out(
+    `  ${spec.name ?? `MSNP${o.version}`} sign-ins: ${(logins.sessions.length / logins.seconds).toFixed(0)}/s, ` +
+      `${inFlight} in flight from ${addresses} address${addresses === 1 ? '' : 'es'}` +
+      `${o.newTls ? ', each RST.srf on a new TLS connection' : ''}; ` +
+      `${logins.failures.total} failures of ${o.sessions} ` +
+      `(load average ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores)` +
+      `${logins.failures.total > 0 ? ':' : ''}`,
+  );
+  logins.failures.print('    ', Number.POSITIVE_INFINITY);
 
   if (!server.running) throw new Error('the server exited during the logins');
 
@@ -116,16 +139,28 @@ export async function loginPhase<S extends NsSession>(
   return { logins, memory };
 }
 
-/** Steps 1–4 for MSNP12 (MSN Messenger 7.5). */
+/** p50 and p99 of each of the steps `names`, from each session's `steps` (ms per step, in order). */
+export function printStepTimes(names: readonly string[], sessions: readonly { steps: number[] }[]): void {
+  if (sessions.length === 0) return;
+  const at = (sorted: number[], p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
+  out('  per step, p50 / p99:');
+  names.forEach((name, i) => {
+    const values = sessions.map((s) => s.steps[i] ?? Number.NaN).sort((a, b) => a - b);
+    out(`    ${name.padEnd(22)} ${ms(at(values, 50)).padStart(9)} / ${ms(at(values, 99)).padStart(9)}`);
+  });
+}
+
+/** Steps 1–4 for MSNP12 (MSN Messenger 7.5), with the time of each step of the sign-ins. */
 export function msnp12Phase(h: Harness<MsnpOptions, MsnpConn>, seed: boolean): Promise<Msnp12Phase> {
-  return loginPhase<NsSession>(h, seed, {
-    signIn: async (target, index, handle, local) => ({
-      index,
-      handle,
-      local,
-      ns: await signIn(target, handle, BENCH_PASSWORD, local),
-      sbHandle: handle,
-    }),
+  return loginPhase<NsSession & { steps: number[] }>(h, seed, {
+    signIn: async (target, index, handle, local) => {
+      const steps: number[] = [];
+      const ns = await signIn(target, handle, BENCH_PASSWORD, local, steps);
+      return { index, handle, local, ns, sbHandle: handle, steps };
+    },
+    details: (logins) => printStepTimes(STEPS12, logins.sessions),
     what: `logins (MSNP12: DS + XFR NS + NS, RST.srf over HTTPS, SYN, CHG, CHL/QRY)`,
+    name: 'MSNP12',
   });
 }

@@ -10,7 +10,14 @@ import type { Harness, Logins } from './harness.ts';
 import type { MsnpConn } from './msnp-conn.ts';
 import { BENCH_PASSWORD } from './msnp-server.ts';
 import { type NsSession, switchboardPhases } from './msnp-switchboard.ts';
-import { contactsOf, loginPhase, type Msnp12Phase, type MsnpOptions, msnp12Phase } from './msnp12.ts';
+import {
+  contactsOf,
+  loginPhase,
+  type Msnp12Phase,
+  type MsnpOptions,
+  msnp12Phase,
+  printStepTimes,
+} from './msnp12.ts';
 import { STEPS, signIn18 } from './msnp18-login.ts';
 
 /** The project's goals for MSNP18 against MSNP12 on the same machine. */
@@ -68,13 +75,7 @@ export async function bench18(h: Harness<MsnpOptions, MsnpConn>, pairsWanted: nu
 function printSteps(logins: Logins<Session18>): void {
   const sessions = logins.sessions;
   if (sessions.length === 0) return;
-  const at = (sorted: number[], p: number) =>
-    sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
-  out('  per step, p50 / p99:');
-  STEPS.forEach((name, i) => {
-    const values = sessions.map((s) => s.steps[i] ?? Number.NaN).sort((a, b) => a - b);
-    out(`    ${name.padEnd(22)} ${ms(at(values, 50)).padStart(9)} / ${ms(at(values, 99)).padStart(9)}`);
-  });
+  printStepTimes(STEPS, sessions);
   const mean = (f: (s: Session18) => number) => sessions.reduce((sum, s) => sum + f(s), 0) / sessions.length;
   out(
     `  address book: ${mean((s) => s.contacts).toFixed(1)} contacts on average; ` +
