@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { CODE_LIFETIME_MS, OAuthService, REFRESH_TOKEN_LIFETIME_MS } from '../../src/core/oauth.ts';
+import { OAuthService } from '../../src/core/oauth.ts';
 import { type OAuthClient, OAuthError, type OAuthErrorCode, type Scope } from '../../src/core/oauth-api.ts';
+import { CODE_LIFETIME_MS } from '../../src/core/oauth-codes.ts';
+import { REFRESH_TOKEN_LIFETIME_MS } from '../../src/core/oauth-tokens.ts';
 import { hashToken } from '../../src/core/tickets.ts';
 import { WEB_SESSION_LIFETIME_MS, WebSessions } from '../../src/core/web-sessions.ts';
 import type { AccountRow } from '../../src/store/types.ts';

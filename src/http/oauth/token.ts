@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/core.ts';
+import type { ThrottledAttempt } from '../../core/login-throttle.ts';
 import { recordSignIn } from '../../core/metrics.ts';
 import { type OAuthClient, OAuthError, type TokenSet } from '../../core/oauth-api.ts';
 import { formOf } from '../web/forms.ts';
@@ -51,25 +52,10 @@ async function authenticate(
   const id = basic?.id ?? bodyId;
   const secret = basic !== undefined ? basic.secret : bodySecret;
   if (id === undefined || id === '') throw new OAuthError('invalid_client', 'the client is not identified');
-  // A client secret is a password: its failures are logged for fail2ban like the others.
-  const attempt = { path: 'oauth', address: request.ip, handle: id } as const;
-  if (secret === undefined || secret === '') {
-    // A public client names itself: there is nothing to guess, so nothing to throttle.
-    try {
-      const client = await core.oauth.authenticateClient(id, secret);
-      recordSignIn(core.metrics, request.log, { ...attempt, result: 'ok' });
-      return client;
-    } catch (err) {
-      if (err instanceof OAuthError && err.code === 'invalid_client') {
-        recordSignIn(core.metrics, request.log, { ...attempt, result: 'failed' });
-      }
-      throw err;
-    }
-  }
-  // RFC 6749 §2.3.1: guessing must be prevented. The same limits as passwords: per
-  // (address, client) and per address, only failures counting, in the shared rate store.
+  // The one check of the client, whether throttled or not: an invalid_client refusal is
+  // a failed attempt (kept to be thrown); any other error is the server's and propagates.
   let refusal: OAuthError | undefined;
-  const result = await core.loginGuard.attempt(request.ip, `oauth-client:${id}`, async () => {
+  const verify = async (): Promise<OAuthClient | undefined> => {
     try {
       return await core.oauth.authenticateClient(id, secret);
     } catch (err) {
@@ -77,8 +63,24 @@ async function authenticate(
       refusal = err;
       return undefined;
     }
+  };
+  let result: ThrottledAttempt<OAuthClient>;
+  if (secret === undefined || secret === '') {
+    // A public client names itself: there is nothing to guess, so nothing to throttle.
+    const client = await verify();
+    result = client === undefined ? { status: 'failed' } : { status: 'ok', value: client };
+  } else {
+    // RFC 6749 §2.3.1: guessing must be prevented. The same limits as passwords: per
+    // (address, client) and per address, only failures counting, in the shared rate store.
+    result = await core.loginGuard.attempt(request.ip, `oauth-client:${id}`, verify);
+  }
+  // A client secret is a password: its failures are logged for fail2ban like the others.
+  recordSignIn(core.metrics, request.log, {
+    path: 'oauth',
+    address: request.ip,
+    handle: id,
+    result: result.status,
   });
-  recordSignIn(core.metrics, request.log, { ...attempt, result: result.status });
   if (result.status === 'ok') return result.value;
   if (result.status === 'failed')
     throw refusal ?? new OAuthError('invalid_client', 'client authentication failed');

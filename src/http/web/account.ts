@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { MAX_CLIENT_NAME_LENGTH } from '../../core/oauth.ts';
 import { OAuthError } from '../../core/oauth-api.ts';
+import { MAX_CLIENT_NAME_LENGTH } from '../../core/oauth-clients.ts';
 import { checkPassword, isShorterThanPolicy } from '../../core/password-policy.ts';
 import {
   MAX_PERSONAL_MESSAGE_CHARS as MAX_PERSONAL_MESSAGE,

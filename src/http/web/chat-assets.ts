@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { sendCachedFile, strongEtag } from './cached-file.ts';
 
 /**
  * Converse.js (npm `converse.js`), served from its installed package at run time: nothing
@@ -71,10 +71,7 @@ function listAssets(dist: string, version: string): Map<string, Asset> {
         const type = TYPES[path.extname(relative)];
         if (type === undefined || !wanted(relative)) continue;
         const { size, mtimeMs } = statSync(file);
-        const tag = createHash('sha256')
-          .update(`${version} ${relative} ${size} ${mtimeMs}`)
-          .digest('base64url');
-        assets.set(relative, { file, type, etag: `"${tag.slice(0, 22)}"` });
+        assets.set(relative, { file, type, etag: strongEtag(`${version} ${relative} ${size} ${mtimeMs}`) });
       }
     }
   };
@@ -101,12 +98,13 @@ export function registerChatAssets(app: FastifyInstance): ChatAssets {
     const name = (request.params as { '*'?: string })['*'] ?? '';
     const asset = assets.get(name);
     if (asset === undefined) return reply.callNotFound();
-    reply
-      .header('etag', asset.etag)
-      .header('cache-control', 'public, max-age=31536000, immutable')
-      .header('content-type', asset.type);
-    if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
-    return reply.send(await readFile(asset.file));
+    // A new version is a new URL, so a year and `immutable` (RFC 8246).
+    const cached = {
+      etag: asset.etag,
+      cacheControl: 'public, max-age=31536000, immutable',
+      type: asset.type,
+    };
+    return sendCachedFile(request, reply, cached, () => readFile(asset.file));
   });
   return { base, count: assets.size };
 }

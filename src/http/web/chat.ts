@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { issueWebChatToken, WEB_CHAT_TOKEN_SECONDS } from '../../core/web-chat.ts';
+import { sendCachedFile, strongEtag } from './cached-file.ts';
 import { registerChatAssets } from './chat-assets.ts';
 import { html } from './html.ts';
 import { sendPage, siteHeader } from './layout.ts';
@@ -129,12 +129,8 @@ ${siteHeader(session)}
 
 /** One of our own files, revalidated at each use (RFC 9111 §5.2.2.4 `no-cache`) by its ETag. */
 function serveOwnFile(app: FastifyInstance, url: string, type: string, body: Buffer): void {
-  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
-  app.get(url, async (request, reply) => {
-    reply.header('etag', etag).header('cache-control', 'no-cache');
-    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-    return reply.header('content-type', type).send(body);
-  });
+  const file = { etag: strongEtag(body), cacheControl: 'no-cache', type };
+  app.get(url, async (request, reply) => sendCachedFile(request, reply, file, body));
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Core } from '../../core/core.ts';
 import { registerAccount } from './account.ts';
 import { registerAccountDelete } from './account-delete.ts';
 import { registerAdmin } from './admin.ts';
+import { sendCachedFile } from './cached-file.ts';
 import { registerChat } from './chat.ts';
 import { registerConnect } from './connect.ts';
 import { registerErrorPages } from './errors.ts';
@@ -57,11 +58,14 @@ export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions)
 
   registerFavicon(app);
 
-  app.get('/static/papillon.css', async (request, reply) => {
-    reply.header('etag', STYLESHEET_ETAG).header('cache-control', 'public, max-age=3600');
-    if (request.headers['if-none-match'] === STYLESHEET_ETAG) return reply.code(304).send();
-    return reply.header('content-type', 'text/css; charset=utf-8').send(STYLESHEET);
-  });
+  const stylesheet = {
+    etag: STYLESHEET_ETAG,
+    cacheControl: 'public, max-age=3600',
+    type: 'text/css; charset=utf-8',
+  };
+  app.get('/static/papillon.css', async (request, reply) =>
+    sendCachedFile(request, reply, stylesheet, STYLESHEET),
+  );
 
   app.get('/', async (request, reply) => {
     const session = await currentSession(ctx.core, request);
