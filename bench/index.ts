@@ -30,6 +30,11 @@ const BENCHMARKS: Record<
       'N sessions (half XMPP, half MSNP12) held with light traffic for M minutes under slowloris and non-reading clients: errors, lost messages, RSS over time, p99',
     load: () => import('./soak.ts'),
   },
+  'tls-floor': {
+    describe:
+      "Node's own memory per idle connection (bare TCP, TLS 1.3, TLS 1.2, STARTTLS server; no Papillon)",
+    load: () => import('./tls-floor.ts'),
+  },
   xmpp: {
     describe: 'XMPP logins/s (STARTTLS, SCRAM), server memory per idle TLS session, chat msgs/s and latency',
     load: () => import('./xmpp.ts'),

@@ -22,7 +22,7 @@ import {
   USAGE_RATE,
   USAGE_TAIL,
 } from './harness.ts';
-import { BENCH_PASSWORD, benchHandle } from './msnp-server.ts';
+import { BENCH_PASSWORD, benchHandle, contactsPerAccount } from './msnp-server.ts';
 import type { BenchTransport, XmppConn } from './xmpp-conn.ts';
 import { type BenchMechanism, loginSteps, signInXmpp, type XmppTarget } from './xmpp-login.ts';
 import { ChatTraffic, chatMessage, type Peer } from './xmpp-traffic.ts';
@@ -38,7 +38,13 @@ const RESOURCE = 'desktop';
 /** `archiveDays`: the server's PAPILLON_ARCHIVE_DAYS (XEP-0313 archive; 0 turns it off, to compare). */
 /** `sm`: every session enables XEP-0198 (resumable) and XEP-0280, as mobile clients do. */
 /** `transport`: how the clients connect (`--transport tcp|websocket`). */
-type Options = BaseOptions & { archiveDays: number; sm: boolean; transport: BenchTransport };
+/** `contacts`: mutual contacts in every roster (bench/msnp-server.ts `mutualContacts`). */
+type Options = BaseOptions & {
+  archiveDays: number;
+  sm: boolean;
+  transport: BenchTransport;
+  contacts: number;
+};
 
 const TRANSPORTS: Record<BenchTransport, { name: string; session: string; security: string }> = {
   tcp: { name: 'TCP', session: 'TLS session', security: 'STARTTLS' },
@@ -52,6 +58,8 @@ const USAGE = `usage: npm run bench -- xmpp [options]
 ${USAGE_RATE}  --concurrency C   logins in flight (default 64)
   --window W        outstanding messages per sender in the first phase (default 4)
   --archive-days D  the server's message archive (XEP-0313): 0 turns it off (default 30, on)
+  --contacts N      mutual contacts in every roster, neighbours on a ring of the accounts
+                    (default 0): each login's roster and presence burst grow with it
   --sm              every session enables stream management (XEP-0198, resumable) and
                     message carbons (XEP-0280): the server keeps what it sent until
                     acknowledged and asks for acknowledgements
@@ -70,8 +78,8 @@ function parseOptions(args: string[]): Options | undefined {
   }
   return parseWith<Options>(
     rest,
-    { ...BASE_DEFAULTS, window: 4, archiveDays: 30, sm: false, transport },
-    { '--archive-days': ['archiveDays', 0, true] },
+    { ...BASE_DEFAULTS, window: 4, archiveDays: 30, sm: false, transport, contacts: 0 },
+    { '--archive-days': ['archiveDays', 0, true], '--contacts': ['contacts', 0, true] },
     { '--sm': 'sm' },
   );
 }
@@ -134,7 +142,10 @@ export function run(args: string[]): Promise<void> {
       `XMPP benchmark over ${TRANSPORTS[o.transport].name}: ${o.sessions} c2s sessions ` +
         `(${TRANSPORTS[o.transport].security} + SCRAM-SHA-256), concurrency ${o.concurrency}, ` +
         `message archive ${o.archiveDays > 0 ? `on (${o.archiveDays} days)` : 'off'}, ` +
-        `stream management + carbons ${o.sm ? 'on' : 'off'}`,
+        `stream management + carbons ${o.sm ? 'on' : 'off'}` +
+        (o.contacts > 0
+          ? `, ${contactsPerAccount(o.sessions + Math.min(o.concurrency, o.sessions), o.contacts)} mutual contacts each`
+          : ''),
       `${availableParallelism()} CPUs, load average ${loadavg()
         .map((l) => l.toFixed(1))
         .join(' ')} (other work on the machine skews every figure)`,
@@ -151,7 +162,7 @@ async function bench(h: Harness<Options, XmppConn>): Promise<void> {
 
   // 1. Setup, 2. the server (it inherits this environment).
   process.env.PAPILLON_ARCHIVE_DAYS = String(o.archiveDays);
-  const server = await h.startServer(o.sessions + warmups);
+  const server = await h.startServer(o.sessions + warmups, o.contacts);
   const target: XmppTarget = {
     host: '127.0.0.1',
     // RFC 7395 over the HTTPS listener (its certificate is the bench CA's, as the c2s port's).

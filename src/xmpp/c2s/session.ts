@@ -112,15 +112,23 @@ export class XmppSession implements TransportFlowOwner {
   ) {
     this.transport = transport;
     this.budgetAccount = ctx.flow.budget?.open(() => this.overflow('budget'));
+    // Methods, not arrow-function properties, here and in `listen`: tsx compiles with
+    // esbuild's keepNames, which gives every named function expression an own `name`
+    // property, 256 bytes more per function per session (issue 14).
+    const session = this;
     this.queue = new TaskQueue({
-      onError: (err) => {
-        this.log.error({ err }, 'XMPP session task failed');
-        this.streamError('internal-server-error', 'internal error');
+      onError(err) {
+        session.log.error({ err }, 'XMPP session task failed');
+        session.streamError('internal-server-error', 'internal error');
       },
       bounds: ctx.flow.input,
       account: this.budgetAccount,
-      onInputPressure: (over) => this.transport.pauseInput?.(over),
-      onInputOverflow: () => this.overflow('input'),
+      onInputPressure(over) {
+        session.transport.pauseInput?.(over);
+      },
+      onInputOverflow() {
+        session.overflow('input');
+      },
     });
     transport.own?.(this);
     this.listen();
@@ -175,25 +183,42 @@ export class XmppSession implements TransportFlowOwner {
    */
   private listen(resumed = false): void {
     const generation = ++this.generation;
-    const current = (task: () => Promise<void> | void) => () =>
-      generation === this.generation ? task() : undefined;
+    const session = this;
     this.transport.listen(
       {
         // The client's input: bounded, and held while its output is backed up (issue 13).
-        streamOpen: (attrs) => this.queue.pushInput(current(() => this.onStreamOpen(attrs))),
-        element: (el, bytes) =>
-          this.queue.pushInput(
-            current(() => this.onElement(el)),
+        streamOpen(attrs) {
+          session.queue.pushInput(session.ofStream(generation, () => session.onStreamOpen(attrs)));
+        },
+        element(el, bytes) {
+          session.queue.pushInput(
+            session.ofStream(generation, () => session.onElement(el)),
             bytes,
-          ),
-        streamClose: () => this.queue.pushInput(current(() => this.closeStream())),
-        error: (condition, text) => this.queue.pushInput(current(() => this.streamError(condition, text))),
-        activity: () => this.touch(),
-        closed: () => this.onTransportClosed(),
-        transportError: (err) => this.log.debug({ err: err.message }, `XMPP ${this.transport.kind} error`),
+          );
+        },
+        streamClose() {
+          session.queue.pushInput(session.ofStream(generation, () => session.closeStream()));
+        },
+        error(condition, text) {
+          session.queue.pushInput(session.ofStream(generation, () => session.streamError(condition, text)));
+        },
+        activity() {
+          session.touch();
+        },
+        closed() {
+          session.onTransportClosed();
+        },
+        transportError(err) {
+          session.log.debug({ err: err.message }, `XMPP ${session.transport.kind} error`);
+        },
       },
       resumed,
     );
+  }
+
+  /** `task`, run only if the stream `generation` is still this session's when its turn comes. */
+  private ofStream(generation: number, task: () => Promise<void> | void): () => Promise<void> | void {
+    return () => (generation === this.generation ? task() : undefined);
   }
 
   private touch(): void {
@@ -449,6 +474,7 @@ export class XmppSession implements TransportFlowOwner {
     mine.set(this.resource, this);
     this.state = 'bound';
     clearTimeout(this.loginTimer);
+    this.loginTimer = undefined;
     this.subscriptions.push(
       await this.ctx.core.events.subscribe(account.id, (event: DomainEvent) =>
         this.enqueue(() => renderDomainEvent(this, event)),

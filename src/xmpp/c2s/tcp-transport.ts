@@ -17,7 +17,7 @@ export class TcpTransport implements XmppTransport {
   private socket: Socket;
   private parser: XmppStreamParser | undefined;
   private events: TransportEvents | undefined;
-  private settle: () => void = () => {};
+  private settle: (() => void) | undefined;
   /** Issue 13: bounded output, and reading paused while the session's input is backed up. */
   private readonly flow: SocketFlow;
   private owner: TransportFlowOwner | undefined;
@@ -33,10 +33,18 @@ export class TcpTransport implements XmppTransport {
     limits: FlowLimits = {},
   ) {
     this.socket = socket;
+    // Methods, not arrow-function properties, here and in `listen`: tsx compiles with
+    // esbuild's keepNames, which gives every named function expression an own `name`
+    // property, 256 bytes more per function per connection (issue 14).
+    const transport = this;
     this.flow = new SocketFlow(socket, {
       bounds: limits.output,
-      onOutputPressure: (held) => this.owner?.outputPressure(held),
-      onOverflow: (reason, queued) => this.owner?.overflow(reason, queued),
+      onOutputPressure(held) {
+        transport.owner?.outputPressure(held);
+      },
+      onOverflow(reason, queued) {
+        transport.owner?.overflow(reason, queued);
+      },
     });
     this.secure = directTls;
     this.closed = new Promise((resolve) => {
@@ -65,7 +73,7 @@ export class TcpTransport implements XmppTransport {
     });
     socket.on('close', () => {
       this.chargeUnfinished(0);
-      this.settle();
+      this.settle?.();
       this.events?.closed();
     });
     socket.on('error', (err: Error) => this.events?.transportError(err));
@@ -79,13 +87,19 @@ export class TcpTransport implements XmppTransport {
     let skipHeader = resumed;
     const parser = new XmppStreamParser(
       {
-        streamOpen: (attrs) => {
+        streamOpen(attrs) {
           if (skipHeader) skipHeader = false;
           else events.streamOpen(attrs);
         },
-        stanza: (el, size) => events.element(el, size),
-        streamClose: () => events.streamClose(),
-        error: (condition, text) => events.error(condition, text),
+        stanza(el, size) {
+          events.element(el, size);
+        },
+        streamClose() {
+          events.streamClose();
+        },
+        error(condition, text) {
+          events.error(condition, text);
+        },
       },
       { maxStanzaBytes: this.maxStanzaBytes },
     );
@@ -161,11 +175,17 @@ export class TcpTransport implements XmppTransport {
     // Output goes through the TLS socket now; reading paused stays paused.
     this.flow.attach(secure);
     // Issue 13: a client that never starts its handshake must not hold the connection.
-    const deadline = setTimeout(() => secure.destroy(), this.handshakeTimeoutMs);
+    let deadline: NodeJS.Timeout | undefined = setTimeout(() => secure.destroy(), this.handshakeTimeoutMs);
     deadline.unref();
-    secure.on('secure', () => clearTimeout(deadline));
-    secure.on('close', () => clearTimeout(deadline));
-    secure.on('secureConnect', onSecure);
+    // Once: nothing of the handshake stays with an idle session (issue 14).
+    const handshakeOver = () => {
+      clearTimeout(deadline);
+      deadline = undefined;
+      secure.off('close', handshakeOver);
+    };
+    secure.once('secure', handshakeOver);
+    secure.once('close', handshakeOver);
+    secure.once('secure', onSecure);
   }
 
   close(): void {

@@ -3,6 +3,7 @@ import type { Core } from '../../core/core.ts';
 import type { PepNodeConfig } from '../../core/pep.ts';
 import type { AccountPresence } from '../../core/presence-model.ts';
 import type { AccountRow } from '../../store/types.ts';
+import { digest53 } from '../../util/digest.ts';
 import { randomToken } from '../../util/ids.ts';
 import { type RoutedStanza, xmppChannel } from '../c2s/context.ts';
 import type { XmppSession } from '../c2s/session.ts';
@@ -68,14 +69,23 @@ export async function notifyChange(
   }
 }
 
-/** Derived items already shown to a session, per `<owner> <node>`: the version it has seen. */
-const shown = new WeakMap<XmppSession, Map<string, string>>();
+/**
+ * Derived items already shown to a session, per node and owner id: a digest of the
+ * version it has seen (issue 14: a number, not the version and a key string, per
+ * contact and node of every session that asked for notifications).
+ */
+const shown = new WeakMap<XmppSession, Map<string, Map<string, number>>>();
 
-function shownOf(s: XmppSession): Map<string, string> {
-  let map = shown.get(s);
+function shownOf(s: XmppSession, node: string): Map<string, number> {
+  let nodes = shown.get(s);
+  if (!nodes) {
+    nodes = new Map();
+    shown.set(s, nodes);
+  }
+  let map = nodes.get(node);
   if (!map) {
     map = new Map();
-    shown.set(s, map);
+    nodes.set(node, map);
   }
   return map;
 }
@@ -122,7 +132,7 @@ export async function sendLastItems(s: XmppSession): Promise<void> {
       const derived = profileOf(node)?.derived;
       if (derived) {
         const item = await derived.current(core, owner);
-        if (derived.version) shownOf(s).set(`${owner.id} ${node}`, derived.version(factsOfAccount(owner)));
+        if (derived.version) shownOf(s, node).set(owner.id, digest53(derived.version(factsOfAccount(owner))));
         if (item) s.send(lastItemMessage(s, owner.handle, node, itemElement(item.itemId, item.payload)));
         continue;
       }
@@ -149,19 +159,18 @@ export async function onContactPresence(
   const account = s.account;
   if (!account || presence.status === 'offline' || presence.status === 'invisible') return;
   const facts = { pictureSha1: presence.picture?.sha1 ?? null, displayName: presence.displayName };
-  const seen = shownOf(s);
   let owner: AccountRow | undefined;
   for (const [node, profile] of Object.entries(PROFILES)) {
     const derived = profile.derived;
     if (!derived?.version || !wantsNotify(s, node)) continue;
-    const key = `${contactId} ${node}`;
-    const version = derived.version(facts);
-    if (seen.get(key) === version) continue;
+    const seen = shownOf(s, node);
+    const version = digest53(derived.version(facts));
+    if (seen.get(contactId) === version) continue;
     const { config } = await configOf(s.ctx.core, contactId, node);
     if (!(await s.ctx.core.pep.mayRead(account.id, contactId, config))) continue;
     owner ??= await s.ctx.core.store.getAccountById(contactId);
     if (!owner) return;
-    seen.set(key, version);
+    seen.set(contactId, version);
     const item = (await derived.current(s.ctx.core, owner)) ?? derived.cleared?.();
     if (item) s.send(eventMessage(owner.handle, s.jid, node, itemElement(item.itemId, item.payload)));
   }

@@ -1,4 +1,5 @@
 import type { AccountPresence, Status } from '../../core/presence-model.ts';
+import { digest53 } from '../../util/digest.ts';
 import { isPapillonError } from '../../util/errors.ts';
 import { bareJid, parseJid } from '../../util/jid.ts';
 import { routeStanza } from '../c2s/context.ts';
@@ -109,8 +110,12 @@ export function presenceStanza(s: XmppSession, handle: string, presence: Account
   );
 }
 
-/** The presence each contact was last shown in, serialized: the same one is not sent twice. */
-const shownPresence = new WeakMap<XmppSession, Map<string, string>>();
+/**
+ * A digest of the presence each contact was last shown in: the same one is not sent
+ * twice. Not the stanza itself: a few hundred bytes per contact per session, the most
+ * of an idle session's memory with a full roster (issue 14).
+ */
+const shownPresence = new WeakMap<XmppSession, Map<string, number>>();
 
 /**
  * Sends a contact's aggregate presence. When the aggregate moves to another endpoint
@@ -133,14 +138,17 @@ export function sendContactPresence(s: XmppSession, handle: string, presence: Ac
   }
   // One change, one presence: the core also publishes changes XMPP does not show (an
   // MSN display name, media line or client id), which would repeat the same stanza.
-  const stanza = presenceStanza(s, handle, presence);
-  const text = stanza.toString();
-  const shown = shownPresence.get(s) ?? new Map<string, string>();
-  shownPresence.set(s, shown);
-  if (previous === resource && shown.get(handle) === text) return;
-  shown.set(handle, text);
+  const text = presenceStanza(s, handle, presence).toString();
+  const digest = digest53(text);
+  let shown = shownPresence.get(s);
+  if (!shown) {
+    shown = new Map();
+    shownPresence.set(s, shown);
+  }
+  if (previous === resource && shown.get(handle) === digest) return;
+  shown.set(handle, digest);
   s.shownResources.set(handle, resource);
-  s.send(stanza);
+  s.send(text);
 }
 
 /** Parses `<priority/>` (RFC 6121 §4.7.2.3: -128..127). */
