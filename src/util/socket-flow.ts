@@ -25,6 +25,13 @@ export interface SocketFlowOptions {
 
 const BY_OUTPUT = 1;
 const BY_INPUT = 2;
+/**
+ * Held output is looked at this many times per `stallMs`: a client is closed once that
+ * many looks in a row found no byte gone, between `stallMs` and 1.25 × `stallMs` after the
+ * last one left. (Looked at once per `stallMs`, a non-reader whose kernel buffers still
+ * took a little after the hold was let go only at the second look: 120 s, not 60.)
+ */
+const STALL_CHECKS = 4;
 
 /**
  * Backpressure for one connection's socket. Writes go out batched (util/batched-write.ts)
@@ -50,15 +57,28 @@ export class SocketFlow {
   private pausedBy = 0;
   private outputHeld = false;
   private stallTimer: NodeJS.Timeout | undefined;
-  /** Bytes that had left the socket when the stall timer was (re)armed. */
+  /** Bytes that had left the socket at the last look at held output. */
   private stallMark = 0;
+  /** Looks in a row at held output that found no byte gone since the one before. */
+  private quietChecks = 0;
   private failed = false;
 
+  /** The socket listeners, bound here rather than as arrow-function fields (see `constructor`). */
+  private readonly onDrain: () => void;
+  /** A closed socket holds nothing more; the session may still move to another (XEP-0198). */
+  private readonly onClose: () => void;
+
   constructor(socket: Socket | undefined, options: SocketFlowOptions) {
-    this.bounds = { ...DEFAULT_OUTPUT_BOUNDS, ...options.bounds };
+    // The defaults shared, not copied, when nothing is overridden: one object less per connection.
+    this.bounds = options.bounds ? { ...DEFAULT_OUTPUT_BOUNDS, ...options.bounds } : DEFAULT_OUTPUT_BOUNDS;
     this.account = options.account;
     this.onOutputPressure = options.onOutputPressure;
     this.onOverflow = options.onOverflow;
+    // Bound functions, not arrow-function class fields: tsx compiles with esbuild's keepNames,
+    // which gives every named function expression an own `name` property, 256 bytes more
+    // per function per connection (issue 14).
+    this.onDrain = this.drained.bind(this);
+    this.onClose = this.detach.bind(this);
     if (socket) this.attach(socket);
   }
 
@@ -140,20 +160,11 @@ export class SocketFlow {
       this.outputHeld = true;
       this.setPaused(BY_OUTPUT, true);
       this.stallMark = sent(socket);
-      this.stallTimer = setTimeout(this.checkStall, this.bounds.stallMs);
-      this.stallTimer.unref();
+      this.quietChecks = 0;
+      this.armStallCheck();
       this.onOutputPressure?.(true);
     }
   }
-
-  private readonly onDrain = (): void => {
-    this.drained();
-  };
-
-  /** A closed socket holds nothing more; the session may still move to another (XEP-0198). */
-  private readonly onClose = (): void => {
-    this.detach();
-  };
 
   private drained(): void {
     if (this.charged !== 0) {
@@ -168,18 +179,26 @@ export class SocketFlow {
     this.onOutputPressure?.(false);
   }
 
-  /** Still held after `stallMs`: fine if bytes left meanwhile (a slow link), fatal if none did. */
-  private readonly checkStall = (): void => {
+  private armStallCheck(): void {
+    // Made here, not per connection: few connections are ever held.
+    this.stallTimer = setTimeout(() => this.checkStall(), this.bounds.stallMs / STALL_CHECKS);
+    this.stallTimer.unref();
+  }
+
+  /** Still held: fine while bytes leave (a slow link), fatal once none left for `stallMs`. */
+  private checkStall(): void {
     const socket = this.socket;
     if (!socket || !this.outputHeld || this.failed) return;
     const now = sent(socket);
     if (now > this.stallMark) {
       this.stallMark = now;
-      this.stallTimer?.refresh();
+      this.quietChecks = 0;
+    } else if (++this.quietChecks >= STALL_CHECKS) {
+      this.overflow(socket, 'stalled');
       return;
     }
-    this.overflow(socket, 'stalled');
-  };
+    this.armStallCheck();
+  }
 
   private overflow(socket: Socket, reason: OutputOverflow): void {
     if (this.failed) return;

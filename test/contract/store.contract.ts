@@ -411,11 +411,27 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const contacts = [await account(), await account(), await account()];
         for (const contact of contacts)
           await store.updateRelationship(owners[0]?.id ?? '', contact.id, { allow: true });
+        // Read by contact id too, each row with its owner's groups for that contact only.
+        const groupOf = new Map<string, string>();
+        for (const owner of owners.slice(0, 2)) {
+          const group = (await store.createGroup(owner.id, newId(), 'G')).value;
+          await store.addToGroup(owner.id, target.id, group.id);
+          groupOf.set(owner.id, group.id);
+        }
+        await store.addToGroup(
+          owners[0]?.id ?? '',
+          contacts[0]?.id ?? '',
+          groupOf.get(owners[0]?.id ?? '') ?? '',
+        );
 
         const to = await store.listRelationshipsTo(target.id);
         assert.deepEqual(
           to.map((r) => r.ownerId),
           owners.map((o) => o.id).sort(),
+        );
+        assert.deepEqual(
+          to.map((r) => r.groupIds),
+          to.map((r) => (groupOf.has(r.ownerId) ? [groupOf.get(r.ownerId)] : [])),
         );
         assert.ok(to.every((r) => r.contactId === target.id && r.forward && !r.allow));
 

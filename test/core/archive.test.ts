@@ -147,6 +147,35 @@ describe('message archive (core)', () => {
     );
   });
 
+  it('keeps every message of a burst larger than one write, in order, with its time', async () => {
+    // Written in slices (issue 14): 250 messages recorded in one batch are 3 writes.
+    now += 4 * DAY;
+    const ids: string[] = [];
+    for (let i = 0; i < 250; i++) {
+      now += 1;
+      const id = core.archive.record(cy, ben, `burst ${i}`);
+      assert.ok(id);
+      ids.push(id);
+    }
+    // More come while the burst is being written: a query still sees every one.
+    const writing = core.archive.flush();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 5; i++) core.archive.record(cy, ben, `late ${i}`);
+    await writing;
+    assert.equal((await core.archive.query(cy.id, {}, { max: 1, last: true }))?.count, 255);
+    const page = await core.archive.query(cy.id, {}, { max: 250 });
+    assert.equal(page?.count, 255);
+    assert.deepEqual(
+      page?.messages.map((m) => [m.id, m.body, m.outgoing]),
+      ids.map((id, i) => [id, `burst ${i}`, true]),
+    );
+    assert.equal(page?.messages.at(-1)?.at, now);
+    assert.deepEqual(
+      (await core.archive.query(cy.id, {}, { max: 5, last: true }))?.messages.map((m) => m.body),
+      ['late 0', 'late 1', 'late 2', 'late 3', 'late 4'],
+    );
+  });
+
   it('is off with archiveDays 0', async () => {
     const off = createCore(store, bus, { clock: () => now });
     assert.equal(off.archive.enabled, false);

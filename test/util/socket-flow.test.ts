@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, mock } from 'node:test';
 import { MemoryBudget } from '../../src/util/memory-budget.ts';
 import { type OutputOverflow, SocketFlow } from '../../src/util/socket-flow.ts';
 
@@ -139,4 +140,95 @@ describe('SocketFlow', () => {
     flow.write(Buffer.from('hello'));
     while (got < 5) await turn();
   });
+
+  it('a client that stops reading is closed stallMs after its last byte left, even when some left after its output was held', () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const socket = new FakeSocket();
+      const { flow, overflowed } = watch(socket as unknown as net.Socket, {
+        soft: 64 * KB,
+        hard: 64 * 1024 * KB,
+        stallMs: 60_000,
+      });
+      let reason: OutputOverflow | undefined;
+      void overflowed.then((r) => {
+        reason = r;
+      });
+      flow.write(Buffer.alloc(128 * KB));
+      assert.equal(flow.held, true);
+      // The kernel still takes a little just after the hold (its buffers were not full yet),
+      // then nothing more: the client does not read.
+      seconds(1);
+      socket.takes(16 * KB);
+      seconds(50);
+      assert.equal(socket.destroyed, false, 'not before stallMs without a byte leaving');
+      // Closed at most a quarter of stallMs late: 60 to 75 s after the last byte left (was 120 s).
+      seconds(25);
+      assert.equal(socket.destroyed, true);
+      return Promise.resolve().then(() => assert.equal(reason, 'stalled'));
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it('a slow link that keeps taking bytes is never closed for stalling', () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const socket = new FakeSocket();
+      const { flow } = watch(socket as unknown as net.Socket, {
+        soft: 64 * KB,
+        hard: 64 * 1024 * KB,
+        stallMs: 60_000,
+      });
+      flow.write(Buffer.alloc(128 * KB));
+      for (let s = 0; s < 300; s += 20) {
+        seconds(20);
+        socket.takes(1 * KB);
+      }
+      assert.equal(socket.destroyed, false);
+      assert.equal(flow.held, true);
+    } finally {
+      mock.timers.reset();
+    }
+  });
 });
+
+/** Mocked time passes a second at a time (Node 20's mock runs one timer per tick: re-armed ones wait). */
+function seconds(n: number): void {
+  for (let i = 0; i < n; i++) mock.timers.tick(1_000);
+}
+
+/** Just enough of a socket for SocketFlow, whose kernel takes bytes only when told to. */
+class FakeSocket extends EventEmitter {
+  writableLength = 0;
+  bytesWritten = 0;
+  destroyed = false;
+  writable = true;
+  private paused = false;
+  cork(): void {}
+  uncork(): void {}
+  pause(): void {
+    this.paused = true;
+  }
+  resume(): void {
+    this.paused = false;
+  }
+  isPaused(): boolean {
+    return this.paused;
+  }
+  write(data: Buffer | string): boolean {
+    const n = Buffer.byteLength(data);
+    this.writableLength += n;
+    this.bytesWritten += n;
+    return this.writableLength < 16 * KB;
+  }
+  takes(bytes: number): void {
+    this.writableLength = Math.max(0, this.writableLength - bytes);
+  }
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.writable = false;
+    this.emit('close');
+  }
+}

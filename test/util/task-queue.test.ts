@@ -118,4 +118,51 @@ describe('TaskQueue', () => {
     assert.equal(budget.used, 0);
     assert.equal(queue.inputTasks, 0);
   });
+
+  it("one client's flood of requests does not hold back other connections: its queue yields to the event loop between slices", async () => {
+    const queue = new TaskQueue(fail);
+    let ran = 0;
+    // 50 requests of ~1 ms of synchronous work each (a store read on better-sqlite3),
+    // all received in one packet, as a client that floods vCard gets sends them.
+    for (let i = 0; i < 50; i++) {
+      queue.pushInput(() => {
+        const until = performance.now() + 1;
+        while (performance.now() < until) {}
+        ran += 1;
+      });
+    }
+    // Another connection's input, arriving meanwhile, is handled before the flood is.
+    let ranWhenOtherServed = -1;
+    setImmediate(() => {
+      ranWhenOtherServed = ran;
+    });
+    await queue.whenIdle();
+    assert.equal(ran, 50, 'every request is still answered, in order');
+    assert.ok(
+      ranWhenOtherServed >= 0 && ranWhenOtherServed < 50,
+      `the other connection waited for ${ranWhenOtherServed} of 50`,
+    );
+  });
+
+  it("a client's few requests at a time run without a pause", async () => {
+    const queue = new TaskQueue(fail);
+    const seen: string[] = [];
+    queue.pushInput(() => {
+      seen.push('a');
+    });
+    queue.pushInput(() => {
+      seen.push('b');
+    });
+    let other = false;
+    setImmediate(() => {
+      other = true;
+    });
+    // Cheap tasks stay in the same turn: no detour through the event loop for ordinary traffic.
+    await Promise.resolve();
+    await Promise.resolve();
+    await Promise.resolve();
+    await Promise.resolve();
+    assert.deepEqual(seen, ['a', 'b']);
+    assert.equal(other, false);
+  });
 });

@@ -54,6 +54,7 @@ import { compare } from './compare.ts';
 import { InviteRoleQueries } from './invite-role-queries.ts';
 import { OfflineQueries } from './offline-queries.ts';
 import { PepQueries } from './pep-queries.ts';
+import { PreparedQuery, slot } from './prepared.ts';
 import { PrivateXmlQueries } from './private-xml-queries.ts';
 
 export interface KyselyStoreOptions {
@@ -86,6 +87,22 @@ export class KyselyStore implements Store {
   readonly #offline: OfflineQueries;
   readonly #archive: ArchiveQueries;
   readonly #inviteRoles: InviteRoleQueries;
+  /** Issue 14: the reads each routed message makes, compiled once (prepared.ts). */
+  readonly #accountByHandle = new PreparedQuery((db) =>
+    db.selectFrom('account').selectAll().where('handle', '=', slot(0)),
+  );
+  readonly #blockers = new PreparedQuery((db) =>
+    db
+      .selectFrom('relationship')
+      .select('owner_id')
+      .where('block', '=', 1)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('owner_id', '=', slot(0)), eb('contact_id', '=', slot(1))]),
+          eb.and([eb('owner_id', '=', slot(1)), eb('contact_id', '=', slot(0))]),
+        ]),
+      ),
+  );
 
   constructor(db: Kysely<Database>, kind: Store['kind'], options: KyselyStoreOptions = {}) {
     this.#db = db;
@@ -151,11 +168,7 @@ export class KyselyStore implements Store {
   }
 
   async getAccountByHandle(handle: string): Promise<AccountRow | undefined> {
-    const row = await this.#db
-      .selectFrom('account')
-      .selectAll()
-      .where('handle', '=', handle)
-      .executeTakeFirst();
+    const [row] = (await this.#accountByHandle.execute(this.#db, [handle])).rows;
     return row && toAccount(row);
   }
 
@@ -251,17 +264,7 @@ export class KyselyStore implements Store {
   }
 
   async blockersBetween(a: string, b: string): Promise<string[]> {
-    const rows = await this.#db
-      .selectFrom('relationship')
-      .select('owner_id')
-      .where('block', '=', 1)
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('owner_id', '=', a), eb('contact_id', '=', b)]),
-          eb.and([eb('owner_id', '=', b), eb('contact_id', '=', a)]),
-        ]),
-      )
-      .execute();
+    const { rows } = await this.#blockers.execute(this.#db, [a, b]);
     return rows.map((r) => r.owner_id);
   }
 
@@ -1121,9 +1124,22 @@ async function loadRelationships(
   if (filter.contactId !== undefined) {
     rowQuery = rowQuery.where('contact_id', '=', filter.contactId);
     memberQuery = memberQuery.where('contact_id', '=', filter.contactId);
+    if (filter.ownerId === undefined) {
+      // Issue 14: group_member's key begins with owner_id, so `contact_id = ?` alone read
+      // every membership on the server (a full scan on each roster get and presence
+      // broadcast, ~30 ms at 100,000 memberships). Naming the owners that list the
+      // contact lets both SQLite and PostgreSQL look each one up by the primary key.
+      memberQuery = memberQuery.where(
+        'owner_id',
+        'in',
+        db.selectFrom('relationship').select('owner_id').where('contact_id', '=', filter.contactId),
+      );
+    }
   }
   // One after the other: inside a transaction both run on the same connection.
   const rows = await rowQuery.execute();
+  // A membership needs its relationship row (group_member_relationship_fkey).
+  if (rows.length === 0) return [];
   const members = await memberQuery.execute();
 
   const groupIds = new Map<string, string[]>();
