@@ -17,32 +17,44 @@ import type { MsnpTransport, TransportOverflow, TransportOwner } from './transpo
  * connection, it is dropped with a warning (util/flow-limits.ts).
  */
 export abstract class MsnpConnection implements TransportOwner {
-  private readonly decoder = new MsnpDecoder({ hasPayload: (name) => this.hasPayload(name) });
+  // Issue 14, memory per idle connection: the callbacks below are bound methods, not arrow
+  // functions in object literals. tsx compiles with esbuild's keepNames, which gives every
+  // named function expression (`{ onError: (err) => … }`) an own `name` property: 256 bytes
+  // more per function per connection.
+  private readonly decoder = new MsnpDecoder({ hasPayload: this.hasPayload.bind(this) });
   private readonly queue: TaskQueue;
   private readonly budgetAccount: BudgetAccount | undefined;
   /** Bytes of an unfinished line or payload charged to the budget account. */
   private partialCharged = 0;
-  private readonly loginTimer: NodeJS.Timeout;
+  /** Until signed in; dropped then (a cleared timer kept in a field is still 120 bytes). */
+  private loginTimer: NodeJS.Timeout | undefined;
+  /**
+   * Idle sweeps (listener.ts) passed since the client last sent or was sent anything:
+   * one shared timer for every connection instead of a socket timeout each.
+   */
+  quietSweeps = 0;
 
   constructor(
     readonly transport: MsnpTransport,
     loginTimeoutMs: number,
   ) {
     const limits = transport.limits;
-    this.budgetAccount = limits.budget?.open(() => this.overflow('budget'));
+    this.budgetAccount = limits.budget?.open(this.overflow.bind(this, 'budget'));
     this.queue = new TaskQueue({
-      onError: (err) => {
-        this.log.error({ err }, 'MSNP command failed; closing');
-        this.close();
-      },
+      onError: this.commandFailed.bind(this),
       bounds: limits.input,
       account: this.budgetAccount,
-      onInputPressure: (over) => this.transport.pauseInput(over),
-      onInputOverflow: () => this.overflow('input'),
+      onInputPressure: transport.pauseInput.bind(transport),
+      onInputOverflow: this.overflow.bind(this, 'input'),
     });
     transport.own(this, this.budgetAccount);
     this.loginTimer = setTimeout(() => this.close(), loginTimeoutMs);
     this.loginTimer.unref();
+  }
+
+  private commandFailed(err: unknown): void {
+    this.log.error({ err }, 'MSNP command failed; closing');
+    this.close();
   }
 
   protected abstract get log(): Logger;
@@ -57,11 +69,13 @@ export abstract class MsnpConnection implements TransportOwner {
   /** Signed in, or closed: the login deadline no longer applies. */
   protected clearLoginTimer(): void {
     clearTimeout(this.loginTimer);
+    this.loginTimer = undefined;
   }
 
   /** Bytes from the client. A framing error ends the connection (never the process). */
   receive(chunk: Buffer): void {
     if (this.closed) return;
+    this.quietSweeps = 0;
     let commands: MsnpCommand[];
     try {
       commands = this.decoder.push(chunk);
@@ -135,6 +149,7 @@ export abstract class MsnpConnection implements TransportOwner {
   send(name: string, ...args: (string | number)[]): void {
     if (this.closed) return;
     if (this.rootLog.isLevelEnabled('trace')) this.log.trace(`MSNP out: ${traceLine('out', name, args)}`);
+    this.quietSweeps = 0;
     this.transport.write(encodeCommand(name, args));
   }
 
@@ -143,6 +158,7 @@ export abstract class MsnpConnection implements TransportOwner {
     if (this.rootLog.isLevelEnabled('trace')) {
       this.log.trace(`MSNP out: ${traceLine('out', name, args, Buffer.byteLength(payload))}`);
     }
+    this.quietSweeps = 0;
     this.transport.write(encodePayloadCommand(name, args, payload));
   }
 

@@ -1,5 +1,14 @@
-/** Referrals remembered at most: about 1 MB. */
+import { MemoryRateStore, type RateStore } from '../core/rate-store.ts';
+
+/** Referrals remembered at most on one node: about 1 MB. */
 const MAX_REFERRALS = 10_000;
+
+export interface DispatchReferralsOptions {
+  /** How long a referral is remembered. Default two minutes. */
+  ttlMs?: number;
+  /** The one-node store's clock (tests). */
+  clock?: () => number;
+}
 
 /**
  * The dispatch step (docs/msnp-reference.md §4): a client's first `USR … I` is
@@ -8,35 +17,34 @@ const MAX_REFERRALS = 10_000;
  * just referred (address + handle, for two minutes) and lets that login proceed.
  * A client that skips the dispatch step is referred once; one that is referred again
  * by mistake just follows the referral again.
+ *
+ * The memory is the rate store the shared limits count in (`core.rates`): in a cluster
+ * that is Redis, so whichever node the referred client's second connection reaches
+ * accepts it (issue 11; before, another node referred it again, and a balancer had to
+ * stick 1863 clients to one node). On one node it is a bounded store of its own, so a
+ * flood of `USR … I` can neither grow memory without bound nor push the login
+ * throttles' counters out of the shared one (issue 13).
  */
 export class DispatchReferrals {
-  private readonly referred = new Map<string, number>();
+  private readonly store: RateStore;
+  private readonly ttlMs: number;
 
-  constructor(
-    private readonly ttlMs = 120_000,
-    private readonly clock: () => number = Date.now,
-  ) {}
+  constructor(shared: RateStore, options: DispatchReferralsOptions = {}) {
+    this.ttlMs = options.ttlMs ?? 120_000;
+    this.store =
+      shared instanceof MemoryRateStore
+        ? new MemoryRateStore({ maxKeys: MAX_REFERRALS, ...(options.clock ? { clock: options.clock } : {}) })
+        : shared;
+  }
 
   /** True when this login should be referred to the notification server first. */
-  shouldRefer(remoteAddress: string, handle: string): boolean {
-    const key = `${remoteAddress}|${handle.toLowerCase()}`;
-    const now = this.clock();
-    const until = this.referred.get(key);
-    if (until !== undefined && until > now) {
-      this.referred.delete(key);
-      return false;
-    }
-    if (this.referred.size >= MAX_REFERRALS) {
-      for (const [k, t] of this.referred) if (t <= now) this.referred.delete(k);
-      // Still full (a burst of `USR … I` from everywhere): the oldest go first. A client
-      // forgotten this way is only referred once more (issue 13: nothing a client sends
-      // may grow memory without bound).
-      for (const k of this.referred.keys()) {
-        if (this.referred.size < MAX_REFERRALS) break;
-        this.referred.delete(k);
-      }
-    }
-    this.referred.set(key, now + this.ttlMs);
-    return true;
+  async shouldRefer(remoteAddress: string, handle: string): Promise<boolean> {
+    const key = `dispatch:${remoteAddress}|${handle.toLowerCase()}`;
+    // A counter that did not exist (1): refer, and remember it for ttlMs. One that did:
+    // this is the referred login, accepted once; the next one is referred again.
+    const { count } = await this.store.increment(key, 1, this.ttlMs);
+    if (count <= 1) return true;
+    await this.store.reset(key);
+    return false;
   }
 }

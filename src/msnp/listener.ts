@@ -25,6 +25,8 @@ export interface MsnpListenerOptions {
   sbIdleMs?: number;
   /** A connection that has not signed in by then is closed. */
   loginTimeoutMs?: number;
+  /** A notification-server connection with nothing sent either way for this long is closed (default 5 min). */
+  nsIdleMs?: number;
   /** Load balancers whose PROXY protocol header is required and believed (config `proxyProtocol`). */
   proxyProtocol?: readonly string[];
   /** NS and SB connections one address may hold before signing in (default 32; 0: no limit). */
@@ -32,6 +34,9 @@ export interface MsnpListenerOptions {
   /** Bounds on each connection's queued output and input, and the process memory budget (issue 13). */
   flow?: FlowLimits;
 }
+
+/** How many idle sweeps a silent notification-server session survives. */
+const IDLE_SWEEPS = 5;
 
 export interface MsnpListeners {
   nsPort: number;
@@ -56,7 +61,7 @@ export async function startMsnpListeners(
     nsPort: options.nsPort,
     sbPort: options.sbPort,
     sbCookies: new SbCookies(),
-    dispatch: new DispatchReferrals(),
+    dispatch: new DispatchReferrals(core.rates),
     challengeTimeoutMs: options.challengeTimeoutMs ?? 60_000,
     loginTimeoutMs: options.loginTimeoutMs ?? 60_000,
     sessions: new Set(),
@@ -64,10 +69,12 @@ export async function startMsnpListeners(
     flow: options.flow ?? {},
   };
 
+  // One listener for every socket, not a closure each (issue 14: memory per idle session).
+  const onSocketError = (err: Error) => log.debug({ err: err.message }, 'MSNP socket error');
   const prepare = (socket: Socket) => {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
-    socket.on('error', (err) => log.debug({ err: err.message }, 'MSNP socket error'));
+    socket.on('error', onSocketError);
   };
 
   // Issue 13: over its cap an address's new connection is dropped before any command (MSNP
@@ -76,12 +83,11 @@ export async function startMsnpListeners(
 
   const ns = createServer((socket) => {
     prepare(socket);
-    const slot = preauth.take(socket.remoteAddress, () => session.account === undefined);
+    // The session gives the slot back when it signs in, or when the socket closes first.
+    const slot = preauth.take(socket.remoteAddress);
     if (!slot) return void socket.destroy();
-    socket.on('close', () => slot.release());
     const session = new NsSession(context, new TcpTransport(socket, context.flow));
-    // Clients ping about every 50 s (QNG 50); five silent minutes means the peer is gone.
-    socket.setTimeout(300_000, () => session.close());
+    session.holdSlot(slot);
     socket.on('data', (chunk) => session.receive(chunk));
     socket.on('close', () => session.onTransportClosed());
   });
@@ -121,12 +127,27 @@ export async function startMsnpListeners(
   );
   idleSweep.unref();
 
+  // Clients ping about every 50 s (QNG 50); five silent minutes means the peer is gone.
+  // One sweep for every session, not a socket timeout (a timer, a bound callback and a
+  // once-listener) each: a session is closed once IDLE_SWEEPS sweeps in a row found
+  // nothing sent either way (MsnpConnection.quietSweeps), so after nsIdleMs to 1.2 × it.
+  const nsIdleMs = options.nsIdleMs ?? 300_000;
+  const nsIdleSweep = setInterval(() => {
+    for (const session of [...context.sessions]) {
+      // The HTTP gateway's sessions end by their own polling deadline (§13).
+      if (!(session instanceof NsSession) || session.transport.viaGateway) continue;
+      if (++session.quietSweeps > IDLE_SWEEPS) session.close();
+    }
+  }, nsIdleMs / IDLE_SWEEPS);
+  nsIdleSweep.unref();
+
   return {
     nsPort,
     sbPort,
     context,
     async stop() {
       clearInterval(idleSweep);
+      clearInterval(nsIdleSweep);
       const closed = Promise.all([new Promise((r) => ns.close(r)), new Promise((r) => sb.close(r))]);
       const sessions = [...context.sessions];
       for (const session of sessions) session.shutdown();

@@ -3,13 +3,12 @@ import { unmappedAddress } from '../util/address.ts';
 import type { FlowLimits } from '../util/flow-limits.ts';
 import type { BudgetAccount } from '../util/memory-budget.ts';
 import { SocketFlow } from '../util/socket-flow.ts';
-import type { MsnpTransport, TransportOwner } from './transport.ts';
+import type { MsnpTransport, TransportOverflow, TransportOwner } from './transport.ts';
 
 /** An MSNP session over a TCP socket, with bounded output (util/socket-flow.ts). */
 export class TcpTransport implements MsnpTransport {
   readonly remoteAddress: string;
   readonly remotePort: number;
-  readonly localAddress: string;
   readonly viaGateway = false;
   private owner: TransportOwner | undefined;
   private readonly flow: SocketFlow;
@@ -20,12 +19,29 @@ export class TcpTransport implements MsnpTransport {
   ) {
     this.remoteAddress = unmappedAddress(socket.remoteAddress);
     this.remotePort = socket.remotePort ?? 0;
-    this.localAddress = unmappedAddress(socket.localAddress ?? '127.0.0.1');
+    // Bound methods, not arrow functions in the object literal: tsx compiles with esbuild's
+    // keepNames, which costs a named function expression 256 bytes more (issue 14).
     this.flow = new SocketFlow(socket, {
       bounds: limits.output,
-      onOutputPressure: (held) => this.owner?.outputPressure(held),
-      onOverflow: (reason, queued) => this.owner?.overflow(reason, queued),
+      onOutputPressure: this.outputPressure.bind(this),
+      onOverflow: this.overflow.bind(this),
     });
+  }
+
+  /**
+   * Asked only for an XFR/RNG address when no public host is configured, so not read
+   * (and cached by Node on the socket) for every idle session.
+   */
+  get localAddress(): string {
+    return unmappedAddress(this.socket.localAddress ?? '127.0.0.1');
+  }
+
+  private outputPressure(held: boolean): void {
+    this.owner?.outputPressure(held);
+  }
+
+  private overflow(reason: TransportOverflow, queued: number): void {
+    this.owner?.overflow(reason, queued);
   }
 
   own(owner: TransportOwner, account: BudgetAccount | undefined): void {

@@ -42,6 +42,16 @@ export function requireProxyHeader(server: Server, options: ProxyProtocolOptions
     for (const listener of downstream) listener.call(server, socket);
   };
   server.on('connection', (socket: Socket) => {
+    if (socket.remoteAddress === undefined) {
+      // The peer reset the connection before Node accepted it (a balancer's health check
+      // ending with an RST does): whether it came from a balancer cannot be told, and
+      // handed on, its PROXY header would be read as protocol data (MSNP's "malformed
+      // input", XMPP's not-well-formed). Nobody is left to answer: close it quietly.
+      options.log.debug({}, 'PROXY protocol: closing a connection whose peer is already gone');
+      socket.on('error', () => {}); // the reset itself may still be reported
+      socket.destroy();
+      return;
+    }
     if (!isBalancer(socket.remoteAddress)) {
       handOn(socket);
       return;

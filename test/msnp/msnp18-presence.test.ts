@@ -84,6 +84,27 @@ for (const version of [13, 14, 15, 16, 18]) {
       assert.match(ubx.payload?.toString() ?? '', /<PSM>out &amp; about<\/PSM>/);
     });
 
+    it('a status change does not repeat an unchanged personal message; a changed one is sent', async () => {
+      const caps = version >= 16 ? '2788999228:48' : '1342177280';
+      const ubxOfBob = (cmds: { name: string; args: string[] }[]) =>
+        cmds.filter((c) => c.name === 'UBX' && (c.args[0] ?? '').includes(bob));
+      a.drain();
+      b.send(`CHG ${b.trid()} AWY ${caps}`);
+      await b.expect('CHG');
+      await expectWhere(a, 'NLN', (c) => c.args[0] === 'AWY');
+      // The UBX would have come with the NLN; a PNG round trip shows nothing followed it.
+      a.send('PNG');
+      await a.expect('QNG');
+      assert.deepEqual(ubxOfBob(a.drain()), [], 'no UBX: the personal message did not change');
+      const trid = String(b.trid());
+      b.sendPayload('UUX', [trid], '<Data><PSM>back soon</PSM><CurrentMedia></CurrentMedia></Data>');
+      assert.deepEqual((await b.expect('UUX')).args, [trid, '0']);
+      await expectWhere(a, 'UBX', (c) => (c.payload?.toString() ?? '').includes('back soon'));
+      b.send(`CHG ${b.trid()} NLN ${caps}`);
+      await b.expect('CHG');
+      await expectWhere(a, 'NLN', (c) => c.args[0] === 'NLN');
+    });
+
     it('a status change is NLN, appearing offline is FLN', async () => {
       b.send(`CHG ${b.trid()} BSY ${version >= 16 ? '2788999228:48' : '1342177280'}`);
       await b.expect('CHG');

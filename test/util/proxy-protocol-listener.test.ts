@@ -99,6 +99,30 @@ describe('requireProxyHeader on a TCP server', { timeout: 10_000 }, () => {
     assert.match(logged.at(-1) ?? '', /^debug .*closed before sending a header/);
   });
 
+  it('closes quietly a connection whose peer reset it before it was accepted (no address to judge)', async () => {
+    // What Node hands the server when the peer's RST beat the accept (a balancer's health
+    // check): a socket with no remote address. Handed on, its PROXY header would be read
+    // as MSNP or XMPP and logged as malformed input.
+    const handedOn: net.Socket[] = [];
+    const server = net.createServer((socket) => handedOn.push(socket));
+    const logged: string[] = [];
+    const log = {
+      warn: (_: object, message: string) => logged.push(`warn ${message}`),
+      debug: (_: object, message: string) => logged.push(`debug ${message}`),
+    };
+    requireProxyHeader(server, { from: ['127.0.0.1'], log });
+    const orphan = new net.Socket();
+    assert.equal(orphan.remoteAddress, undefined);
+    server.emit('connection', orphan);
+    assert.equal(handedOn.length, 0, 'the protocol never sees it');
+    assert.equal(orphan.destroyed, true, 'it is closed');
+    assert.deepEqual(
+      logged.filter((l) => !l.startsWith('debug ')),
+      [],
+      'nothing above debug is logged',
+    );
+  });
+
   it('reads nothing from an address not listed: a header there is plain data', async () => {
     const { port } = await start(['192.0.2.1']);
     const header = proxyV1({ address: '203.0.113.1', port: 1 });

@@ -22,6 +22,12 @@ const CR = 0x0d;
 const SPACE = 0x20;
 const TAB = 0x09;
 
+/**
+ * One decoder for every connection: `decode` without `{ stream: true }` keeps no state
+ * between calls, so sharing it is safe and saves an object per connection.
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 interface PendingPayload {
   name: string;
   args: string[];
@@ -44,10 +50,9 @@ export class MsnpDecoder {
   private readonly maxLineBytes: number;
   private readonly maxPayloadBytes: number;
   private readonly hasPayload: (name: string, args: readonly string[]) => boolean;
-  private readonly utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-  /** The unterminated start of the current line, spread over earlier chunks. */
-  private lineParts: Buffer[] = [];
+  /** The unterminated start of the current line, spread over earlier chunks (none: undefined, not an array per idle connection). */
+  private lineParts: Buffer[] | undefined;
   private lineLength = 0;
   private pending: PendingPayload | undefined;
   private failure: MsnpProtocolError | undefined;
@@ -100,12 +105,13 @@ export class MsnpDecoder {
         break;
       }
       let line: Buffer;
-      if (this.lineParts.length === 0) {
+      const parts = this.lineParts;
+      if (parts === undefined) {
         line = chunk.subarray(pos, nl);
       } else {
-        this.lineParts.push(chunk.subarray(pos, nl));
-        line = Buffer.concat(this.lineParts, this.lineLength + (nl - pos));
-        this.lineParts = [];
+        parts.push(chunk.subarray(pos, nl));
+        line = Buffer.concat(parts, this.lineLength + (nl - pos));
+        this.lineParts = undefined;
         this.lineLength = 0;
       }
       pos = nl + 1;
@@ -122,6 +128,7 @@ export class MsnpDecoder {
     if (over > 1 || (over === 1 && chunk[end - 1] !== CR)) {
       throw new MsnpProtocolError('line-too-long', `command line longer than ${this.maxLineBytes} bytes`);
     }
+    this.lineParts ??= [];
     this.lineParts.push(chunk.subarray(pos, end));
   }
 
@@ -141,7 +148,7 @@ export class MsnpDecoder {
 
     let text: string;
     try {
-      text = this.utf8.decode(line.subarray(0, end));
+      text = UTF8.decode(line.subarray(0, end));
     } catch {
       throw new MsnpProtocolError('bad-utf8', 'command line is not valid UTF-8');
     }

@@ -109,7 +109,7 @@ export const USR: NsHandler = {
     if (phase === 'I') {
       const handle = normalizeHandle(value);
       if (!isValidHandle(handle)) throw new MsnpReply(MsnpError.authenticationFailed, true);
-      if (!s.transport.viaGateway && s.ctx.dispatch.shouldRefer(s.transport.remoteAddress, handle)) {
+      if (!s.transport.viaGateway && (await s.ctx.dispatch.shouldRefer(s.transport.remoteAddress, handle))) {
         referToNotificationServer(s, trid);
         return;
       }

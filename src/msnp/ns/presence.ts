@@ -105,7 +105,9 @@ export const QRY: NsHandler = {
       throw new MsnpReply(MsnpError.challengeFailed, true);
     }
     s.challenge = undefined;
-    if (s.challengeTimer) clearTimeout(s.challengeTimer);
+    // Dropped, not just cleared: a cleared timer kept in the field is still 120 bytes a session.
+    clearTimeout(s.challengeTimer);
+    s.challengeTimer = undefined;
     s.send('QRY', trid);
   },
 };

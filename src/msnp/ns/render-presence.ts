@@ -100,7 +100,8 @@ function endpointView(dialect: Dialect, capabilities: Record<string, string>, ow
 /** Sends `UBX` unless this session already has exactly that payload for `handle`. */
 function sendUserData(s: NsSession, dialect: Dialect, handle: string, xml: string): void {
   const sent = fingerprint(xml);
-  if ((s.sentPersonalMessages.get(handle) ?? EMPTY_PERSONAL_MESSAGE) === sent) return;
+  if ((s.sentPersonalMessages?.get(handle) ?? EMPTY_PERSONAL_MESSAGE) === sent) return;
+  s.sentPersonalMessages ??= new Map();
   s.sentPersonalMessages.set(handle, sent);
   s.sendPayload('UBX', handleTokens(dialect, handle), xml);
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { BusSubscription } from '../../bus/types.ts';
+import type { AddressSlot } from '../../core/address-slots.ts';
 import type { DomainEvent } from '../../core/events.ts';
 import type { AccountRow } from '../../store/types.ts';
 import { isPapillonError } from '../../util/errors.ts';
@@ -17,6 +18,9 @@ import { renderEvent } from './render-events.ts';
 import { MsnpReply } from './reply.ts';
 
 export type NsState = 'connected' | 'negotiated' | 'online' | 'closed';
+
+/** What a session that has not closed, or closed and is cleaned up, waits on (one for all). */
+const SETTLED: Promise<void> = Promise.resolve();
 
 /**
  * One notification-server connection: negotiation, login, then commands in order.
@@ -44,14 +48,20 @@ export class NsSession extends MsnpConnection {
   /**
    * A fingerprint of the last UBX payload sent per contact, so only changes are sent
    * (the fingerprint, not the XML: MSNP13+ payloads are never empty, and a session
-   * watching 100 contacts would otherwise keep 100 of them).
+   * watching 100 contacts would otherwise keep 100 of them). Made at the first UBX:
+   * a session that never sends one keeps no map.
    */
-  readonly sentPersonalMessages = new Map<string, number>();
+  sentPersonalMessages: Map<string, number> | undefined;
   /** The outstanding CHL challenge, if any. */
   challenge: string | undefined;
   challengeTimer: NodeJS.Timeout | undefined;
 
   private subscription: BusSubscription | undefined;
+  /**
+   * The listener's place for a connection from this address that has not signed in
+   * (core/address-slots.ts): given back at sign-in, or when the socket closes first.
+   */
+  private preauthSlot: AddressSlot | undefined;
 
   constructor(
     readonly ctx: MsnpContext,
@@ -130,8 +140,10 @@ export class NsSession extends MsnpConnection {
   /** Called by the login handler once the account is proven. */
   async startSession(account: AccountRow): Promise<void> {
     this.account = account;
+    this.pendingHandle = undefined; // a slice of the whole USR line, which it would keep
     this.state = 'online';
     this.clearLoginTimer();
+    this.releaseSlot();
     this.subscription = await this.ctx.core.events.subscribe(account.id, (event) =>
       this.enqueue(() => this.onEvent(event)),
     );
@@ -178,7 +190,17 @@ export class NsSession extends MsnpConnection {
   }
 
   /** Settles once a closed session has left the registry (the server waits for it before closing the bus). */
-  cleanedUp: Promise<void> = Promise.resolve();
+  cleanedUp: Promise<void> = SETTLED;
+
+  /** Holds `slot` (the listener's, for a TCP connection) until sign-in or the socket's close. */
+  holdSlot(slot: AddressSlot): void {
+    this.preauthSlot = slot;
+  }
+
+  private releaseSlot(): void {
+    this.preauthSlot?.release();
+    this.preauthSlot = undefined;
+  }
 
   /** Polite stop at server shutdown (§10 `OUT SSD`). */
   shutdown(): void {
@@ -198,6 +220,7 @@ export class NsSession extends MsnpConnection {
 
   /** The transport went away (client closed, network dropped). */
   onTransportClosed(): void {
+    this.releaseSlot();
     this.close();
   }
 
