@@ -133,7 +133,7 @@ async function compare(h: Harness<CompareOptions, XmppConn>): Promise<void> {
     `peer: ${prosodyAbout(configFile) ?? 'Prosody (version unknown)'} at ${prosodyBin}; Papillon on Node ${process.versions.node}`,
   );
   out(
-    '  Papillon: SQLite; argon2id (PLAIN) + SCRAM-SHA-1/-256 keys. Prosody: internal_hashed (SCRAM-SHA-256 keys, ' +
+    '  Papillon: SQLite; SCRAM-SHA-1/-256 keys (PLAIN checked by PBKDF2 against SCRAM-SHA-256). Prosody: internal_hashed (SCRAM-SHA-256 keys, ' +
       "PLAIN checked by PBKDF2), file storage, Debian's modules without s2s, registration, admin and mod_limits",
   );
   process.env.PAPILLON_ARCHIVE_DAYS = o.archive ? '30' : '0';

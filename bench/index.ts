@@ -17,7 +17,8 @@ const BENCHMARKS: Record<
     load: () => import('./compare.ts'),
   },
   credentials: {
-    describe: 'cost of one password check (argon2id) and one SCRAM key derivation',
+    describe:
+      'cost of one plaintext password check (SCRAM-SHA-256 keys; argon2id beside it) and one SCRAM key derivation',
     load: () => import('./credentials.ts'),
   },
   msnp: {

@@ -35,8 +35,8 @@ export async function prepareDataDir(dataDir: string, count: number, contacts = 
 
 /** `count` bench accounts (`benchHandle`) in a migrated `store`, with `contacts` mutual contacts each. */
 export async function seedAccounts(store: Store, count: number, contacts = 0): Promise<void> {
-  // One argon2 hash (and one set of SCRAM/MD5 salts) shared by every account: a real
-  // server salts each password separately, but hashing 2000 passwords would take
+  // One set of SCRAM keys and MD5 salt shared by every account: a real server salts
+  // each password separately, but deriving keys for 2000 passwords would take
   // longer than the benchmark, and the server's work per login is the same.
   const credentials = await new Credentials(store).forPassword(BENCH_PASSWORD);
   const now = Date.now();

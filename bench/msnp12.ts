@@ -88,7 +88,7 @@ export async function loginPhase<S extends NsSession>(
   const { useAliases, concurrency } = await h.loginSource(target.msnpPort, ':', true, o.addresses);
   const addresses = useAliases ? Math.min(o.addresses ?? concurrency, concurrency, o.sessions) : 1;
 
-  // Warm-up: sign in and out once per slot, so argon2's memory and the JIT are warm
+  // Warm-up: sign in and out once per slot, so the thread pool and the JIT are warm
   // before the memory baseline is read. 3. Logins.
   const signInSessions = (first: number, count: number) =>
     signInMany<S>(
@@ -110,7 +110,7 @@ export async function loginPhase<S extends NsSession>(
   out(`  login latency p50 ${ms(logins.p50)}, p99 ${ms(logins.p99)}`);
   spec.details?.(logins);
   out(
-    `  server CPU ${cpuShare(loginUsage.serverCpuMs, logins.seconds * 1000)} (argon2 runs on libuv's thread pool); ` +
+    `  server CPU ${cpuShare(loginUsage.serverCpuMs, logins.seconds * 1000)} (the PBKDF2 password check runs on libuv's thread pool); ` +
       `bench CPU ${cpuShare(loginUsage.benchCpuMs, logins.seconds * 1000)}`,
   );
   // Other work on the machine shows here as waiting: figures from a busy machine do not compare.

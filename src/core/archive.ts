@@ -63,17 +63,14 @@ const PURGE_INTERVAL_MS = 60_000;
 /** How long a message may wait for others to be written with (lost if the process dies). */
 const BATCH_MS = 100;
 /**
- * Rows per write, at least. A write is synchronous on SQLite (better-sqlite3): at 5,000
- * msgs/s a 100 ms batch of 500 rows held the event loop for its whole INSERT and commit,
- * and every message arriving meanwhile waited (issue 14, p99). In slices of this many,
- * with a turn of the event loop between them, delivery goes on between the slices.
+ * Rows per write, at least, once a batch is larger. A write is synchronous on SQLite
+ * (better-sqlite3) and holds the event loop for its INSERT and commit, so a backlog
+ * (an overloaded server, a stalled disk) is written in slices with a turn of the event
+ * loop between them. Not smaller: each write touches a page of every party's index
+ * range, so slicing a normal batch (500 rows at 5,000 msgs/s) cost ~40 % more CPU at
+ * that rate (npm run bench -- msnp, fixed-rate phase: 61 % → 84 % of a core).
  */
-const WRITE_ROWS = 100;
-/**
- * A slice is at least this fraction of what waits: on an overloaded server a turn of the
- * event loop can take a second, and a fixed slice per turn would let the archive fall
- * ever further behind (and a shutdown wait for all of it).
- */
+const WRITE_ROWS = 2_000;
 const MAX_SLICES = 4;
 const DAY_MS = 86_400_000;
 
