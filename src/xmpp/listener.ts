@@ -97,7 +97,10 @@ export async function startXmppListeners(
   const openSession = (transport: XmppTransport) => {
     const session = new XmppSession(context, transport);
     all.add(session);
-    void transport.closed.then(() => all.delete(session));
+    // Kept until its cleanup is done, so a stop waits for that too (it writes to the store and
+    // the bus, which close right after: a session that had just dropped logged "driver has
+    // already been destroyed").
+    void transport.closed.then(() => session.cleanedUp).then(() => all.delete(session));
     return session;
   };
 

@@ -211,11 +211,13 @@ export class NsSession extends MsnpConnection {
   close(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.ctx.sessions.delete(this);
     this.clearLoginTimer();
     if (this.challengeTimer) clearTimeout(this.challengeTimer);
     this.transport.close();
-    this.cleanedUp = this.cleanup();
+    // Listed until cleaned up, so a server stop waits for it before the store and bus close.
+    this.cleanedUp = this.cleanup().then(() => {
+      this.ctx.sessions.delete(this);
+    });
   }
 
   /** The transport went away (client closed, network dropped). */
