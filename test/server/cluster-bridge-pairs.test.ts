@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Element } from '@xmpp/xml';
 import { RedisBus } from '../../src/bus/redis.ts';
 import type { MsnpCommand } from '../../src/msnp/codec/index.ts';
-import { type Cluster, type ClusterOptions, startCluster } from '../support/cluster.ts';
+import { type Cluster, type ClusterOptions, createPeople, startCluster } from '../support/cluster.ts';
 import { MsnpTestClient } from '../support/msnp-client.ts';
 import { msnpSetStatus, msnpSignIn } from '../support/msnp-login.ts';
 import type { TestServer } from '../support/papillon-server.ts';
@@ -89,16 +89,7 @@ function clusterSuite(name: string, busFor?: ClusterOptions['busFor']) {
       cluster = await startCluster(3, busFor ? { env, busFor } : { env });
       [a, b, c] = cluster.nodes as [TestServer, TestServer, TestServer];
       const core = a.server.core;
-      const ids = new Map<string, string>();
-      for (const name of PEOPLE) {
-        const account = await core.accounts.create({
-          privacy: 'allow-all',
-          handle: `${name}@localhost`,
-          password: `${name}-secret`,
-          displayName: name.toUpperCase(),
-        });
-        ids.set(name, account.id);
-      }
+      const ids = await createPeople(core, PEOPLE, false);
       await core.relationships.addForward(ids.get('mo') ?? '', 'zed@localhost');
       await core.relationships.addForward(ids.get('zed') ?? '', 'mo@localhost');
     });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RedisBus } from '../../src/bus/redis.ts';
-import { type Cluster, type ClusterOptions, startCluster } from '../support/cluster.ts';
+import { type Cluster, type ClusterOptions, createPeople, startCluster } from '../support/cluster.ts';
 import { MsnpTestClient } from '../support/msnp-client.ts';
 import { GatewayClient, gatewayGoOnline, gatewayTwnLogin } from '../support/msnp-gateway.ts';
 import { msnpSetStatus, msnpSignIn } from '../support/msnp-login.ts';
@@ -71,22 +71,7 @@ function clusterSuite(name: string, busFor?: ClusterOptions['busFor']) {
       const env = { PAPILLON_PUBLIC_HOST: '127.0.0.1' };
       cluster = await startCluster(3, busFor ? { env, busFor } : { env });
       [a, b, c] = cluster.nodes as [TestServer, TestServer, TestServer];
-      const core = a.server.core;
-      const ids = new Map<string, string>();
-      for (const name of PEOPLE) {
-        const account = await core.accounts.create({
-          privacy: 'allow-all',
-          handle: `${name}@localhost`,
-          password: `${name}-secret`,
-          displayName: name.toUpperCase(),
-        });
-        ids.set(name, account.id);
-      }
-      for (const name of PEOPLE) {
-        for (const other of PEOPLE) {
-          if (other !== name) await core.relationships.addForward(ids.get(name) ?? '', `${other}@localhost`);
-        }
-      }
+      await createPeople(a.server.core, PEOPLE);
     });
     after(() => cluster.stop());
 

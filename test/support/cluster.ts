@@ -6,6 +6,7 @@ import pg from 'pg';
 import { LocalBus } from '../../src/bus/local.ts';
 import type { Bus } from '../../src/bus/types.ts';
 import { createCertificates } from '../../src/cli/certs.ts';
+import type { Core } from '../../src/core/core.ts';
 import { startTestServer, type TestServer } from './papillon-server.ts';
 
 export interface Cluster {
@@ -94,4 +95,33 @@ export async function startCluster(count: number, options: ClusterOptions = {}):
     throw err;
   }
   return { nodes, stop };
+}
+
+/**
+ * Accounts `<name>@localhost` (password `<name>-secret`, display name in capitals, privacy
+ * allow-all) for each of `names`; with `everyoneAdds`, each has every other on its forward
+ * list. Returns their ids by name.
+ */
+export async function createPeople(
+  core: Core,
+  names: readonly string[],
+  everyoneAdds = true,
+): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  for (const name of names) {
+    const account = await core.accounts.create({
+      privacy: 'allow-all',
+      handle: `${name}@localhost`,
+      password: `${name}-secret`,
+      displayName: name.toUpperCase(),
+    });
+    ids.set(name, account.id);
+  }
+  if (!everyoneAdds) return ids;
+  for (const name of names) {
+    for (const other of names) {
+      if (other !== name) await core.relationships.addForward(ids.get(name) ?? '', `${other}@localhost`);
+    }
+  }
+  return ids;
 }
