@@ -95,6 +95,13 @@ export class LocalBus implements Bus {
     return byId ? [...byId.values()] : [];
   }
 
+  async listEndpointsOf(accountIds: readonly string[]): Promise<EndpointRecord[][]> {
+    return accountIds.map((accountId) => {
+      const byId = this.endpoints.get(accountId);
+      return byId ? [...byId.values()] : [];
+    });
+  }
+
   async removeNodeEndpoints(nodeId: string): Promise<EndpointRecord[]> {
     const removed: EndpointRecord[] = [];
     for (const [accountId, byId] of this.endpoints) {

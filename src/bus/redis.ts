@@ -253,6 +253,20 @@ export class RedisBus implements Bus {
     return values.map((v) => JSON.parse(v) as EndpointRecord);
   }
 
+  async listEndpointsOf(accountIds: readonly string[]): Promise<EndpointRecord[][]> {
+    if (accountIds.length === 0) return [];
+    if (this.gate) await this.gate.promise;
+    // One pipeline: every HVALS goes out in one write and the replies come back together.
+    const pipeline = this.commands.pipeline();
+    for (const accountId of accountIds) pipeline.hvals(`${this.prefix}endpoints:${accountId}`);
+    const replies = (await pipeline.exec()) ?? [];
+    return accountIds.map((_, i) => {
+      const [err, values] = replies[i] ?? [new Error('no reply to HVALS'), null];
+      if (err) throw err;
+      return (values as string[]).map((v) => JSON.parse(v) as EndpointRecord);
+    });
+  }
+
   async removeNodeEndpoints(nodeId: string): Promise<EndpointRecord[]> {
     if (nodeId === this.nodeId) this.own.clear();
     if (this.gate) await this.gate.promise;

@@ -45,6 +45,11 @@ export interface Bus {
   removeEndpoint(accountId: string, endpointId: string): Promise<boolean>;
   /** The account's records; read-only (the local bus shares frozen ones with every reader). */
   listEndpoints(accountId: string): Promise<EndpointRecord[]>;
+  /**
+   * `listEndpoints` of several accounts in one call (one round trip on the Redis bus):
+   * one list per id, in the order given (an id given twice gets its list twice).
+   */
+  listEndpointsOf(accountIds: readonly string[]): Promise<EndpointRecord[][]>;
   /** Drops every record held by `nodeId` (a node that stopped or died); returns them. */
   removeNodeEndpoints(nodeId: string): Promise<EndpointRecord[]>;
   /**

@@ -157,9 +157,24 @@ export class Presence {
    * visibility query is needed (sign-in bursts go through every contact).
    */
   async ofContact(view: ContactView): Promise<AccountPresence> {
-    const subscription = view.derived.subscription;
-    if (subscription !== 'to' && subscription !== 'both') return offlinePresence(view.contact.displayName);
+    if (!subscribedTo(view)) return offlinePresence(view.contact.displayName);
     return asSeenByOthers(aggregateOf(view.contact, await this.endpoints(view.contact.id)));
+  }
+
+  /**
+   * `ofContact` of every contact of a list, in its order, with one read of the registry
+   * for all of them (issue 14: a sign-in burst on the Redis bus is one round trip, not
+   * one per contact). No read when none is subscribed to.
+   */
+  async ofContacts(views: readonly ContactView[]): Promise<AccountPresence[]> {
+    const read = views.filter(subscribedTo);
+    const endpoints = read.length > 0 ? await this.bus.listEndpointsOf(read.map((v) => v.contact.id)) : [];
+    let next = 0;
+    return views.map((view) => {
+      if (!subscribedTo(view)) return offlinePresence(view.contact.displayName);
+      const records = endpoints[next++] ?? [];
+      return asSeenByOthers(aggregateOf(view.contact, records.map(decode)));
+    });
   }
 
   /** Sends `viewerId` what it now sees of `targetId` (after a list or privacy change). */
@@ -251,6 +266,15 @@ export class Presence {
   private async publishIfChanged(account: AccountRow, told: AccountPresence, visible: AccountPresence) {
     if (!isDeepStrictEqual(asSeenByOthers(told), visible)) await this.publishToWatchers(account, visible);
   }
+}
+
+/**
+ * The derived `to`/`both`: on the owner's forward list and allowed to see them, so the
+ * contact's presence is shown (`ofContact`).
+ */
+function subscribedTo(view: ContactView): boolean {
+  const subscription = view.derived.subscription;
+  return subscription === 'to' || subscription === 'both';
 }
 
 /** The aggregate of endpoints (ConnectedEndpoint already has what aggregation reads). */

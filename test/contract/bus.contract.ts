@@ -118,6 +118,46 @@ export function busContract(
       }
     });
 
+    it("reads several accounts' endpoints in one call, one list per account in the order asked", async () => {
+      const { a, b, cleanup } = await open();
+      try {
+        const [amy, ben, nobody] = [channel(), channel(), channel()];
+        const put = (bus: Bus, accountId: string, endpointId: string, state: JsonValue) =>
+          bus.putEndpoint({ accountId, endpointId, nodeId: bus.nodeId, state, updatedAt: 7 });
+        await put(a, amy, 'pc', { s: 'amy-pc' });
+        await put(b, amy, 'phone', { s: 'amy-phone' });
+        await put(b, ben, 'pc', { s: 'ben-pc' });
+        await put(a, ben, 'gone', null);
+        assert.equal(await a.removeEndpoint(ben, 'gone'), true);
+        const lists = await a.listEndpointsOf([ben, nobody, amy, ben]);
+        const shape = lists.map((list) =>
+          list
+            .map((e) => [e.endpointId, e.nodeId, e.state, e.updatedAt])
+            .sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+        );
+        assert.deepEqual(shape, [
+          [['pc', b.nodeId, { s: 'ben-pc' }, 7]],
+          [],
+          [
+            ['pc', a.nodeId, { s: 'amy-pc' }, 7],
+            ['phone', b.nodeId, { s: 'amy-phone' }, 7],
+          ],
+          [['pc', b.nodeId, { s: 'ben-pc' }, 7]],
+        ]);
+        // What one call per account reads, from either node.
+        for (const [i, id] of [ben, nobody, amy].entries()) {
+          const one = (await b.listEndpoints(id)).sort((x, y) => x.endpointId.localeCompare(y.endpointId));
+          const many = [...((await b.listEndpointsOf([id]))[0] ?? [])].sort((x, y) =>
+            x.endpointId.localeCompare(y.endpointId),
+          );
+          assert.deepEqual(many, one, `account ${i}`);
+        }
+        assert.deepEqual(await b.listEndpointsOf([]), []);
+      } finally {
+        await cleanup();
+      }
+    });
+
     it("drops a node's endpoints when the node goes", async () => {
       const { a, b, cleanup } = await open();
       try {

@@ -66,9 +66,11 @@ async function sendInitialPresence(s: NsSession, trid: string): Promise<void> {
   const core = s.ctx.core;
   const snapshot = await core.relationships.snapshot(s.account.id);
   const seen = [];
-  for (const contact of snapshot.contacts) {
-    const presence = await core.presence.ofContact(contact);
-    if (presence.status === 'offline') continue;
+  // Every contact's presence in one read of the bus (one round trip, not one per contact).
+  const presences = await core.presence.ofContacts(snapshot.contacts);
+  for (const [i, contact] of snapshot.contacts.entries()) {
+    const presence = presences[i];
+    if (!presence || presence.status === 'offline') continue;
     sendPresence(s, 'ILN', trid, contact.contact.handle, presence);
     seen.push({ handle: contact.contact.handle, presence });
   }

@@ -235,15 +235,20 @@ async function initialPresence(s: XmppSession): Promise<void> {
   const core = s.ctx.core;
   const snapshot = await core.relationships.snapshot(account.id);
   rememberBlocked(s, snapshot.contacts);
+  // What the client now knows of each subscription (a roster get may have told it
+  // already), so later changes are announced as changes (roster.ts pushRoster): from
+  // the snapshot, before the presence read below lets a change in.
   for (const view of snapshot.contacts) {
-    // What the client now knows of each subscription (a roster get may have told it
-    // already), so later changes are announced as changes (roster.ts pushRoster).
     if (!s.shownSubscriptions.has(view.contact.id))
       s.shownSubscriptions.set(view.contact.id, subscriptionKey(view));
-    // Offline unless subscribed ("to" or "both").
-    const presence = await core.presence.ofContact(view);
+  }
+  // Offline unless subscribed ("to" or "both"): every contact's in one read of the bus
+  // (one round trip on the Redis bus, not one per contact).
+  const presences = await core.presence.ofContacts(snapshot.contacts);
+  for (const [i, view] of snapshot.contacts.entries()) {
+    const presence = presences[i];
     // XEP-0191 §3.3: a contact the user blocks is not shown.
-    if (presence.status !== 'offline' && presenceShown(s, view.contact.id))
+    if (presence && presence.status !== 'offline' && presenceShown(s, view.contact.id))
       sendContactPresence(s, view.contact.handle, presence);
     // §3.1.3: a request still unanswered is delivered again at each login.
     if (view.derived.pendingIn)
