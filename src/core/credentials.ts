@@ -131,7 +131,7 @@ export class Credentials {
     legacyHash: string,
     password: string,
   ): Promise<AccountRow | undefined> {
-    if (!verifyLegacyHash(password, legacyHash)) return undefined;
+    if (!(await verifyLegacyHash(password, legacyHash))) return undefined;
     await this.store.setCredentials(account.id, await this.forPassword(password));
     return account;
   }

@@ -1,6 +1,13 @@
-import { pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { PasswordCredentials, ScramKeys } from '../store/types.ts';
-import { hash, hmac, type ScramAlgorithm, saltedPassword } from './scram.ts';
+import {
+  hash,
+  hmac,
+  pbkdf2Async,
+  type ScramAlgorithm,
+  saltedPasswordAsync,
+  storedKeyMatches,
+} from './scram.ts';
 
 /**
  * Password hashes carried over from other servers, checked until the user's first
@@ -22,20 +29,30 @@ export function isLegacyHash(encoded: string): boolean {
   return parse(encoded) !== undefined;
 }
 
-/** Checks `password` against an imported hash; false for a wrong password or an unknown format. */
-export function verifyLegacyHash(password: string, encoded: string): boolean {
+/**
+ * Checks `password` against an imported hash; false for a wrong password or an unknown
+ * format. The PBKDF2 work runs on the thread pool, as for Papillon's own keys.
+ */
+export async function verifyLegacyHash(password: string, encoded: string): Promise<boolean> {
   const parsed = parse(encoded);
   if (!parsed) return false;
   const { format, iterations, salt, digest } = parsed;
-  let computed: Buffer;
   if (format === 'pbkdf2_sha256') {
-    computed = pbkdf2Sync(Buffer.from(password, 'utf8'), Buffer.from(salt, 'utf8'), iterations, 32, 'sha256');
-  } else {
-    const alg: ScramAlgorithm = format === 'scram_sha1' ? 'sha1' : 'sha256';
-    const salted = saltedPassword(alg, password, Buffer.from(salt, 'base64'), iterations);
-    computed = hash(alg, hmac(alg, salted, 'Client Key'));
+    const computed = await pbkdf2Async(
+      Buffer.from(password, 'utf8'),
+      Buffer.from(salt, 'utf8'),
+      iterations,
+      32,
+      'sha256',
+    );
+    return computed.length === digest.length && timingSafeEqual(computed, digest);
   }
-  return computed.length === digest.length && timingSafeEqual(computed, digest);
+  const alg: ScramAlgorithm = format === 'scram_sha1' ? 'sha1' : 'sha256';
+  return storedKeyMatches(
+    alg,
+    await saltedPasswordAsync(alg, password, Buffer.from(salt, 'base64'), iterations),
+    digest,
+  );
 }
 
 /**

@@ -7,7 +7,8 @@ export type ScramAlgorithm = 'sha1' | 'sha256';
 
 const KEY_LENGTH: Record<ScramAlgorithm, number> = { sha1: 20, sha256: 32 };
 
-const pbkdf2Async = promisify(pbkdf2);
+/** PBKDF2 on libuv's thread pool. */
+export const pbkdf2Async = promisify(pbkdf2);
 
 /**
  * 10,000 PBKDF2 iterations (RFC 7677 §4 asks for at least 4,096; 10,000 is what
@@ -97,9 +98,13 @@ export async function scramPasswordMatches(
   password: string,
 ): Promise<boolean> {
   const salted = await saltedPasswordAsync(alg, password, Buffer.from(keys.salt, 'base64'), keys.iterations);
+  return storedKeyMatches(alg, salted, Buffer.from(keys.storedKey, 'base64'));
+}
+
+/** RFC 5802 §3: whether H(HMAC(SaltedPassword, "Client Key")) is `storedKey`, compared in constant time. */
+export function storedKeyMatches(alg: ScramAlgorithm, salted: Buffer, storedKey: Buffer): boolean {
   const computed = hash(alg, hmac(alg, salted, 'Client Key'));
-  const stored = Buffer.from(keys.storedKey, 'base64');
-  return stored.length === computed.length && timingSafeEqual(computed, stored);
+  return storedKey.length === computed.length && timingSafeEqual(computed, storedKey);
 }
 
 /**
