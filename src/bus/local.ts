@@ -10,8 +10,7 @@ import type {
 /**
  * One subscription of a `LocalBus`: a small object with a prototype method rather than a
  * wrapper closure plus an `unsubscribe` closure, since every signed-in session holds one
- * (issue 14: memory per idle session; tsx's keepNames makes each named closure 256 bytes
- * larger).
+ * (issue 14: memory per idle session).
  */
 class LocalSubscription implements BusSubscription {
   constructor(

@@ -17,10 +17,6 @@ import type { MsnpTransport, TransportOverflow, TransportOwner } from './transpo
  * connection, it is dropped with a warning (util/flow-limits.ts).
  */
 export abstract class MsnpConnection implements TransportOwner {
-  // Issue 14, memory per idle connection: the callbacks below are bound methods, not arrow
-  // functions in object literals. tsx compiles with esbuild's keepNames, which gives every
-  // named function expression (`{ onError: (err) => … }`) an own `name` property: 256 bytes
-  // more per function per connection.
   private readonly decoder = new MsnpDecoder({ hasPayload: this.hasPayload.bind(this) });
   private readonly queue: TaskQueue;
   private readonly budgetAccount: BudgetAccount | undefined;

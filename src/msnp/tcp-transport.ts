@@ -19,8 +19,6 @@ export class TcpTransport implements MsnpTransport {
   ) {
     this.remoteAddress = unmappedAddress(socket.remoteAddress);
     this.remotePort = socket.remotePort ?? 0;
-    // Bound methods, not arrow functions in the object literal: tsx compiles with esbuild's
-    // keepNames, which costs a named function expression 256 bytes more (issue 14).
     this.flow = new SocketFlow(socket, {
       bounds: limits.output,
       onOutputPressure: this.outputPressure.bind(this),

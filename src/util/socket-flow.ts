@@ -63,7 +63,7 @@ export class SocketFlow {
   private quietChecks = 0;
   private failed = false;
 
-  /** The socket listeners, bound here rather than as arrow-function fields (see `constructor`). */
+  /** The drain listener (attach and detach pass the same one). */
   private readonly onDrain: () => void;
   /** A closed socket holds nothing more; the session may still move to another (XEP-0198). */
   private readonly onClose: () => void;
@@ -74,9 +74,7 @@ export class SocketFlow {
     this.account = options.account;
     this.onOutputPressure = options.onOutputPressure;
     this.onOverflow = options.onOverflow;
-    // Bound functions, not arrow-function class fields: tsx compiles with esbuild's keepNames,
-    // which gives every named function expression an own `name` property, 256 bytes more
-    // per function per connection (issue 14).
+    // The socket listeners, made once per connection (attach and detach pass the same ones).
     this.onDrain = this.drained.bind(this);
     this.onClose = this.detach.bind(this);
     if (socket) this.attach(socket);

@@ -112,9 +112,6 @@ export class XmppSession implements TransportFlowOwner {
   ) {
     this.transport = transport;
     this.budgetAccount = ctx.flow.budget?.open(() => this.overflow('budget'));
-    // Methods, not arrow-function properties, here and in `listen`: tsx compiles with
-    // esbuild's keepNames, which gives every named function expression an own `name`
-    // property, 256 bytes more per function per session (issue 14).
     const session = this;
     this.queue = new TaskQueue({
       onError(err) {

@@ -33,9 +33,6 @@ export class TcpTransport implements XmppTransport {
     limits: FlowLimits = {},
   ) {
     this.socket = socket;
-    // Methods, not arrow-function properties, here and in `listen`: tsx compiles with
-    // esbuild's keepNames, which gives every named function expression an own `name`
-    // property, 256 bytes more per function per connection (issue 14).
     const transport = this;
     this.flow = new SocketFlow(socket, {
       bounds: limits.output,
