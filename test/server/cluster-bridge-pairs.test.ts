@@ -3,28 +3,21 @@ import { after, before, describe, it } from 'node:test';
 import type { Element } from '@xmpp/xml';
 import { RedisBus } from '../../src/bus/redis.ts';
 import type { MsnpCommand } from '../../src/msnp/codec/index.ts';
-import { type Cluster, type ClusterOptions, createPeople, startCluster } from '../support/cluster.ts';
+import {
+  type Cluster,
+  type ClusterOptions,
+  createPeople,
+  msnOnline,
+  startCluster,
+} from '../support/cluster.ts';
 import { MsnpTestClient } from '../support/msnp-client.ts';
-import { msnpSetStatus, msnpSignIn } from '../support/msnp-login.ts';
 import type { TestServer } from '../support/papillon-server.ts';
 import { testPrefix, testRedisUrl } from '../support/redis.ts';
 import { connectXmpp, type TestXmppClient, xml } from '../support/xmpp-client.ts';
-import { newSwitchboard, sync, textMessage } from '../transcripts/msnp-session.ts';
+import { newSwitchboard, textMessage } from '../transcripts/msnp-session.ts';
 
 const PEOPLE = ['mo', 'zed'] as const;
 const CARBONS = 'urn:xmpp:carbons:2';
-
-/** An MSNP12 client (MSN Messenger 7.5) signed in and online on `node`. */
-async function msn(node: TestServer, name: string): Promise<MsnpTestClient> {
-  const client = await msnpSignIn(node, {
-    version: 12,
-    handle: `${name}@localhost`,
-    password: `${name}-secret`,
-  });
-  await sync(12, client);
-  await msnpSetStatus(client, 12, 'NLN', { first: true });
-  return client;
-}
 
 /** XMPP resource `resource` of `name` on `node`: available, carbons on (XEP-0280), `contact`'s MSN presence seen. */
 async function xmpp(
@@ -96,7 +89,7 @@ function clusterSuite(name: string, busFor?: ClusterOptions['busFor']) {
     after(() => cluster.stop());
 
     it('the MSN user on C writes first: one XMPP participant joins; replies from both resources come into that switchboard', async () => {
-      const mo = await msn(c, 'mo');
+      const mo = await msnOnline(c, 'mo');
       const zedA = await xmpp(a, 'zed', 'laptop', 'mo');
       const zedB = await xmpp(b, 'zed', 'phone', 'mo');
       try {
@@ -135,7 +128,7 @@ function clusterSuite(name: string, busFor?: ClusterOptions['busFor']) {
     });
 
     it('the XMPP account writes first from A, then from B: the MSN user on C is rung once and has both in one switchboard', async () => {
-      const mo = await msn(c, 'mo');
+      const mo = await msnOnline(c, 'mo');
       const zedA = await xmpp(a, 'zed', 'laptop', 'mo');
       const zedB = await xmpp(b, 'zed', 'phone', 'mo');
       try {

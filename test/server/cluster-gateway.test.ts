@@ -1,27 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RedisBus } from '../../src/bus/redis.ts';
-import { type Cluster, type ClusterOptions, createPeople, startCluster } from '../support/cluster.ts';
+import {
+  type Cluster,
+  type ClusterOptions,
+  createPeople,
+  msnOnline,
+  startCluster,
+} from '../support/cluster.ts';
 import { MsnpTestClient } from '../support/msnp-client.ts';
 import { GatewayClient, gatewayGoOnline, gatewayTwnLogin } from '../support/msnp-gateway.ts';
-import { msnpSetStatus, msnpSignIn } from '../support/msnp-login.ts';
 import type { TestServer } from '../support/papillon-server.ts';
 import { testPrefix, testRedisUrl } from '../support/redis.ts';
-import { newSwitchboard, sync, textMessage, typingMessage } from '../transcripts/msnp-session.ts';
+import { newSwitchboard, textMessage, typingMessage } from '../transcripts/msnp-session.ts';
 
 const PEOPLE = ['gia', 'hal', 'ivy'] as const;
-
-/** An MSNP12 client (MSN Messenger 7.5) on `node`'s TCP port, online. */
-async function tcp(node: TestServer, name: string): Promise<MsnpTestClient> {
-  const client = await msnpSignIn(node, {
-    version: 12,
-    handle: `${name}@localhost`,
-    password: `${name}-secret`,
-  });
-  await sync(12, client);
-  await msnpSetStatus(client, 12, 'NLN', { first: true });
-  return client;
-}
 
 /** MSN Messenger 7.5 behind a proxy: MSNP12 over `node`'s HTTP gateway, synced and online. */
 async function gateway(node: TestServer, name: string): Promise<GatewayClient> {
@@ -77,7 +70,7 @@ function clusterSuite(name: string, busFor?: ClusterOptions['busFor']) {
 
     it("a gateway client on node A is rung into node B's switchboard by a TCP client there, and they chat both ways", async () => {
       const gia = await gateway(a, 'gia');
-      const hal = await tcp(b, 'hal');
+      const hal = await msnOnline(b, 'hal');
       try {
         const halSb = await newSwitchboard(hal, 'hal@localhost');
         halSb.send(`CAL ${halSb.trid()} gia@localhost`);
@@ -121,8 +114,8 @@ function clusterSuite(name: string, busFor?: ClusterOptions['busFor']) {
 
     it('a gateway client on node A is called into a conversation on node C that has a member on B; everyone sees everyone', async () => {
       const gia = await gateway(a, 'gia');
-      const hal = await tcp(b, 'hal');
-      const ivy = await tcp(c, 'ivy');
+      const hal = await msnOnline(b, 'hal');
+      const ivy = await msnOnline(c, 'ivy');
       try {
         // Ivy's switchboard is on C; Hal (signed in on B) joins, then Gia (A, over HTTP).
         const ivySb = await newSwitchboard(ivy, 'ivy@localhost');
@@ -169,7 +162,7 @@ function clusterSuite(name: string, busFor?: ClusterOptions['busFor']) {
 
     it('a gateway client on node A opens a switchboard there (XFR SB) and calls a TCP client on node B', async () => {
       const gia = await gateway(a, 'gia');
-      const hal = await tcp(b, 'hal');
+      const hal = await msnOnline(b, 'hal');
       try {
         await gia.send(`XFR ${gia.trid()} SB`);
         const xfr = await gia.expect('XFR');

@@ -7,14 +7,12 @@ import { Redis } from 'ioredis';
 import { RedisBus } from '../../src/bus/redis.ts';
 import type { JsonValue } from '../../src/bus/types.ts';
 import { createCertificates } from '../../src/cli/certs.ts';
-import { sharedDatabase } from '../support/cluster.ts';
+import { msnOnline, sharedDatabase } from '../support/cluster.ts';
 import type { MsnpTestClient } from '../support/msnp-client.ts';
-import { msnpSetStatus, msnpSignIn } from '../support/msnp-login.ts';
 import { startTestServer, type TestServer } from '../support/papillon-server.ts';
 import { PrivateRedis } from '../support/private-servers.ts';
 import { sleep, testPrefix, waitFor } from '../support/redis.ts';
 import { connectXmpp, type TestXmppClient, xml } from '../support/xmpp-client.ts';
-import { sync } from '../transcripts/msnp-session.ts';
 
 type Element = TestXmppClient['stanzas'][number];
 const chat = (to: string, body: string) => xml('message', { type: 'chat', to }, xml('body', {}, body));
@@ -90,14 +88,8 @@ describe('a Redis restart under a two-node cluster', () => {
     return client;
   };
   const msn = async (node: TestServer, name: string): Promise<MsnpTestClient> => {
-    const client = await msnpSignIn(node, {
-      version: 12,
-      handle: `${name}@localhost`,
-      password: `${name}-pw`,
-    });
+    const client = await msnOnline(node, name, `${name}-pw`);
     clients.push(client);
-    await sync(12, client);
-    await msnpSetStatus(client, 12, 'NLN', { first: true });
     return client;
   };
   const endpointsOf = async (name: string) =>

@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RedisBus } from '../../src/bus/redis.ts';
 import { kickAccount } from '../../src/core/operator-actions.ts';
-import { type Cluster, startCluster } from '../support/cluster.ts';
+import { type Cluster, msnOnline, startCluster } from '../support/cluster.ts';
 import type { MsnpTestClient } from '../support/msnp-client.ts';
-import { msnpSetStatus, msnpSignIn } from '../support/msnp-login.ts';
 import type { TestServer } from '../support/papillon-server.ts';
 import { testPrefix, testRedisUrl } from '../support/redis.ts';
 import { connectXmpp, type TestXmppClient, xml } from '../support/xmpp-client.ts';
 import { RawXmppClient, targetOf } from '../support/xmpp-raw.ts';
-import { addCommand, sync } from '../transcripts/msnp-session.ts';
+import { addCommand } from '../transcripts/msnp-session.ts';
 
 type Element = TestXmppClient['stanzas'][number];
 const ROSTER = 'jabber:iq:roster';
@@ -75,14 +74,8 @@ describe('routing across cluster nodes (Redis bus)', () => {
     return client;
   };
   const msn = async (node: TestServer, name: string): Promise<MsnpTestClient> => {
-    const client = await msnpSignIn(node, {
-      version: 12,
-      handle: `${name}@localhost`,
-      password: `${name}-secret`,
-    });
+    const client = await msnOnline(node, name);
     open.push(client);
-    await sync(12, client);
-    await msnpSetStatus(client, 12, 'NLN', { first: true });
     return client;
   };
   const send = (client: TestXmppClient, type: string, to: string) =>

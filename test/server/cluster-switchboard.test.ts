@@ -2,28 +2,21 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RedisBus } from '../../src/bus/redis.ts';
 import type { MsnpCommand } from '../../src/msnp/codec/index.ts';
-import { type Cluster, type ClusterOptions, createPeople, startCluster } from '../support/cluster.ts';
+import {
+  type Cluster,
+  type ClusterOptions,
+  createPeople,
+  msnOnline,
+  startCluster,
+} from '../support/cluster.ts';
 import { MsnpTestClient } from '../support/msnp-client.ts';
-import { msnpSetStatus, msnpSignIn } from '../support/msnp-login.ts';
 import type { TestServer } from '../support/papillon-server.ts';
 import { testPrefix, testRedisUrl } from '../support/redis.ts';
 import { connectXmpp, type TestXmppClient, xml } from '../support/xmpp-client.ts';
-import { newSwitchboard, sync, textMessage, typingMessage } from '../transcripts/msnp-session.ts';
+import { newSwitchboard, textMessage, typingMessage } from '../transcripts/msnp-session.ts';
 
 const NUDGE = 'MIME-Version: 1.0\r\nContent-Type: text/x-msnmsgr-datacast\r\n\r\nID: 1\r\n\r\n';
 const PEOPLE = ['mia', 'xan', 'ben', 'cy', 'dee'] as const;
-
-/** An MSNP12 client (MSN Messenger 7.5) signed in and online on `node`. */
-async function msn(node: TestServer, name: string): Promise<MsnpTestClient> {
-  const client = await msnpSignIn(node, {
-    version: 12,
-    handle: `${name}@localhost`,
-    password: `${name}-secret`,
-  });
-  await sync(12, client);
-  await msnpSetStatus(client, 12, 'NLN', { first: true });
-  return client;
-}
 
 /** An XMPP client on `node`, available, that has seen `contact`'s MSN presence. */
 async function xmpp(node: TestServer, name: string, contact: string): Promise<TestXmppClient> {
@@ -78,7 +71,7 @@ function clusterSuite(name: string, busFor?: ClusterOptions['busFor']) {
     after(() => cluster.stop());
 
     it('an XMPP user on node B writes first to an MSNP12 user on node A: RNG sends her to B, and they chat both ways', async () => {
-      const mia = await msn(a, 'mia');
+      const mia = await msnOnline(a, 'mia');
       const xan = await xmpp(b, 'xan', 'mia');
       try {
         await xan.xmpp.send(
@@ -122,7 +115,7 @@ function clusterSuite(name: string, busFor?: ClusterOptions['busFor']) {
     });
 
     it('an MSNP12 user on node A calls an XMPP user on node B into her switchboard on A', async () => {
-      const mia = await msn(a, 'mia');
+      const mia = await msnOnline(a, 'mia');
       const xan = await xmpp(b, 'xan', 'mia');
       try {
         mia.send(`XFR ${mia.trid()} SB`);
@@ -176,9 +169,9 @@ function clusterSuite(name: string, busFor?: ClusterOptions['busFor']) {
     });
 
     it('three MSNP12 users on three nodes share one switchboard on A; everyone sees everyone', async () => {
-      const ben = await msn(a, 'ben');
-      const cy = await msn(b, 'cy');
-      const dee = await msn(c, 'dee');
+      const ben = await msnOnline(a, 'ben');
+      const cy = await msnOnline(b, 'cy');
+      const dee = await msnOnline(c, 'dee');
       try {
         const benSb = await newSwitchboard(ben, 'ben@localhost');
         benSb.send(`CAL ${benSb.trid()} cy@localhost`);
@@ -230,8 +223,8 @@ function clusterSuite(name: string, busFor?: ClusterOptions['busFor']) {
     });
 
     it('when the node hosting a conversation stops, its members elsewhere are out of it: the next message rings anew', async () => {
-      const mia = await msn(a, 'mia');
-      const ben = await msn(c, 'ben');
+      const mia = await msnOnline(a, 'mia');
+      const ben = await msnOnline(c, 'ben');
       const xan = await xmpp(b, 'xan', 'ben');
       try {
         // Mia's switchboard is on A; Xan (XMPP, node B) and Ben (MSN, signed in on C) join it.

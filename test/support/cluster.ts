@@ -7,6 +7,9 @@ import { LocalBus } from '../../src/bus/local.ts';
 import type { Bus } from '../../src/bus/types.ts';
 import { createCertificates } from '../../src/cli/certs.ts';
 import type { Core } from '../../src/core/core.ts';
+import { sync } from '../transcripts/msnp-session.ts';
+import type { MsnpTestClient } from './msnp-client.ts';
+import { msnpSetStatus, msnpSignIn } from './msnp-login.ts';
 import { startTestServer, type TestServer } from './papillon-server.ts';
 
 export interface Cluster {
@@ -124,4 +127,19 @@ export async function createPeople(
     }
   }
   return ids;
+}
+
+/**
+ * MSN Messenger 7.5 (MSNP12) signed in on `node`'s TCP port as `<name>@localhost` (the
+ * password `createPeople` gives), contact list synced and online.
+ */
+export async function msnOnline(
+  node: TestServer,
+  name: string,
+  password = `${name}-secret`,
+): Promise<MsnpTestClient> {
+  const client = await msnpSignIn(node, { version: 12, handle: `${name}@localhost`, password });
+  await sync(12, client);
+  await msnpSetStatus(client, 12, 'NLN', { first: true });
+  return client;
 }
